@@ -1,0 +1,1 @@
+"""Japanese NLU for madoguchi: normalization, tokenization, intents and entities."""
