@@ -1,0 +1,1 @@
+"""madoguchi bot core: channels, dispatcher, state, persistence, handoff."""

@@ -1,0 +1,55 @@
+"""Operational endpoints: liveness, readiness, and the NLU's Rasa-compatible `/model/parse`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from bot.channels.web import BadRequest, read_json_object
+from bot.deps import ServicesDep
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(services: ServicesDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+    try:
+        await services.check_database()
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports, it does not raise
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        await services.state.ping()
+        checks["state"] = "ok"
+    except Exception as exc:
+        checks["state"] = f"error: {exc.__class__.__name__}"
+    checks["nlu"] = "ok" if services.interpreter is not None else "missing"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )
+
+
+@router.post("/model/parse")
+async def model_parse(request: Request, services: ServicesDep) -> JSONResponse:
+    data = await read_json_object(request)
+    text = data.get("text")
+    if not isinstance(text, str):
+        raise BadRequest(422, "'text' is required and must be a string")
+    if len(text) > services.settings.max_message_chars:
+        raise BadRequest(422, f"'text' is longer than {services.settings.max_message_chars} characters")
+    today = None
+    if data.get("today") is not None:
+        try:
+            today = date.fromisoformat(str(data["today"]))
+        except ValueError:
+            raise BadRequest(422, "'today' must be a date in YYYY-MM-DD form") from None
+    return JSONResponse(await services.interpreter.parse(text, today=today))

@@ -1,0 +1,29 @@
+"""The demo page with the chat widget, and the widget's static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+FILES = {"widget.js": "text/javascript", "widget.css": "text/css"}
+
+
+def router() -> APIRouter:
+    api = APIRouter()
+
+    @api.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    @api.get("/static/{name}", include_in_schema=False)
+    async def static(name: str) -> FileResponse:
+        if name not in FILES:
+            from fastapi import HTTPException
+
+            raise HTTPException(404, "not found")
+        return FileResponse(STATIC / name, media_type=FILES[name] + "; charset=utf-8")
+
+    return api

@@ -1,0 +1,57 @@
+"""Structured (JSON line) logging that never carries personal data.
+
+Message texts are not logged at all; identifiers are hashed; `mask` removes what looks like a
+phone number, My Number, e-mail address or birth date from any string that must be logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+_PATTERNS = (
+    (re.compile(r"\b\d{4}\s?\d{4}\s?\d{4}\b"), "[mynumber]"),
+    (re.compile(r"0\d{1,4}-?\d{1,4}-?\d{3,4}"), "[phone]"),
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "[email]"),
+    (re.compile(r"(19|20)\d{2}[-/年]\d{1,2}[-/月]\d{1,2}日?"), "[date]"),
+)
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+def mask(text: str) -> str:
+    for pattern, token in _PATTERNS:
+        text = pattern.sub(token, text)
+    return text
+
+
+def pseudonym(value: str) -> str:
+    """A stable, non-reversible tag for an id (a LINE userId, a sender) in logs."""
+    return hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": mask(record.getMessage()),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                data[key] = mask(str(value)) if isinstance(value, str) else value
+        if record.exc_info:
+            data["exc"] = mask(self.formatException(record.exc_info))
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def configure(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

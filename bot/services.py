@@ -1,0 +1,105 @@
+"""The shared dependencies of one running bot, built by the app factory (or a test, or the shell).
+
+Nothing here is a module-level singleton: `build_services` opens everything from `Settings`, and
+`Services.close` closes it, so each test or process gets its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.db import make_async_engine, make_sessionmaker
+from bot.events import Reply
+from bot.hub import Hub, RedisHub
+from bot.locks import InMemoryLocker, Locker, RedisLocker
+from bot.settings import Settings
+from bot.state import InMemoryStateStore, RedisStateStore, StateStore
+
+if TYPE_CHECKING:
+    from nlu.interpreter import Interpreter
+
+log = logging.getLogger(__name__)
+
+ResidentResolver = Callable[[str, str], Awaitable[str | None]]
+Sender = Callable[[str, list[Reply]], Awaitable[None]]  # (sender_id, replies) -> delivered
+
+
+async def _anonymous(_channel: str, _sender_id: str) -> str | None:
+    return None
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker  # type: ignore[type-arg]
+    state: StateStore
+    locker: Locker
+    interpreter: Interpreter
+    hub: Hub
+    redis: Redis | None = None
+    knowledge: dict[str, Any] = field(default_factory=dict)  # catalog, faq, waste ... by name
+    resolve_resident: ResidentResolver = _anonymous
+    senders: dict[str, Sender] = field(default_factory=dict)  # channel -> later-message delivery
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(ZoneInfo("Asia/Tokyo")))
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(ZoneInfo(self.settings.timezone))
+
+    def today(self) -> date:
+        return self.now().date()
+
+    async def deliver(self, channel: str, sender_id: str, replies: list[Reply]) -> None:
+        """Send messages outside a request (staff replies) through the conversation's channel."""
+        sender = self.senders.get(channel)
+        if sender is None:
+            log.warning("no live delivery for this channel", extra={"channel": channel})
+            return
+        await sender(sender_id, replies)
+
+    async def check_database(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.hub.close()
+        await self.state.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def build_services(settings: Settings, interpreter: Interpreter) -> Services:
+    engine = make_async_engine(settings.resolved_database_url)
+    redis: Redis | None = None
+    state: StateStore
+    locker: Locker
+    hub: Hub
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        state = RedisStateStore(redis, prefix=settings.state_key_prefix, ttl_seconds=settings.state_ttl_seconds)
+        locker = RedisLocker(redis, prefix=settings.state_key_prefix, timeout_seconds=settings.lock_timeout_seconds)
+        hub = RedisHub(redis, prefix=settings.state_key_prefix)
+    else:
+        state = InMemoryStateStore(settings.state_ttl_seconds)
+        locker = InMemoryLocker(settings.lock_timeout_seconds)
+        hub = Hub()
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine),
+        state=state,
+        locker=locker,
+        interpreter=interpreter,
+        hub=hub,
+        redis=redis,
+    )

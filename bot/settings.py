@@ -1,0 +1,43 @@
+"""Runtime configuration from environment variables (and a `.env` file).
+
+Every setting has a safe default for the embedded mode: SQLite under DATA_DIR, in-memory state,
+in-process NLU. Nothing here is read at import time; `Settings()` is built by the app factory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty: sqlite file under data_dir
+    redis_url: str = ""  # empty: in-memory state and locks (one process only)
+    state_key_prefix: str = "madoguchi:"
+    state_ttl_seconds: int = 60 * 60 * 24 * 7
+    lock_timeout_seconds: float = 30.0
+    nlu_engine: Literal["embedded", "rasa"] = "embedded"
+    rasa_url: str = "http://127.0.0.1:5005"
+    max_message_chars: int = 5000
+    timezone: str = "Asia/Tokyo"
+    municipality_name: str = "デモ区"
+    log_level: str = "INFO"
+    staff_token: str = ""  # empty: the staff console API is disabled
+    line_channel_secret: str = ""
+    line_channel_access_token: str = ""
+    line_api_base_url: str = "https://api.line.me"
+    suggestion_decline_cooldown_days: int = Field(default=90)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'madoguchi.db').resolve()}"

@@ -1,0 +1,228 @@
+"""Staff console API: see escalated chats with their whole context, take over, reply, hand back.
+
+Every change of who is in charge goes through the handoff transition table and runs under the
+conversation's lock, so a bot turn and a staff action never interleave.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket
+from sqlalchemy import select, update
+
+from bot.channels.web import BadRequest, read_json_object
+from bot.deps import ServicesDep
+from bot.events import Reply
+from bot.handoff import InvalidTransition, Transition, next_status
+from bot.models import Conversation, Handoff, Message, utcnow
+from bot.services import Services
+from bot.state import ConversationState
+from bot.transcript import TranscriptEntry, append_messages, list_messages
+
+TAKEN_TEXT = "職員が対応を引き継ぎました。このままメッセージをお送りください。"
+RELEASED_TEXT = "職員の対応を終了しました。引き続きチャットでご案内します。"
+
+
+def require_staff(services: ServicesDep, authorization: Annotated[str, Header()] = "") -> str:
+    token = services.settings.staff_token
+    if not token:
+        raise HTTPException(503, "the staff console is disabled: set STAFF_TOKEN")
+    given = authorization.removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise HTTPException(401, "a valid staff token is required")
+    return "staff"
+
+
+StaffDep = Annotated[str, Depends(require_staff)]
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/staff/api")
+
+    @api.get("/conversations")
+    async def conversations(services: ServicesDep, _: StaffDep, status: str = "open") -> list[dict[str, Any]]:
+        statuses = ("pending_handoff", "human") if status == "open" else (status,)
+        async with services.sessionmaker() as s:
+            rows = await s.scalars(
+                select(Conversation)
+                .where(Conversation.status.in_(statuses))
+                .order_by(Conversation.updated_at.desc())
+                .limit(200)
+            )
+            return [_summary(c) for c in rows]
+
+    @api.get("/conversations/{conversation_id}")
+    async def conversation(conversation_id: str, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
+        async with services.sessionmaker() as s:
+            conv = await s.get(Conversation, conversation_id)
+            if conv is None:
+                raise HTTPException(404, "no such conversation")
+            messages = await list_messages(s, conversation_id=conversation_id, limit=500)
+            handoffs = await s.scalars(
+                select(Handoff).where(Handoff.conversation_id == conversation_id).order_by(Handoff.id)
+            )
+            state = await services.state.get(conversation_id)
+            return {
+                **_summary(conv),
+                "messages": [_message(m) for m in messages],
+                "handoffs": [_handoff(h) for h in handoffs],
+                "state": state.model_dump(mode="json") if state else None,
+            }
+
+    @api.post("/conversations/{conversation_id}/take")
+    async def take(conversation_id: str, request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
+        staff_id = await _staff_id(request)
+        return await _transition(services, conversation_id, "take", staff_id=staff_id, announce=TAKEN_TEXT)
+
+    @api.post("/conversations/{conversation_id}/release")
+    async def release(conversation_id: str, request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
+        staff_id = await _staff_id(request)
+        return await _transition(services, conversation_id, "release", staff_id=staff_id, announce=RELEASED_TEXT)
+
+    @api.post("/conversations/{conversation_id}/messages")
+    async def send(conversation_id: str, request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
+        data = await read_json_object(request)
+        text = data.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise BadRequest(422, "'text' is required")
+        if len(text) > services.settings.max_message_chars:
+            raise BadRequest(422, f"'text' is longer than {services.settings.max_message_chars} characters")
+        async with services.locker.hold(conversation_id):
+            state = await _state(services, conversation_id)
+            if state.status != "human":
+                raise HTTPException(409, "take the conversation over before replying")
+            await _record_and_deliver(services, state, [Reply(text=text.strip(), sender="staff")])
+        return {"status": "sent"}
+
+    return api
+
+
+def console_websocket() -> APIRouter:
+    api = APIRouter()
+
+    @api.websocket("/staff/ws")
+    async def live(websocket: WebSocket) -> None:
+        services: Services = websocket.app.state.services
+        token = websocket.query_params.get("token", "")
+        if not services.settings.staff_token or not hmac.compare_digest(
+            token.encode(), services.settings.staff_token.encode()
+        ):
+            await websocket.close(code=1008, reason="a valid staff token is required")
+            return
+        from bot.channels.web import _relay
+
+        await websocket.accept()
+        async with services.hub.subscribe("staff") as queue:
+            await _relay(websocket, queue)
+
+    return api
+
+
+async def _staff_id(request: Request) -> str:
+    body = await request.body()
+    if not body:
+        return "staff"
+    data = await read_json_object(request)
+    staff_id = data.get("staff_id", "staff")
+    if not isinstance(staff_id, str) or not 0 < len(staff_id) <= 80:
+        raise BadRequest(422, "'staff_id' must be a short string")
+    return staff_id
+
+
+async def _state(services: Services, conversation_id: str) -> ConversationState:
+    state = await services.state.get(conversation_id)
+    if state is None:
+        async with services.sessionmaker() as s:
+            conv = await s.get(Conversation, conversation_id)
+        if conv is None:
+            raise HTTPException(404, "no such conversation")
+        state = ConversationState(
+            conversation_id=conv.id, channel=conv.channel, sender_id=conv.sender_id, status=conv.status
+        )  # type: ignore[arg-type]
+    return state
+
+
+async def _transition(
+    services: Services, conversation_id: str, transition: Transition, *, staff_id: str, announce: str
+) -> dict[str, Any]:
+    async with services.locker.hold(conversation_id):
+        state = await _state(services, conversation_id)
+        try:
+            state.status = next_status(state.status, transition)
+        except InvalidTransition as exc:
+            raise HTTPException(409, str(exc)) from None
+        if transition == "release":
+            state.active_form = None
+        await _record_and_deliver(
+            services, state, [Reply(text=announce, sender="staff")], transition=transition, staff_id=staff_id
+        )
+    return {"conversation_id": conversation_id, "status": state.status}
+
+
+async def _record_and_deliver(
+    services: Services,
+    state: ConversationState,
+    replies: list[Reply],
+    *,
+    transition: Transition | None = None,
+    staff_id: str = "staff",
+) -> None:
+    now = utcnow()
+    async with services.sessionmaker() as s, s.begin():
+        conv = await s.get(Conversation, state.conversation_id)
+        if conv is None:
+            raise HTTPException(404, "no such conversation")
+        conv.status = state.status
+        if transition == "take":
+            await s.execute(
+                update(Handoff)
+                .where(Handoff.conversation_id == conv.id, Handoff.status == "pending")
+                .values(status="active", staff_id=staff_id, taken_at=now)
+            )
+        elif transition == "release":
+            await s.execute(
+                update(Handoff)
+                .where(Handoff.conversation_id == conv.id, Handoff.status.in_(("pending", "active")))
+                .values(status="closed", closed_at=now)
+            )
+        entries = [TranscriptEntry(direction="out", author="staff", text=r.text) for r in replies]
+        await append_messages(s, conversation=conv, entries=entries)
+    await services.state.save(state)
+    await services.deliver(state.channel, state.sender_id, replies)
+    await services.hub.publish(
+        "staff", {"type": "status", "conversation_id": state.conversation_id, "status": state.status}
+    )
+
+
+def _summary(conv: Conversation) -> dict[str, Any]:
+    return {
+        "id": conv.id,
+        "channel": conv.channel,
+        "status": conv.status,
+        "resident_id": conv.resident_id,
+        "updated_at": conv.updated_at.isoformat() if conv.updated_at else None,
+    }
+
+
+def _message(m: Message) -> dict[str, Any]:
+    return {
+        "direction": m.direction,
+        "author": m.author,
+        "text": m.text,
+        "intent": m.intent,
+        "confidence": m.confidence,
+        "at": m.created_at.isoformat() if m.created_at else None,
+    }
+
+
+def _handoff(h: Handoff) -> dict[str, Any]:
+    return {
+        "reason": h.reason,
+        "status": h.status,
+        "staff_id": h.staff_id,
+        "requested_at": h.requested_at.isoformat() if h.requested_at else None,
+        "taken_at": h.taken_at.isoformat() if h.taken_at else None,
+        "closed_at": h.closed_at.isoformat() if h.closed_at else None,
+    }

@@ -1,0 +1,1 @@
+"""Procedure and conversation handlers; `build_registry` lists every one the router knows."""

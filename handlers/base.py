@@ -1,0 +1,45 @@
+"""The handler contract.
+
+Deciding whether a handler takes a message (the router, by intent or by the active form) is
+kept apart from handling it. A handler that runs a multi-turn form also implements `resume`
+(the next message while its form is active) and `prompt` (ask again for what it still needs,
+after an interruption).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from bot.turn import TurnContext
+
+
+@runtime_checkable
+class Handler(Protocol):
+    name: str
+    intents: frozenset[str]
+
+    async def handle(self, ctx: TurnContext) -> None:
+        """Answer a message whose intent this handler owns."""
+        ...
+
+
+@runtime_checkable
+class FormHandler(Handler, Protocol):
+    def takes_over(self, ctx: TurnContext) -> bool:
+        """While the form is active: is this message for the form (a slot value, yes/no, a
+        correction) rather than an unrelated question?"""
+        ...
+
+    async def resume(self, ctx: TurnContext) -> None:
+        """Continue the active form with this message."""
+        ...
+
+    async def prompt(self, ctx: TurnContext) -> None:
+        """Ask again for the next missing thing (used after an interruption)."""
+        ...
+
+
+class TurnHook(Protocol):
+    """Runs after the handler, e.g. consent-gated suggestions from the resident profile."""
+
+    async def after_turn(self, ctx: TurnContext) -> None: ...

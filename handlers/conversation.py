@@ -1,0 +1,109 @@
+"""Greetings, thanks, what the bot can do, and messages outside the municipality's services."""
+
+from __future__ import annotations
+
+from bot.events import Button
+from bot.turn import TurnContext, payload
+
+MENU = (
+    Button("住民票の写し", payload("juminhyo")),
+    Button("引っ越しの手続き", payload("moving_in")),
+    Button("一時預かり", payload("childcare_temporary")),
+    Button("粗大ごみ", payload("bulky_waste")),
+    Button("介護の相談", payload("care_consultation")),
+    Button("職員と話す", payload("request_human")),
+)
+
+
+def municipality(ctx: TurnContext) -> str:
+    return ctx.services.settings.municipality_name
+
+
+class GreetHandler:
+    name = "greet"
+    intents = frozenset({"greet", "follow"})
+
+    async def handle(self, ctx: TurnContext) -> None:
+        ctx.say(
+            f"こんにちは。{municipality(ctx)}の窓口案内です。"
+            "手続きのご案内や予約・申込みを24時間お手伝いします。ご用件をどうぞ。",
+            buttons=MENU,
+        )
+
+
+class CapabilitiesHandler:
+    name = "bot_capabilities"
+    intents = frozenset({"bot_capabilities"})
+
+    async def handle(self, ctx: TurnContext) -> None:
+        ctx.say(
+            "次のようなことをお手伝いできます。\n"
+            "・証明書（住民票・印鑑証明・税証明）の取り方\n"
+            "・引っ越し、出生、おくやみなどの手続き一覧\n"
+            "・一時預かり、施設、粗大ごみの予約・申込み\n"
+            "・ごみの分け方、介護や子育ての相談先\n"
+            "文章でそのまま聞いてください。職員と話すこともできます。",
+            buttons=MENU,
+        )
+
+
+class ThanksHandler:
+    name = "thanks"
+    intents = frozenset({"thanks"})
+
+    async def handle(self, ctx: TurnContext) -> None:
+        ctx.say("どういたしまして。ほかにもご用件があれば、いつでもどうぞ。")
+
+
+class GoodbyeHandler:
+    name = "goodbye"
+    intents = frozenset({"goodbye"})
+
+    async def handle(self, ctx: TurnContext) -> None:
+        ctx.say("ご利用ありがとうございました。またいつでもお声がけください。")
+
+
+class OutOfScopeHandler:
+    name = "out_of_scope"
+    intents = frozenset({"out_of_scope"})
+
+    async def handle(self, ctx: TurnContext) -> None:
+        ctx.say(
+            f"申し訳ありません。こちらでは{municipality(ctx)}の手続きや暮らしのご案内だけをお手伝いしています。",
+            buttons=MENU,
+        )
+
+
+class YesNoHandler:
+    """`affirm` / `deny` with no open question: nothing to confirm, say so briefly."""
+
+    name = "yes_no"
+    intents = frozenset({"affirm", "deny"})
+
+    async def handle(self, ctx: TurnContext) -> None:
+        ctx.say("承知しました。ほかにご用件があればどうぞ。", buttons=MENU)
+
+
+class CancelHandler:
+    name = "cancel"
+    intents = frozenset({"cancel"})
+
+    async def handle(self, ctx: TurnContext) -> None:
+        state = ctx.state
+        if state.active_form is None and not state.paused_forms:
+            ctx.say("承知しました。ほかにご用件があればどうぞ。", buttons=MENU)
+            return
+        state.active_form = None
+        state.paused_forms.clear()
+        state.pending_question = None
+        ctx.say("手続きを取りやめました。入力いただいた内容は破棄しました。ほかにご用件があればどうぞ。", buttons=MENU)
+
+
+class UnsupportedEventHandler:
+    """Stickers, images, locations and the like: a polite word, never a crash."""
+
+    name = "unsupported"
+    intents = frozenset({"event_unsupported"})
+
+    async def handle(self, ctx: TurnContext) -> None:
+        ctx.say("ありがとうございます。恐れ入りますが、ご用件は文章で送ってください。", buttons=MENU)

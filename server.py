@@ -1,0 +1,117 @@
+"""madoguchi HTTP server: the app factory and entry point.
+
+`create_app(settings)` builds every dependency inside the app's lifespan (no import-time engines
+or settings), so tests and workers each get their own. `python server.py` and
+`uvicorn server:app` both run it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from nlu.interpreter import Interpreter
+
+from bot import api, staff
+from bot.channels import pages, web
+from bot.channels.web import BadRequest
+from bot.dispatcher import Dispatcher
+from bot.interpreters import build_interpreter
+from bot.locks import LockTimeout
+from bot.logs import configure
+from bot.services import build_services
+from bot.settings import Settings
+from bot.state import StateStoreError
+from handlers.registry import build_hooks, build_router
+from knowledge.loader import load_knowledge
+from nlu.rasa_http import RasaUnavailable
+
+log = logging.getLogger("madoguchi")
+
+
+def create_app(settings: Settings | None = None, *, interpreter: Interpreter | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings, interpreter or build_interpreter(settings))
+        await services.hub.start()
+        services.senders["web"] = partial(web.deliver, services)
+        load_knowledge(services)
+        app.state.services = services
+        app.state.dispatcher = Dispatcher(services, build_router(), build_hooks(services))
+        log.info("madoguchi started", extra={"database": settings.resolved_database_url.split(":")[0]})
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(title="madoguchi", version="0.1.0", lifespan=lifespan)
+    _install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(web.router())
+    app.include_router(pages.router())
+    app.include_router(staff.router())
+    app.include_router(staff.console_websocket())
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    def error(status: int, reason: str) -> JSONResponse:
+        return JSONResponse({"error": reason}, status_code=status)
+
+    @app.exception_handler(BadRequest)
+    async def bad_request(_: Request, exc: BadRequest) -> JSONResponse:
+        return error(exc.status, exc.reason)
+
+    @app.exception_handler(StateStoreError)
+    async def state_down(_: Request, exc: StateStoreError) -> JSONResponse:
+        log.error("state store unavailable", extra={"reason": str(exc)})
+        return error(503, "conversation state is unavailable; please retry shortly")
+
+    @app.exception_handler(LockTimeout)
+    async def busy(_: Request, exc: LockTimeout) -> JSONResponse:
+        return error(503, "the conversation is busy with an earlier message; please retry")
+
+    @app.exception_handler(RasaUnavailable)
+    async def nlu_down(_: Request, exc: RasaUnavailable) -> JSONResponse:
+        log.error("nlu server unavailable", extra={"reason": str(exc)})
+        return error(503, "the language understanding service is unavailable; please retry shortly")
+
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def database_down(_: Request, exc: Any) -> JSONResponse:
+        log.error("database error", extra={"kind": exc.__class__.__name__})
+        return error(503, "the database is unavailable; please retry shortly")
+
+
+def app_factory() -> FastAPI:
+    settings = Settings()
+    configure(settings.log_level)
+    return create_app(settings)
+
+
+def main() -> None:
+    import uvicorn
+
+    settings = Settings()
+    configure(settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn server:app` asks for `app`; build it on that request, never at import time.
+    if name == "app":
+        return app_factory()
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    main()

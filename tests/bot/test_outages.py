@@ -1,0 +1,67 @@
+"""A database or Redis that is down or goes away mid-conversation: a clear 503, nothing lost."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from redis.asyncio import Redis
+
+from bot.settings import Settings
+from bot.state import RedisStateStore
+from server import create_app
+
+URL = "/webhooks/rest/webhook"
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+def test_redis_down_answers_503_and_readyz_says_why(tmp_path: Path, interpreter) -> None:  # type: ignore[no-untyped-def]
+    from bot.db import migrate
+
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    migrate(url)
+    settings = Settings(data_dir=tmp_path, database_url=url, redis_url=DEAD_REDIS, _env_file=None)  # type: ignore[call-arg]
+    with TestClient(create_app(settings, interpreter=interpreter)) as client:
+        res = client.post(URL, json={"sender": "s1", "message": "こんにちは"})
+        assert res.status_code == 503
+        assert "state" in res.json()["error"]
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["state"].startswith("error")
+
+
+def test_database_down_answers_503(tmp_path: Path, interpreter) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url="postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=1",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    with TestClient(create_app(settings, interpreter=interpreter)) as client:
+        res = client.post(URL, json={"sender": "s2", "message": "こんにちは"})
+        assert res.status_code == 503
+        assert "database" in res.json()["error"]
+        assert client.get("/readyz").json()["checks"]["database"].startswith("error")
+        assert client.get("/healthz").status_code == 200
+
+
+def test_redis_going_away_mid_conversation_loses_nothing(client: TestClient) -> None:
+    who = f"web-{uuid.uuid4().hex[:10]}"
+    services = client.app.state.services  # type: ignore[attr-defined]
+    assert client.post(URL, json={"sender": who, "message": "/request_human"}).status_code == 200
+
+    async def state_status() -> str:
+        state = await services.state.get(f"web:{who}")
+        return state.status
+
+    assert client.portal.call(state_status) == "pending_handoff"  # type: ignore[union-attr]
+    working = services.state
+    dead = Redis.from_url(DEAD_REDIS, socket_connect_timeout=0.5)
+    services.state = RedisStateStore(dead, prefix="x:", ttl_seconds=60)
+    res = client.post(URL, json={"sender": who, "message": "まだですか"})
+    assert res.status_code == 503
+    services.state = working  # Redis is back: the conversation goes on where it was
+    assert client.portal.call(state_status) == "pending_handoff"  # type: ignore[union-attr]
+    res = client.post(URL, json={"sender": who, "message": "やめる"})
+    assert res.status_code == 200
+    client.portal.call(dead.aclose)  # type: ignore[union-attr]
