@@ -1,0 +1,220 @@
+"""Multi-turn forms: ask for what a procedure needs, confirm, then complete it.
+
+A `Form` lists its `Slot`s. Values come from the first message already ("来週火曜に2歳の子を
+預けたい" fills date and age at once), from answers, and from buttons. Every value is validated
+and a failure is said plainly before asking again. Before anything is created the resident sees
+a summary and confirms; corrections ("やっぱり2通で", "日付を変えたい") and `cancel` work at
+any point, and an unrelated question in the middle is answered before the form resumes (the
+router does that through `takes_over` / `prompt`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.events import Button, Card
+from bot.state import ActiveForm
+from bot.turn import TurnContext, payload
+
+Extractor = Callable[[TurnContext, dict[str, Any]], Any | None]
+Validator = Callable[[TurnContext, Any, dict[str, Any]], str | None]  # error text or None
+Choices = Callable[[TurnContext, dict[str, Any]], Sequence[Button]]
+
+FORM_INTENTS = frozenset({"affirm", "deny", "inform", "change", "nlu_fallback", "out_of_scope"})
+CORRECTION_WORDS = (
+    "やっぱり",
+    "やはり",
+    "変更",
+    "変えたい",
+    "変えて",
+    "訂正",
+    "間違",
+    "ちがう",
+    "違う",
+    "ではなく",
+    "じゃなくて",
+)
+STRONG_OTHER_INTENT = 0.75  # another procedure this sure is an interruption, not an answer
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str
+    question: str
+    label: str  # shown in the confirmation summary and the "what to change" buttons
+    entity: str | None = None  # NLU entity that fills it
+    extract: Extractor | None = None  # custom extraction from the message (before `entity`)
+    validate: Validator | None = None
+    choices: Choices | None = None  # buttons offered with the question
+    aliases: tuple[str, ...] = ()  # words that name this slot in a correction ("日付", "日にち")
+    free_text: bool = False  # `extract` takes any answer: use it only when this slot was asked
+    render: Callable[[Any], str] = str
+    required: Callable[[dict[str, Any]], bool] = field(default=lambda _slots: True)
+
+
+class Form:
+    """Base class for a form handler; subclasses set the class attributes and `submit`."""
+
+    name: str = ""
+    intents: frozenset[str] = frozenset()
+    title: str = ""
+    slots: tuple[Slot, ...] = ()
+
+    # -- hooks for subclasses ------------------------------------------------------------
+    async def start(self, ctx: TurnContext) -> bool:
+        """Say an introduction; return False to not start the form (e.g. only information asked)."""
+        return True
+
+    async def submit(self, ctx: TurnContext, values: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def summary_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
+        return [f"{s.label}：{s.render(values[s.name])}" for s in self.slots if s.name in values]
+
+    # -- FormHandler protocol -----------------------------------------------------------
+    async def handle(self, ctx: TurnContext) -> None:
+        if ctx.state.active_form is not None and ctx.state.active_form.name != self.name:
+            ctx.state.paused_forms = [ctx.state.active_form]
+        if not await self.start(ctx):
+            return
+        ctx.state.active_form = ActiveForm(name=self.name)
+        self._fill_from_message(ctx, only_entities=True)
+        await self._next(ctx)
+
+    def takes_over(self, ctx: TurnContext) -> bool:
+        parse = ctx.parse
+        if parse.intent in FORM_INTENTS or parse.intent in self.intents:
+            return True
+        if parse.from_payload:
+            return parse.intent.startswith("form_")
+        if any(word in parse.text for word in CORRECTION_WORDS):
+            return True
+        if parse.confidence >= STRONG_OTHER_INTENT:
+            return False
+        return self._would_fill(ctx)
+
+    async def resume(self, ctx: TurnContext) -> None:
+        form = self._form(ctx)
+        parse = ctx.parse
+        if parse.intent == "form_change":
+            self._clear_slot(ctx, str(parse.entity("slot") or ""))
+            await self._next(ctx)
+            return
+        if form.awaiting_confirmation:
+            await self._on_confirmation(ctx)
+            return
+        self._fill_from_message(ctx, only_entities=False)
+        await self._next(ctx)
+
+    async def prompt(self, ctx: TurnContext) -> None:
+        ctx.say(f"では、{self.title}の続きです。")
+        await self._next(ctx, announce_errors=False)
+
+    # -- internals ------------------------------------------------------------------------
+    def _form(self, ctx: TurnContext) -> ActiveForm:
+        assert ctx.state.active_form is not None and ctx.state.active_form.name == self.name
+        return ctx.state.active_form
+
+    def _would_fill(self, ctx: TurnContext) -> bool:
+        form = self._form(ctx)
+        for slot in self.slots:
+            if slot.name == form.requested_slot and self._extract(ctx, slot, dict(form.slots)) is not None:
+                return True
+        return False
+
+    def _extract(self, ctx: TurnContext, slot: Slot, values: dict[str, Any]) -> Any | None:
+        if slot.extract is not None:
+            value = slot.extract(ctx, values)
+            if value is not None:
+                return value
+        if slot.entity is not None:
+            return ctx.parse.entity(slot.entity)
+        return None
+
+    def _fill_from_message(self, ctx: TurnContext, *, only_entities: bool) -> None:
+        """Fill every slot the message gives a value for; the requested one may use free text."""
+        form = self._form(ctx)
+        errors = form.slots.setdefault("_errors", {})
+        for slot in self.slots:
+            is_requested = slot.name == form.requested_slot
+            if slot.free_text and (only_entities or not is_requested):
+                continue
+            value = self._extract(ctx, slot, form.slots)
+            if value is None:
+                continue
+            problem = slot.validate(ctx, value, form.slots) if slot.validate else None
+            if problem:
+                errors[slot.name] = problem
+                form.slots.pop(slot.name, None)
+            else:
+                errors.pop(slot.name, None)
+                form.slots[slot.name] = value
+
+    async def _next(self, ctx: TurnContext, *, announce_errors: bool = True) -> None:
+        form = self._form(ctx)
+        errors: dict[str, str] = form.slots.get("_errors", {})
+        values = self.values(ctx)
+        for slot in self.slots:
+            if slot.name in values or not slot.required(values):
+                continue
+            problem = errors.pop(slot.name, None)
+            if problem and announce_errors:
+                ctx.say(problem)
+            form.requested_slot = slot.name
+            form.awaiting_confirmation = False
+            buttons = list(slot.choices(ctx, values)) if slot.choices else []
+            ctx.say(slot.question, buttons=buttons + [Button("やめる", payload("cancel"))])
+            return
+        form.requested_slot = None
+        form.awaiting_confirmation = True
+        ctx.say(
+            "この内容でよろしいですか。",
+            card=Card(title=self.title, lines=tuple(self.summary_lines(ctx, values)), kind="confirmation"),
+            buttons=(
+                Button("はい", payload("affirm")),
+                Button("変更する", payload("deny")),
+                Button("やめる", payload("cancel")),
+            ),
+        )
+
+    async def _on_confirmation(self, ctx: TurnContext) -> None:
+        intent = ctx.parse.intent
+        if intent == "affirm":
+            values = self.values(ctx)
+            ctx.state.active_form = None
+            await self.submit(ctx, values)
+            self._resume_paused(ctx)
+            return
+        before = dict(self._form(ctx).slots)
+        self._fill_from_message(ctx, only_entities=True)
+        named = self._slot_named_in(ctx.parse.text)
+        if self._form(ctx).slots != before:  # a correction with its new value: confirm again
+            await self._next(ctx)
+        elif named is not None:
+            self._clear_slot(ctx, named.name)
+            await self._next(ctx)
+        else:
+            filled = self.values(ctx)
+            buttons = [Button(s.label, payload("form_change", slot=s.name)) for s in self.slots if s.name in filled]
+            ctx.say("どの項目を変更しますか。", buttons=buttons + [Button("やめる", payload("cancel"))])
+
+    def _slot_named_in(self, text: str) -> Slot | None:
+        for slot in self.slots:
+            if any(alias in text for alias in (slot.label, *slot.aliases)):
+                return slot
+        return None
+
+    def _clear_slot(self, ctx: TurnContext, name: str) -> None:
+        form = self._form(ctx)
+        form.slots.pop(name, None)
+        form.awaiting_confirmation = False
+
+    def _resume_paused(self, ctx: TurnContext) -> None:
+        if ctx.state.paused_forms and ctx.state.active_form is None:
+            ctx.state.active_form = ctx.state.paused_forms.pop()
+            ctx.say("先ほどの手続きの続きに戻ります。")
+
+    def values(self, ctx: TurnContext) -> dict[str, Any]:
+        return {k: v for k, v in self._form(ctx).slots.items() if not k.startswith("_")}
