@@ -33,9 +33,19 @@ def conversation_handlers() -> list[Handler]:
     ]
 
 
+def procedure_handlers() -> list[Handler]:
+    """Procedure handlers: one per procedure intent (informational answers and forms)."""
+    handlers: list[Handler] = []
+    # -- catalog, certificates, life events, ごみ分別 (handlers/procedures.py, certificates.py, ...) --
+    # -- reservations: 粗大ごみ, 一時預かり, 施設予約, 介護の相談 (handlers/reservations*.py) --
+    return handlers
+
+
 def build_router() -> Router:
-    return Router(conversation_handlers(), fallback=FallbackHandler())
+    return Router(conversation_handlers() + procedure_handlers(), fallback=FallbackHandler())
 
 
 def build_hooks(services: object) -> list[TurnHook]:
-    return []
+    """Hooks that run after the handler (e.g. consent-gated suggestions from the profile)."""
+    hooks: list[TurnHook] = []
+    return hooks
