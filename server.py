@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from nlu.interpreter import Interpreter
 
 from bot import api, staff
@@ -73,6 +74,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def state_down(_: Request, exc: StateStoreError) -> JSONResponse:
         log.error("state store unavailable", extra={"reason": str(exc)})
         return error(503, "conversation state is unavailable; please retry shortly")
+
+    @app.exception_handler(RedisError)
+    async def redis_down(_: Request, exc: RedisError) -> JSONResponse:
+        log.error("redis unavailable", extra={"kind": exc.__class__.__name__})
+        return error(503, "a coordination service is unavailable; please retry shortly")
 
     @app.exception_handler(LockTimeout)
     async def busy(_: Request, exc: LockTimeout) -> JSONResponse:

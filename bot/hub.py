@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,25 @@ class RedisHub(Hub):
         await self._redis.publish(self._channel, json.dumps({"topic": topic, "message": message}))
 
     async def start(self) -> None:
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel)
-        self._task = asyncio.create_task(self._relay(pubsub))
+        # Subscribing happens in the background so that the app starts (and reports itself
+        # unready) while Redis is down, and reconnects when Redis comes back.
+        self._task = asyncio.create_task(self._run())
 
-    async def _relay(self, pubsub: Any) -> None:
+    async def _run(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self._relay()
+                delay = 0.5
+            except RedisError:
+                log.warning("hub lost its Redis subscription; reconnecting")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _relay(self) -> None:
+        pubsub = self._redis.pubsub()
         try:
+            await pubsub.subscribe(self._channel)
             async for item in pubsub.listen():
                 if item.get("type") != "message":
                     continue

@@ -16,6 +16,8 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.state import StateStoreError
+
 
 class LockTimeout(RuntimeError):
     """The conversation stayed locked longer than the lock timeout."""
@@ -70,7 +72,7 @@ class RedisLocker:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
         delay = 0.005
-        while not await self._redis.set(name, token, nx=True, px=self._lease_ms):
+        while not await self._try_acquire(name, token):
             if loop.time() >= deadline:
                 raise LockTimeout(key)
             await asyncio.sleep(delay)
@@ -81,3 +83,9 @@ class RedisLocker:
             # the lease expires by itself; never mask the turn's own outcome
             with contextlib.suppress(RedisError):
                 await self._redis.eval(_RELEASE, 1, name, token)  # type: ignore[misc]
+
+    async def _try_acquire(self, name: str, token: str) -> bool:
+        try:
+            return bool(await self._redis.set(name, token, nx=True, px=self._lease_ms))
+        except RedisError as exc:
+            raise StateStoreError(f"redis unavailable: {exc.__class__.__name__}") from exc
