@@ -13,6 +13,7 @@ import sys
 from bot.db import migrate
 from bot.dispatcher import Dispatcher
 from bot.events import Button, Reply
+from bot.identity import make_resolver
 from bot.interpreters import build_interpreter
 from bot.services import build_services
 from bot.settings import Settings
@@ -40,6 +41,7 @@ async def chat(sender: str) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.resolved_database_url)
     services = build_services(settings, build_interpreter(settings))
+    services.resolve_resident = make_resolver(services.sessionmaker)
     await services.hub.start()
     load_knowledge(services)
     conversation = Conversation(

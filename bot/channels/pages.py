@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-FILES = {"widget.js": "text/javascript", "widget.css": "text/css"}
+FILES = {
+    "widget.js": "text/javascript",
+    "widget.css": "text/css",
+    "staff.js": "text/javascript",
+    "staff.css": "text/css",
+}
 
 
 def router() -> APIRouter:
@@ -18,11 +23,13 @@ def router() -> APIRouter:
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
+    @api.get("/staff", include_in_schema=False)
+    async def staff_console() -> FileResponse:
+        return FileResponse(STATIC / "staff.html", media_type="text/html; charset=utf-8")
+
     @api.get("/static/{name}", include_in_schema=False)
     async def static(name: str) -> FileResponse:
         if name not in FILES:
-            from fastapi import HTTPException
-
             raise HTTPException(404, "not found")
         return FileResponse(STATIC / name, media_type=FILES[name] + "; charset=utf-8")
 

@@ -96,6 +96,13 @@ def router() -> APIRouter:
         replies = await dispatcher.handle(event)
         return JSONResponse(render(replies, sender))
 
+    @api.post("/webhooks/rest/session")
+    async def new_session(services: ServicesDep) -> dict[str, str]:
+        """An unguessable web chat identity for one browser; only these can be linked to a resident."""
+        from bot.identity import issue_web_session
+
+        return {"sender": await issue_web_session(services.sessionmaker)}
+
     @api.get("/webhooks/rest/")
     async def health() -> dict[str, str]:
         return {"status": "ok"}

@@ -15,19 +15,29 @@
     return e;
   }
 
+  // The conversation id is a token the server issues (POST /webhooks/rest/session): only such an
+  // id can later be linked to a resident, so the widget never makes one up.
+  var sessionUrl = root.dataset.session || "/webhooks/rest/session";
+  var sender = null;
+  try { sender = localStorage.getItem(SENDER_KEY); } catch (e) { /* private mode */ }
+  if (sender && sender.indexOf("w-") !== 0) sender = null; // an id from an older widget version
+  var senderReady = null;
+
   function senderId() {
-    var id = null;
-    try { id = localStorage.getItem(SENDER_KEY); } catch (e) { /* private mode */ }
-    if (!id) {
-      var bytes = new Uint8Array(16);
-      crypto.getRandomValues(bytes);
-      id = "web-" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-      try { localStorage.setItem(SENDER_KEY, id); } catch (e) { /* keep for this page only */ }
+    if (sender) return Promise.resolve(sender);
+    if (!senderReady) {
+      senderReady = fetch(sessionUrl, { method: "POST" }).then(function (res) {
+        if (!res.ok) throw new Error("session " + res.status);
+        return res.json();
+      }).then(function (body) {
+        sender = body.sender;
+        try { localStorage.setItem(SENDER_KEY, sender); } catch (e) { /* keep for this page only */ }
+        return sender;
+      }).catch(function (err) { senderReady = null; throw err; });
     }
-    return id;
+    return senderReady;
   }
 
-  var sender = senderId();
   var launcher = el("button", "mdg-launcher", "💬 " + title);
   launcher.setAttribute("aria-controls", "mdg-panel");
   var panel = el("section", "mdg-panel");
@@ -117,10 +127,13 @@
   function post(message, shown) {
     if (shown !== false) showMine(shown || message);
     send.disabled = true;
-    return fetch(endpoint, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: sender, message: message })
+    return senderId().then(function (id) {
+      listen();
+      return fetch(endpoint, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ sender: id, message: message })
+      });
     }).then(function (res) {
       return res.json().then(function (body) { return { ok: res.ok, body: body }; });
     }).then(function (r) {
@@ -133,7 +146,7 @@
 
   var socket = null;
   function listen() {
-    if (socket || !("WebSocket" in window)) return;
+    if (socket || !sender || !("WebSocket" in window)) return;
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(proto + location.host + "/webhooks/rest/ws?sender=" + encodeURIComponent(sender));
     socket.onmessage = function (ev) { try { renderBot(JSON.parse(ev.data)); } catch (e) { /* ignore */ } };

@@ -26,6 +26,8 @@ ARGS = [
     "--disable-sync",
 ]
 
+STAFF_TOKEN = "browser-staff-token"
+
 pytestmark = pytest.mark.browser
 
 
@@ -42,7 +44,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("live")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"DATA_DIR": str(data_dir), "PORT": str(port), "HOST": "127.0.0.1"})
+    env.update({"DATA_DIR": str(data_dir), "PORT": str(port), "HOST": "127.0.0.1", "STAFF_TOKEN": STAFF_TOKEN})
     subprocess.run([sys.executable, "-m", "bot.migrate"], cwd=REPO, env=env, check=True, capture_output=True)
     proc = subprocess.Popen(
         [sys.executable, "server.py"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -90,5 +92,39 @@ def test_widget_sends_a_message_and_shows_the_reply(live_server: str, viewport: 
                 page.screenshot(
                     path=os.path.join(os.environ["MADOGUCHI_SCREENSHOT_DIR"], f"widget-{viewport['width']}.png")
                 )
+        finally:
+            browser.close()
+
+
+def test_staff_console_takes_over_and_replies_to_the_widget(live_server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            resident = browser.new_page(viewport={"width": 390, "height": 844})
+            resident.goto(live_server + "/")
+            resident.get_by_role("button", name="デモ区 チャット窓口").click()
+            resident.wait_for_selector("[data-role=bot]", timeout=15_000)
+            resident.get_by_role("button", name="職員と話す").first.click()
+            resident.wait_for_function(
+                "[...document.querySelectorAll('[data-role=bot]')].some(e => e.textContent.includes('職員におつなぎします'))",
+                timeout=15_000,
+            )
+            staff = browser.new_page(viewport={"width": 1280, "height": 800})
+            staff.goto(live_server + "/staff")
+            staff.fill("#token", STAFF_TOKEN)
+            staff.get_by_role("button", name="接続").click()
+            staff.locator("#conversations li").first.click()
+            staff.wait_for_selector("#take:not([disabled])", timeout=10_000)
+            staff.click("#take")
+            staff.wait_for_selector("#send:not([disabled])", timeout=10_000)
+            staff.fill("#reply-text", "市民課の担当です。ご用件をどうぞ。")
+            staff.click("#send")
+            resident.wait_for_function(
+                "[...document.querySelectorAll('[data-role=staff]')].some(e => e.textContent.includes('市民課の担当です'))",
+                timeout=15_000,
+            )
+            assert "引き継ぎました" in resident.locator("[data-role=staff]").first.inner_text()
         finally:
             browser.close()

@@ -1,0 +1,326 @@
+"""LINE channel: `POST /callback` (line-bot-sdk v3) -> InboundEvent -> dispatcher -> LINE messages.
+
+The webhook is verified on the raw body (`WebhookParser`: HMAC-SHA256 with the channel secret),
+answered 200 at once, and processed off the request path by a bounded pool of workers started in
+the app's lifespan. LINE expects a quick 2xx; a slow answer (NLU, database, a person's reply)
+must never hold the webhook. Graceful shutdown finishes queued events for a while and stores the
+rest in `line_pending_events`, which the next start re-queues.
+
+Identity: a one-to-one chat is the user's `userId`; in a group or a multi-person chat the
+conversation is the `groupId` / `roomId` (one shared conversation, replies go to the group).
+Idempotency: `webhookEventId` is the event's external_id; the dispatcher skips an id already in
+the transcript, and its per-conversation lock serializes two deliveries that arrive together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from linebot.v3.exceptions import InvalidSignatureError
+from linebot.v3.webhook import WebhookParser
+from linebot.v3.webhooks import (
+    Event,
+    FollowEvent,
+    MessageEvent,
+    PostbackEvent,
+    TextMessageContent,
+    UnfollowEvent,
+)
+from sqlalchemy import delete, select
+
+from bot.channels.line_outbox import LineApi, LineTuning, Outbox, PendingEvent
+from bot.channels.line_render import batches, render
+from bot.dispatcher import SORRY, Dispatcher
+from bot.events import InboundEvent, Reply
+from bot.logs import pseudonym
+from bot.services import Services
+from bot.transcript import TranscriptEntry, append_messages, ensure_conversation, external_id_seen
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass
+class Job:
+    raw: dict[str, Any]
+    event: Any  # a linebot.v3.webhooks Event
+
+
+@dataclass
+class Target:
+    """Where the answer to an event goes."""
+
+    recipient_id: str
+    reply_token: str | None
+    event_at: datetime
+    one_to_one: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def source_id(event: Any) -> tuple[str, bool] | None:
+    source = getattr(event, "source", None)
+    if source is None:
+        return None
+    kind = getattr(source, "type", "")
+    if kind == "group":
+        return source.group_id, False
+    if kind == "room":
+        return source.room_id, False
+    user = getattr(source, "user_id", None)
+    return (user, True) if user else None
+
+
+def event_time(event: Any) -> datetime:
+    now = datetime.now(UTC)
+    stamp = getattr(event, "timestamp", None)
+    if not stamp:
+        return now
+    return min(now, datetime.fromtimestamp(stamp / 1000, UTC))  # a clock ahead of ours: use ours
+
+
+def to_inbound(event: Any, max_chars: int = 5000) -> InboundEvent | None:
+    """The channel-agnostic event, or None for events the bot does not act on (join, unsend, ...)."""
+    where = source_id(event)
+    if where is None:
+        return None
+    common: dict[str, Any] = {
+        "channel": "line",
+        "sender_id": where[0],
+        "external_id": getattr(event, "webhook_event_id", None),
+        "received_at": event_time(event),
+        "metadata": {"source": event.source.type},
+    }
+    if isinstance(event, MessageEvent):
+        if isinstance(event.message, TextMessageContent):
+            return InboundEvent(kind="message", text=event.message.text[:max_chars], **common)
+        common["metadata"]["message_type"] = getattr(event.message, "type", "unknown")
+        return InboundEvent(kind="unsupported", **common)
+    if isinstance(event, PostbackEvent):
+        return InboundEvent(kind="postback", payload=event.postback.data, **common)
+    if isinstance(event, FollowEvent):
+        return InboundEvent(kind="follow", **common)
+    if isinstance(event, UnfollowEvent):
+        return InboundEvent(kind="unfollow", **common)
+    return None
+
+
+def is_standby(event: Any) -> bool:
+    mode = getattr(event, "mode", None)
+    return str(getattr(mode, "value", mode)) == "standby"
+
+
+class LineChannel:
+    def __init__(self, services: Services, dispatcher: Dispatcher, tuning: LineTuning) -> None:
+        self.services = services
+        self.dispatcher = dispatcher
+        self.tuning = tuning
+        self.parser = WebhookParser(services.settings.line_channel_secret)
+        self.api = LineApi(services.settings, tuning)
+        self.outbox = Outbox(services.sessionmaker, self.api, tuning)
+        self.queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=tuning.queue_size)
+        self._workers: list[asyncio.Task[None]] = []
+        self._current: dict[int, Job] = {}
+        self.accepting = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.outbox.start()
+        self._workers = [asyncio.create_task(self._work(i), name=f"line-worker-{i}") for i in range(self.tuning.workers)]
+        await self._restore_pending()
+        self.accepting = True
+
+    async def stop(self) -> None:
+        self.accepting = False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.queue.join(), self.tuning.drain_seconds)
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        leftovers = list(self._current.values())
+        while not self.queue.empty():
+            leftovers.append(self.queue.get_nowait())
+        await self._persist(leftovers)
+        await self.outbox.stop()
+        await self.api.close()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until every accepted event is processed and its messages sent (tests, bench)."""
+        await asyncio.wait_for(self.queue.join(), timeout)
+        await self.outbox.flush(timeout)
+
+    # -- the webhook -------------------------------------------------------------------------------
+    async def accept(self, body: bytes, signature: str) -> Response:
+        if not self.accepting:
+            return JSONResponse({"error": "LINE channel is shutting down; please retry"}, status_code=503)
+        if len(body) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "request body is too large"}, status_code=413)
+        if not signature:
+            return JSONResponse({"error": "missing X-Line-Signature"}, status_code=400)
+        try:
+            text = body.decode("utf-8")
+            events = self.parser.parse(text, signature)
+            raws = json.loads(text)["events"]
+        except InvalidSignatureError:
+            log.warning("LINE webhook with a bad signature rejected")
+            return JSONResponse({"error": "invalid signature"}, status_code=400)
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "malformed webhook body"}, status_code=400)
+        for raw, event in zip(raws, events, strict=True):
+            try:
+                await asyncio.wait_for(self.queue.put(Job(raw=raw, event=event)), self.tuning.enqueue_wait)
+            except TimeoutError:  # LINE redelivers (when enabled); the ones queued are deduplicated
+                log.error("LINE event queue full; webhook refused")
+                return JSONResponse({"error": "busy; please retry"}, status_code=503)
+        return PlainTextResponse("OK")
+
+    # -- processing --------------------------------------------------------------------------------
+    async def _work(self, index: int) -> None:
+        while True:
+            job = await self.queue.get()
+            self._current[index] = job
+            try:
+                await self.process(job.event)
+            except Exception:
+                log.exception("LINE event processing failed", extra={"event_type": getattr(job.event, "type", "")})
+            finally:
+                self._current.pop(index, None)
+                self.queue.task_done()
+
+    async def process(self, event: Any) -> None:
+        if is_standby(event):  # another channel module is in charge of this chat: stay silent
+            log.info("LINE event in standby mode ignored", extra={"event_type": event.type})
+            return
+        inbound = to_inbound(event, self.services.settings.max_message_chars)
+        if inbound is None:
+            return
+        if inbound.kind == "unfollow":
+            await self._record_unfollow(inbound)
+            return
+        where = source_id(event)
+        assert where is not None and inbound.received_at is not None
+        target = Target(where[0], getattr(event, "reply_token", None), inbound.received_at, where[1])
+        replies = await self._dispatch(inbound, target)
+        if replies:
+            await self.send(target, replies)
+
+    async def _dispatch(self, inbound: InboundEvent, target: Target) -> list[Reply]:
+        turn = asyncio.ensure_future(self.dispatcher.handle(inbound))
+        try:
+            if target.one_to_one:
+                done, _ = await asyncio.wait({turn}, timeout=self.tuning.loading_after)
+                if not done:
+                    await self._show_loading(target.recipient_id)
+            return await turn
+        except asyncio.CancelledError:
+            turn.cancel()
+            raise
+        except Exception:
+            log.exception("LINE turn failed", extra={"sender": pseudonym(inbound.sender_id)})
+            return [Reply(text=SORRY)]
+
+    async def _show_loading(self, chat_id: str) -> None:
+        try:
+            await self.api.show_loading(chat_id, self.tuning.loading_seconds)
+        except Exception as exc:  # only a courtesy: never let it delay or break the answer
+            log.info("LINE loading animation failed", extra={"error": type(exc).__name__})
+
+    async def send(self, target: Target, replies: list[Reply]) -> None:
+        await self.outbox.enqueue(
+            recipient_id=target.recipient_id,
+            batches=batches(render(replies)),
+            reply_token=target.reply_token,
+            event_at=target.event_at,
+        )
+        await self.outbox.send(target.recipient_id)
+
+    async def deliver(self, sender_id: str, replies: list[Reply]) -> None:
+        """`services.senders["line"]`: later messages (staff replies) are pushed."""
+        await self.send(Target(sender_id, None, datetime.now(UTC), True), replies)
+
+    async def _record_unfollow(self, inbound: InboundEvent) -> None:
+        """The resident blocked the account: keep it in the transcript, answer nothing."""
+        svc = self.services
+        async with svc.locker.hold(inbound.conversation_id):
+            async with svc.sessionmaker() as session, session.begin():
+                if inbound.external_id and await external_id_seen(
+                    session, channel="line", external_id=inbound.external_id
+                ):
+                    return
+                conv = await ensure_conversation(
+                    session, conversation_id=inbound.conversation_id, channel="line", sender_id=inbound.sender_id
+                )
+                entry = TranscriptEntry(
+                    direction="in",
+                    author="resident",
+                    text="",
+                    payload={"kind": "unfollow"},
+                    intent="event_unfollow",
+                    external_id=inbound.external_id,
+                )
+                await append_messages(session, conversation=conv, entries=[entry])
+        log.info("LINE unfollow recorded", extra={"sender": pseudonym(inbound.sender_id)})
+
+    # -- events kept across a restart --------------------------------------------------------------
+    async def _persist(self, jobs: list[Job]) -> None:
+        if not jobs:
+            return
+        async with self.services.sessionmaker() as session, session.begin():
+            for job in jobs:
+                key = job.raw.get("webhookEventId") or f"noid-{id(job)}"
+                await session.merge(PendingEvent(webhook_event_id=key, event=job.raw, received_at=datetime.now(UTC)))
+        log.warning("LINE events kept for the next start", extra={"count": len(jobs)})
+
+    async def _restore_pending(self) -> None:
+        async with self.services.sessionmaker() as session, session.begin():
+            rows = list(await session.scalars(select(PendingEvent).order_by(PendingEvent.received_at)))
+            await session.execute(delete(PendingEvent))
+        for row in rows:
+            try:
+                event = Event.from_dict(row.event)
+            except ValueError:
+                continue
+            await self.queue.put(Job(raw=row.event, event=event))
+        if rows:
+            log.info("LINE events restored", extra={"count": len(rows)})
+
+
+def router() -> APIRouter:
+    api = APIRouter()
+
+    @api.post("/callback")
+    async def callback(request: Request) -> Response:
+        channel: LineChannel | None = getattr(request.app.state, "line", None)
+        if channel is None:
+            return JSONResponse({"error": "LINE is not configured"}, status_code=503)
+        body = await request.body()
+        return await channel.accept(body, request.headers.get("X-Line-Signature", ""))
+
+    return api
+
+
+async def start_channel(app: FastAPI, services: Services, dispatcher: Dispatcher) -> None:
+    """Start the LINE workers when a channel secret is configured (called from the lifespan)."""
+    app.state.line = None
+    if not services.settings.line_channel_secret:
+        return
+    tuning = getattr(app.state, "line_tuning", None) or LineTuning()
+    channel = LineChannel(services, dispatcher, tuning)
+    await channel.start()
+    services.senders["line"] = partial(LineChannel.deliver, channel)
+    app.state.line = channel
+
+
+async def stop_channel(app: FastAPI) -> None:
+    channel: LineChannel | None = getattr(app.state, "line", None)
+    if channel is not None:
+        await channel.stop()

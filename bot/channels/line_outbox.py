@@ -1,0 +1,363 @@
+"""LINE delivery that is never lost: a persistent outbox and the worker that empties it.
+
+Every batch (at most 5 messages, one API call) is written to `line_outbox` BEFORE the first
+attempt and marked sent only when LINE accepted it. The first batch of a turn carries the reply
+token; when the token is expired or used (400 "Invalid reply token"), the turn took longer than
+the reply deadline, or replies kept failing, the batch is pushed instead. Pushes carry an
+`X-Line-Retry-Key` (one UUID per row, the same on every retry) so LINE delivers a retried push
+once (a repeat answers 409, which counts as delivered). 5xx, 429, timeouts and connection errors
+are retried with exponential backoff and jitter; rows of one recipient go out in order.
+
+A row is claimed with a compare-and-set on `attempts` that also leases it (next_attempt_at moves
+forward), so two workers never send the same row at once and a row held by a crashed process
+becomes due again when its lease ends. Pending rows are picked up at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import aiohttp
+from linebot.v3.messaging import (
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    PushMessageRequest,
+    ReplyMessageRequest,
+    ShowLoadingAnimationRequest,
+)
+from linebot.v3.messaging.exceptions import ApiException
+from sqlalchemy import JSON, DateTime, Integer, String, select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base
+from bot.logs import pseudonym
+from bot.models import utcnow
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["sent", "invalid_token", "transient", "permanent"]
+
+
+class OutboxRow(Base):
+    __tablename__ = "line_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recipient_id: Mapped[str] = mapped_column(String(64))  # userId, groupId or roomId
+    reply_token: Mapped[str | None] = mapped_column(String(255), nullable=True)  # None: push
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    retry_key: Mapped[str] = mapped_column(String(36))
+    event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | failed
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PendingEvent(Base):
+    """A webhook event accepted but not processed when the server stopped; re-queued at start."""
+
+    __tablename__ = "line_pending_events"
+
+    webhook_event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+@dataclass
+class LineTuning:
+    """Timings of the LINE channel; tests and the benchmark shorten them."""
+
+    request_timeout: float = 10.0
+    reply_deadline: float = 50.0  # seconds after the event; later, push instead of reply
+    reply_attempts: int = 3  # failed replies before pushing
+    max_attempts: int = 12
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+    lease_seconds: float = 60.0
+    poll_seconds: float = 5.0
+    loading_after: float = 1.0  # start the loading animation when a turn takes longer
+    loading_seconds: int = 20
+    workers: int = 8
+    queue_size: int = 1000
+    enqueue_wait: float = 2.0  # how long /callback waits for room in a full queue
+    drain_seconds: float = 10.0  # graceful shutdown: finish queued events for this long
+
+
+def aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class LineApi:
+    """The async Messaging API client (line-bot-sdk v3) pointed at LINE_API_BASE_URL."""
+
+    def __init__(self, settings: Settings, tuning: LineTuning) -> None:
+        config = Configuration(
+            host=settings.line_api_base_url.rstrip("/"), access_token=settings.line_channel_access_token
+        )
+        # The SDK's generated methods ignore their own base path when Configuration.host is set,
+        # which is what lets a stand-in on http://127.0.0.1:PORT receive every call.
+        self._client = AsyncApiClient(config)
+        self.messaging = AsyncMessagingApi(self._client)
+        self.timeout = tuning.request_timeout
+
+    async def reply(self, token: str, messages: list[dict[str, Any]]) -> None:
+        request = ReplyMessageRequest.from_dict({"replyToken": token, "messages": messages})
+        await self.messaging.reply_message(request, _request_timeout=self.timeout)
+
+    async def push(self, to: str, messages: list[dict[str, Any]], retry_key: str) -> None:
+        request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+        await self.messaging.push_message(request, x_line_retry_key=retry_key, _request_timeout=self.timeout)
+
+    async def show_loading(self, chat_id: str, seconds: int) -> None:
+        request = ShowLoadingAnimationRequest(chatId=chat_id, loadingSeconds=seconds)
+        await self.messaging.show_loading_animation(request, _request_timeout=min(self.timeout, 3.0))
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+def classify(exc: BaseException) -> Outcome:
+    if isinstance(exc, ApiException):
+        body = str(exc.body or "").lower()
+        if exc.status == 409:  # a push with this retry key was already accepted
+            return "sent"
+        if exc.status == 400 and "reply token" in body:
+            return "invalid_token"
+        if exc.status == 429 or (exc.status or 0) >= 500:
+            return "transient"
+        return "permanent"
+    if isinstance(exc, TimeoutError | aiohttp.ClientError | OSError):
+        return "transient"
+    return "permanent"
+
+
+class Outbox:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker,  # type: ignore[type-arg]
+        api: LineApi,
+        tuning: LineTuning,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = sessionmaker
+        self._api = api
+        self._tuning = tuning
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._busy: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    # -- writing -----------------------------------------------------------------------------------
+    async def enqueue(
+        self,
+        *,
+        recipient_id: str,
+        batches: Sequence[list[dict[str, Any]]],
+        reply_token: str | None = None,
+        event_at: datetime | None = None,
+    ) -> list[int]:
+        """Persist batches (the first may use the reply token); return their row ids in order."""
+        now = self._clock()
+        rows = [
+            OutboxRow(
+                recipient_id=recipient_id,
+                reply_token=reply_token if i == 0 else None,
+                messages=batch,
+                retry_key=str(uuid.uuid4()),
+                event_at=event_at,
+                attempts=0,
+                next_attempt_at=now,
+                status="pending",
+                created_at=now,
+            )
+            for i, batch in enumerate(batches)
+            if batch
+        ]
+        async with self._db() as session, session.begin():
+            session.add_all(rows)
+        return [row.id for row in rows]
+
+    async def send(self, recipient_id: str) -> None:
+        """First attempt right away, in the caller's task; what fails is left to the worker."""
+        await self._drain_recipient(recipient_id)
+        self._wake.set()
+
+    # -- the worker --------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._run(), name="line-outbox")
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._tasks:  # in-flight sends end within the request timeout
+            await asyncio.wait(self._tasks, timeout=self._tuning.request_timeout + 1)
+        for task in self._tasks:
+            task.cancel()
+
+    async def flush(self, timeout: float = 10.0) -> None:
+        """Wait until nothing is pending or in flight (tests and the benchmark)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._busy or await self.pending_count():
+            if loop.time() > deadline:
+                raise TimeoutError("LINE outbox still has pending messages")
+            self._wake.set()
+            await asyncio.sleep(0.02)
+
+    async def pending_count(self) -> int:
+        async with self._db() as session:
+            rows = await session.scalars(select(OutboxRow.id).where(OutboxRow.status == "pending"))
+            return len(rows.all())
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                wait = await self._sweep()
+            except Exception:
+                log.exception("LINE outbox sweep failed")
+                wait = self._tuning.poll_seconds
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, wait))
+            except TimeoutError:
+                pass
+
+    async def _sweep(self) -> float:
+        """Start sending for every recipient whose oldest pending row is due; return the wait."""
+        async with self._db() as session:
+            rows = (
+                await session.execute(
+                    select(OutboxRow.recipient_id, OutboxRow.next_attempt_at)
+                    .where(OutboxRow.status == "pending")
+                    .order_by(OutboxRow.id)
+                    .limit(1000)
+                )
+            ).all()
+        now, wait = self._clock(), self._tuning.poll_seconds
+        seen: set[str] = set()
+        for recipient, due in rows:
+            if recipient in seen:
+                continue
+            seen.add(recipient)
+            delay = (aware(due) - now).total_seconds()
+            if delay > 0:
+                wait = min(wait, delay)
+            elif recipient not in self._busy:
+                task = asyncio.create_task(self._drain_recipient(recipient))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        return wait
+
+    async def _drain_recipient(self, recipient_id: str) -> None:
+        if recipient_id in self._busy:
+            return
+        self._busy.add(recipient_id)
+        try:
+            while True:
+                row = await self._oldest_pending(recipient_id)
+                if row is None or aware(row.next_attempt_at) > self._clock():
+                    return
+                if not await self._attempt(row):
+                    return
+        except Exception:
+            log.exception("LINE outbox send failed", extra={"recipient": pseudonym(recipient_id)})
+        finally:
+            self._busy.discard(recipient_id)
+
+    async def _oldest_pending(self, recipient_id: str) -> OutboxRow | None:
+        async with self._db() as session:
+            return await session.scalar(
+                select(OutboxRow)
+                .where(OutboxRow.recipient_id == recipient_id, OutboxRow.status == "pending")
+                .order_by(OutboxRow.id)
+                .limit(1)
+            )
+
+    # -- one attempt -------------------------------------------------------------------------------
+    async def _attempt(self, row: OutboxRow) -> bool:
+        """Send one row; True when it is finished (sent or given up), False when it waits."""
+        if not await self._claim(row):
+            return False
+        attempts = row.attempts + 1
+        use_reply = row.reply_token is not None and not self._reply_too_late(row)
+        try:
+            if use_reply:
+                assert row.reply_token is not None
+                await self._api.reply(row.reply_token, row.messages)
+            else:
+                await self._api.push(row.recipient_id, row.messages, row.retry_key)
+            outcome: Outcome = "sent"
+            error = ""
+        except Exception as exc:  # classified below; nothing about the message is logged
+            outcome = classify(exc)
+            error = f"{type(exc).__name__}: {getattr(exc, 'status', '')}".strip()[:200]
+        via = "reply" if use_reply else "push"
+        return await self._record(row, attempts=attempts, via=via, outcome=outcome, error=error)
+
+    def _reply_too_late(self, row: OutboxRow) -> bool:
+        if row.event_at is None:
+            return False
+        return (self._clock() - aware(row.event_at)).total_seconds() > self._tuning.reply_deadline
+
+    async def _claim(self, row: OutboxRow) -> bool:
+        lease = self._clock() + timedelta(seconds=self._tuning.lease_seconds)
+        async with self._db() as session, session.begin():
+            result = await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row.id, OutboxRow.status == "pending", OutboxRow.attempts == row.attempts)
+                .values(attempts=row.attempts + 1, next_attempt_at=lease)
+            )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def _record(self, row: OutboxRow, *, attempts: int, via: str, outcome: Outcome, error: str) -> bool:
+        now = self._clock()
+        values: dict[str, Any] = {"last_error": error or None}
+        finished = True
+        if outcome == "sent":
+            values.update(status="sent", sent_at=now, reply_token=None)
+        elif outcome == "invalid_token" or (
+            via == "reply" and outcome == "transient" and attempts >= self._tuning.reply_attempts
+        ):
+            values.update(reply_token=None, next_attempt_at=now)  # push it, right away
+            finished = False
+        elif outcome == "transient" and attempts < self._tuning.max_attempts:
+            values.update(next_attempt_at=now + timedelta(seconds=self._backoff(attempts)))
+            finished = False
+        else:
+            values.update(status="failed")
+            log.error("LINE message given up", extra={"row": row.id, "via": via, "error": error, "attempts": attempts})
+        async with self._db() as session, session.begin():
+            await session.execute(update(OutboxRow).where(OutboxRow.id == row.id).values(**values))
+        log.info(
+            "LINE delivery attempt",
+            extra={
+                "row": row.id,
+                "via": via,
+                "outcome": outcome,
+                "attempts": attempts,
+                "recipient": pseudonym(row.recipient_id),
+            },
+        )
+        if not finished and values.get("next_attempt_at") == now:
+            fresh = await self._oldest_pending(row.recipient_id)
+            if fresh is not None and fresh.id == row.id:
+                return await self._attempt(fresh)
+        return finished
+
+    def _backoff(self, attempts: int) -> float:
+        ceiling = min(self._tuning.backoff_cap, self._tuning.backoff_base * 2 ** (attempts - 1))
+        return ceiling * random.uniform(0.5, 1.0)
