@@ -2,13 +2,12 @@
 
 Residents write full-width digits, half-width katakana, stretched vowels and emoji; everything
 downstream (classifier features, FAQ and ごみ search) sees one normalized form so that those
-variants meet. Offsets: `normalize` keeps a one-to-one character mapping where NFKC allows it
-(see `normalize_with_offsets`) so entity spans can point into the original text.
+variants meet. Offsets: `normalize_with_offsets` returns, for every character of the normalized
+text, the span of the original text it came from, so entity spans can point into the original.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -16,17 +15,91 @@ from functools import lru_cache
 
 from sudachipy import Dictionary, SplitMode
 
-_REPEAT_PUNCT = re.compile(r"([!?！？。、,.~〜ー…])\1+")
-_SPACES = re.compile(r"\s+")
+_COMBINING = frozenset("\uff9e\uff9f\u3099\u309a")  # (half-width) voiced sound marks
+_REPEATABLE = frozenset("!?！？。、,.~〜ー…・")
+_LONG_VOWEL_LIKE = frozenset("-‐‑‒–—―─━〜~ｰ")
+_EMOJI_EXTRA = frozenset("\u200d\ufe0e\ufe0f\u20e3")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """Normalized text plus, per normalized character, the original [start, end) span."""
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of the normalized text back to the original text."""
+        if not self.starts or end <= start:
+            return (0, 0)
+        return (self.starts[start], self.ends[end - 1])
+
+
+def _is_katakana(ch: str) -> bool:
+    return "\u30a1" <= ch <= "\u30fa"
+
+
+def _is_emoji(ch: str) -> bool:
+    cp = ord(ch)
+    if ch in _EMOJI_EXTRA or 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F:
+        return True
+    return unicodedata.category(ch) == "So"
+
+
+def _chunks(text: str) -> list[tuple[str, int, int]]:
+    """NFKC per base character (+ following combining marks), keeping original spans."""
+    out: list[tuple[str, int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and text[j] in _COMBINING:
+            j += 1
+        for ch in unicodedata.normalize("NFKC", text[i:j]):
+            out.append((ch, i, j))
+        i = j
+    return out
+
+
+def _clean(chars: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Drop control characters and emoji, unify long-vowel marks, collapse repeats and spaces."""
+    out: list[tuple[str, int, int]] = []
+    for ch, s, e in chars:
+        cat = unicodedata.category(ch)
+        if ch.isspace():
+            ch = " "
+        elif cat == "Cf" or ch in _EMOJI_EXTRA:
+            continue  # zero-width characters and emoji joiners vanish
+        elif cat in ("Cc", "Cs", "Co", "Cn") or _is_emoji(ch):
+            ch = " "  # an emoji separates words like a space does
+        elif ch in _LONG_VOWEL_LIKE and out and (_is_katakana(out[-1][0]) or out[-1][0] == "ー"):
+            ch = "ー"
+        prev = out[-1][0] if out else " "
+        if ch == " " and prev == " ":
+            continue
+        if ch == prev and ch in _REPEATABLE:
+            continue
+        out.append((ch.lower(), s, e))
+    while out and out[-1][0] == " ":
+        out.pop()
+    if out and out[0][0] == " ":
+        out.pop(0)
+    return out
+
+
+def normalize_with_offsets(text: str) -> Normalized:
+    """Normalize `text` and keep the mapping to the original character offsets."""
+    chars = _clean(_chunks(text or ""))
+    return Normalized(
+        "".join(c for c, _, _ in chars),
+        tuple(s for _, s, _ in chars),
+        tuple(e for _, _, e in chars),
+    )
 
 
 def normalize(text: str) -> str:
-    """NFKC, lower-case Latin, collapse spaces and repeated punctuation."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\n\t")
-    text = _REPEAT_PUNCT.sub(r"\1", text)
-    text = _SPACES.sub(" ", text).strip()
-    return text.lower()
+    """NFKC, lower-case Latin, drop emoji/control chars, unify ー, collapse spaces and repeats."""
+    return normalize_with_offsets(text).text
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +109,13 @@ class Token:
     pos: str
     begin: int
     end: int
+    reading: str = ""  # katakana reading (Sudachi reading_form), lets こくほ meet 国保
 
 
 _local = threading.local()
+# Variants Sudachi's normalized form leaves apart but residents mean the same by.
+_NORMALIZED_OVERRIDES = {"ゴミ": "ごみ", "塵": "ごみ", "粗大塵": "粗大ごみ"}
+MAX_TOKENIZE_CHARS = 4000  # Sudachi's input limit is in bytes; long texts are tokenized in pieces
 
 
 @lru_cache(maxsize=1)
@@ -50,16 +127,30 @@ def _tokenizer():  # type: ignore[no-untyped-def]
     # Sudachi tokenizers are not thread-safe; one per thread, sharing the dictionary.
     tok = getattr(_local, "tok", None)
     if tok is None:
-        tok = _dictionary().create(SplitMode.C)
+        tok = _dictionary().tokenizer(mode=SplitMode.C)
         _local.tok = tok
     return tok
+
+
+def _pieces(text: str) -> list[tuple[int, str]]:
+    if len(text) <= MAX_TOKENIZE_CHARS:
+        return [(0, text)]
+    return [(i, text[i : i + MAX_TOKENIZE_CHARS]) for i in range(0, len(text), MAX_TOKENIZE_CHARS)]
 
 
 def tokenize(text: str) -> list[Token]:
     """Tokenize already-normalized text into Sudachi morphemes (mode C)."""
     if not text:
         return []
-    return [
-        Token(m.surface(), m.normalized_form(), m.part_of_speech()[0], m.begin(), m.end())
-        for m in _tokenizer().tokenize(text)
-    ]
+    tok = _tokenizer()
+    tokens: list[Token] = []
+    for base, piece in _pieces(text):
+        for m in tok.tokenize(piece):
+            surface = m.surface()
+            if surface.isspace():
+                continue
+            normalized = m.normalized_form()
+            normalized = _NORMALIZED_OVERRIDES.get(normalized, normalized)
+            tokens.append(Token(surface, normalized, m.part_of_speech()[0],
+                                base + m.begin(), base + m.end(), m.reading_form()))
+    return tokens
