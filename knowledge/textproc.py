@@ -6,10 +6,16 @@ verbs dropped) and character n-grams of the normalized text (robust to compounds
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 from nlu.text import normalize, tokenize
 
@@ -110,3 +116,51 @@ def sub_words(text: str) -> tuple[str, ...]:
 def reading(text: str) -> str:
     """Sudachi reading (katakana) of ``text``: 炊飯器 → スイハンキ; kana stays as written."""
     return "".join(m.reading_form() or m.surface() for m in _split_tokenizer().tokenize(prepare(text)))
+
+
+# ---------------------------------------------------------------- synonyms (query expansion)
+
+SYNONYMS_FILE = Path(__file__).resolve().parent / "data" / "synonyms.yml"
+
+
+@dataclass(frozen=True)
+class SynonymTable:
+    """Groups of interchangeable words (knowledge/data/synonyms.yml) for query expansion.
+
+    Members are matched on the kana-folded prepared text (members of two or more characters, as
+    substrings) or on the query's short-unit words (one-character members such as 犬 or 子).
+    """
+
+    groups: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...]  # per group: (folded member, words)
+    digest: str = ""
+
+    @classmethod
+    def load(cls, path: Path = SYNONYMS_FILE) -> SynonymTable:
+        if not Path(path).exists():
+            return cls((), "")
+        raw = Path(path).read_bytes()
+        data = yaml.safe_load(raw.decode("utf-8")) or {}
+        groups = []
+        for group in data.get("groups") or []:
+            members = tuple((to_hiragana(prepare(str(m))), sub_words(str(m))) for m in group if str(m).strip())
+            if len(members) > 1:
+                groups.append(members)
+        return cls(tuple(groups), hashlib.sha256(raw).hexdigest()[:16])
+
+    def expand(self, text: str, words: Sequence[str]) -> dict[str, float]:
+        """Words of the groups that ``text`` mentions, minus ``words`` already in it (weight 1.0)."""
+        folded = to_hiragana(prepare(text))
+        folded_words = {to_hiragana(w) for w in words}
+        own = set(words)
+        extra: dict[str, float] = {}
+        for group in self.groups:
+            if any((len(m) >= 2 and m in folded) or m in folded_words for m, _ in group):
+                for _, terms in group:
+                    extra.update((t, 1.0) for t in terms if t not in own)
+        return extra
+
+
+@lru_cache(maxsize=1)
+def synonyms() -> SynonymTable:
+    """The bundled synonym table (loaded once)."""
+    return SynonymTable.load()

@@ -7,11 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from knowledge import faq
 from knowledge.__main__ import main
 from knowledge.faq import FaqIndex, import_faq, load_entries
+from knowledge.retrieval import BM25Field, LsaField
 from knowledge.store import KnowledgeImportError
+from knowledge.textproc import sub_words, synonyms
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_FAQ = ROOT / "knowledge" / "data" / "demo_faq.csv"
@@ -113,3 +117,83 @@ def test_search_cli_output(demo_dir: Path) -> None:
     assert "印鑑" in out.stdout  # ensure_ascii=False
     stdin = subprocess.run(cmd, input="粗大ごみ\n犬の登録\n", capture_output=True, text=True, check=True, cwd=ROOT)
     assert [json.loads(x)["query"] for x in stdin.stdout.splitlines()] == ["粗大ごみ", "犬の登録"]
+
+
+# ---------------------------------------------------------------- stored index and retrieval parts
+
+
+def test_import_stores_index_and_load_reuses_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import_faq(DEMO_FAQ, tmp_path)
+    stored = tmp_path / "knowledge" / faq.INDEX_FILE
+    assert stored.exists()
+    with np.load(stored, allow_pickle=False) as npz:  # plain arrays, no pickle
+        assert json.loads(str(npz["meta"]))["fields"]
+    fresh = FaqIndex.load(tmp_path).search("印鑑登録をしたい", top_k=3)
+
+    def no_build(entries: list) -> dict:
+        raise AssertionError("index rebuilt although the stored one matches faq.json")
+
+    monkeypatch.setattr(faq, "_build_fields", no_build)
+    reloaded = FaqIndex.load(tmp_path).search("印鑑登録をしたい", top_k=3)
+    assert [(h.id, h.score, h.confidence) for h in reloaded] == [(h.id, h.score, h.confidence) for h in fresh]
+
+
+def test_stale_or_broken_index_is_rebuilt(tmp_path: Path) -> None:
+    import_faq(DEMO_FAQ, tmp_path)
+    stored = tmp_path / "knowledge" / faq.INDEX_FILE
+    other = tmp_path / "other.csv"
+    other.write_text("question,answer\n犬の登録はどこでできますか,動物愛護センターです。\n", encoding="utf-8")
+    before = stored.read_bytes()
+    # faq.json replaced behind the index's back (e.g. copied in by hand): the old index is stale
+    faq_json = tmp_path / "knowledge" / "faq.json"
+    import_faq(other, tmp_path / "elsewhere")
+    faq_json.write_bytes((tmp_path / "elsewhere" / "knowledge" / "faq.json").read_bytes())
+    stored.write_bytes(before)
+    index = FaqIndex.load(tmp_path)
+    assert len(index) == 1 and index.search("犬の登録")[0].question == "犬の登録はどこでできますか"
+    assert stored.read_bytes() != before  # rewritten for the next load
+    stored.write_bytes(b"not an npz file")
+    assert FaqIndex.load(tmp_path).search("犬の登録")[0].answer == "動物愛護センターです。"
+
+
+def test_bm25_and_lsa_fields_round_trip_through_arrays() -> None:
+    docs = [["住民", "票", "発行"], ["犬", "登録"], ["住民", "税", "納付"]]
+    bm25 = BM25Field(b=0.5).fit(docs)
+    again = BM25Field.from_arrays(bm25.to_arrays())
+    query = {"住民": 1.0, "納付": 0.5, "未知": 1.0}
+    assert np.allclose(bm25.scores(query), again.scores(query)) and again.b == 0.5
+    assert bm25.scores(query).argmax() == 2 and bm25.coverage(["住民", "票"], 0) == 1.0
+    lsa = LsaField()  # too small a collection for a latent space: scores nothing, round-trips
+    assert lsa.fit(docs).scores(query).size == 0
+    assert LsaField.from_arrays(lsa.to_arrays()).scores(query).size == 0
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(150)]
+    corpus = [list(rng.choice(words, size=12)) for _ in range(90)]
+    latent = LsaField(dims=60).fit(corpus)
+    probe = {t: 1.0 for t in corpus[3][:5]}
+    scores = latent.scores(probe)
+    assert scores.shape == (90,) and scores.argmax() == 3
+    assert np.array_equal(LsaField.from_arrays(latent.to_arrays()).scores(probe), scores)
+
+
+def test_synonyms_expand_query_words() -> None:
+    table = synonyms()
+    assert table.groups and table.digest
+    extra = table.expand("粗大ゴミを出したい", sub_words("粗大ゴミを出したい"))
+    assert "ごみ" in extra or "塵" in extra
+    moved = table.expand("引っ越ししました", sub_words("引っ越ししました"))
+    assert "転居" in moved and "転入" in moved
+    assert table.expand("宇宙ロケット", sub_words("宇宙ロケット")) == {}
+    views = faq.analyze_query("引っ越ししました")
+    assert views["words"]["転居"] == pytest.approx(faq.SYNONYM_WEIGHT) and views["chars"]
+
+
+def test_synonym_reaches_entry_written_differently(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "faq.csv"
+    src.write_text("question,answer\n転居届の手続きについて,市内で住所が変わったら14日以内に届け出てください。\n"
+                   "犬の登録について,飼い始めたら30日以内に登録してください。\n", encoding="utf-8")
+    import_faq(src, tmp_path)
+    index = FaqIndex.load(tmp_path)
+    assert index.search("引っ越ししました", top_k=2)[0].question == "転居届の手続きについて"
+    monkeypatch.setattr(faq, "SYNONYM_WEIGHT", 0.0)
+    assert index.search("引っ越ししました", top_k=2) == []  # no word in common without the synonyms
