@@ -1,0 +1,215 @@
+"""What the four reservation forms (粗大ごみ, 一時預かり, 施設予約, 介護の相談) share.
+
+`BookingForm` is a `Form` that also knows what is already booked: before each turn it loads the
+confirmed reservations of its kind within the booking window, so the (synchronous) validators
+and button choices can leave out full dates and slots. That is only a preview; the real check is
+`knowledge.bookings.create_reservation`, in the transaction that creates the reservation. When
+that check finds the place gone, the form opens again without the date so the resident can pick
+another one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, timedelta
+from typing import Any
+
+from bot.events import Button, Card
+from bot.state import ActiveForm
+from bot.turn import TurnContext, payload
+from handlers.forms import Form
+from knowledge.bookings import Capacity, FullyBooked, ReservationKind, create_reservation, taken_by_day
+from knowledge.services_data import BookingWindow, ServicesData, format_date
+
+log = logging.getLogger(__name__)
+
+Booked = list[tuple[str, date, str | None, str | None, int]]
+_BOOKED: ContextVar[Booked | None] = ContextVar("booked", default=None)
+
+
+def services_data(ctx: TurnContext) -> ServicesData:
+    data = ctx.services.knowledge.get("services")
+    if not isinstance(data, ServicesData):
+        raise RuntimeError("services data is not loaded (knowledge.loader.load_knowledge)")
+    return data
+
+
+def taken(resource: str, day: date, start: str | None = None, end: str | None = None) -> int:
+    """Places already booked this turn's snapshot says are taken (by overlapping time if given)."""
+    total = 0
+    for res, booked_day, b_start, b_end, quantity in _BOOKED.get() or ():
+        if res != resource or booked_day != day:
+            continue
+        if start and end and b_start and b_end and not (b_start < end and b_end > start):
+            continue
+        total += quantity
+    return total
+
+
+def as_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def window_problem(ctx: TurnContext, day: date, window: BookingWindow, data: ServicesData) -> str | None:
+    """Plain words for a date outside the booking window or on a closed day, else None."""
+    first, last = window.window(ctx.today)
+    if day < ctx.today:
+        return f"{format_date(day)}はすでに過ぎています。"
+    if day < first:
+        return f"{format_date(day)}は近すぎるため、お受けできません。{format_date(first)}以降の日を選んでください。"
+    if day > last:
+        return f"{format_date(day)}はまだ受付前です。{format_date(last)}までの日を選んでください。"
+    if data.is_closed_date(day):
+        return f"{format_date(day)}は年末年始のためお休みです。"
+    return None
+
+
+def render_date(value: Any) -> str:
+    day = as_date(value)
+    return format_date(day) if day else str(value)
+
+
+def date_buttons(days: list[date]) -> list[Button]:
+    return [Button(format_date(d), payload("inform", date=d.isoformat())) for d in days]
+
+
+def next_days(ctx: TurnContext, window: BookingWindow) -> Iterator[date]:
+    first, last = window.window(ctx.today)
+    day = max(first, ctx.today)
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def yen(amount: int) -> str:
+    return f"{amount:,}円"
+
+
+class BookingForm(Form):
+    kind: ReservationKind
+    window_days = 62  # how far ahead the availability snapshot reaches
+    catch_all: frozenset[str] = frozenset()  # slots whose extractor reads any text (items, address)
+
+    async def handle(self, ctx: TurnContext) -> None:
+        with await self._snapshot(ctx):
+            await super().handle(ctx)
+
+    async def resume(self, ctx: TurnContext) -> None:
+        with await self._snapshot(ctx):
+            await super().resume(ctx)
+
+    async def prompt(self, ctx: TurnContext) -> None:
+        with await self._snapshot(ctx):
+            await super().prompt(ctx)
+
+    def takes_over(self, ctx: TurnContext) -> bool:
+        """Also take a message that gives a valid answer to the question just asked, however sure
+        the NLU is of another intent ("ひまわり保育園" reads as 保育園の入園 on its own)."""
+        if super().takes_over(ctx):
+            return True
+        form = self._form(ctx)
+        slot = next((s for s in self.slots if s.name == form.requested_slot), None)
+        if slot is None or ctx.parse.from_payload:
+            return False
+        values = dict(form.slots)
+        value = self._extract(ctx, slot, values)
+        if value is None:
+            return False
+        if slot.name not in self.catch_all:  # a facility name, a date...: an answer even if refused
+            return True
+        return slot.validate is None or slot.validate(ctx, value, values) is None
+
+    async def _next(self, ctx: TurnContext, *, announce_errors: bool = True) -> None:
+        self._revalidate(ctx)
+        await super()._next(ctx, announce_errors=announce_errors)
+
+    def _revalidate(self, ctx: TurnContext) -> None:
+        """A value checked against an earlier answer (a time against the date) is checked again
+        once that answer changed, or when the place went meanwhile; a failing one is asked again."""
+        form = self._form(ctx)
+        errors = form.slots.setdefault("_errors", {})
+        for slot in self.slots:
+            if slot.name in form.slots and slot.validate is not None:
+                problem = slot.validate(ctx, form.slots[slot.name], self.values(ctx))
+                if problem:
+                    form.slots.pop(slot.name)
+                    errors[slot.name] = problem
+
+    async def _snapshot(self, ctx: TurnContext):  # type: ignore[no-untyped-def]
+        async with ctx.services.sessionmaker() as session:
+            booked = await taken_by_day(
+                session, kind=self.kind, date_from=ctx.today, date_to=ctx.today + timedelta(days=self.window_days)
+            )
+        return _holding(booked)
+
+    async def book(
+        self,
+        ctx: TurnContext,
+        *,
+        resource: str,
+        day: date,
+        capacity: Capacity,
+        details: dict[str, Any],
+        quantity: int = 1,
+        start: str | None = None,
+        end: str | None = None,
+    ) -> str | None:
+        """Create the reservation; its number, or None when the place was taken meanwhile."""
+        try:
+            async with ctx.services.sessionmaker() as session, session.begin():
+                reservation = await create_reservation(
+                    session,
+                    kind=self.kind,
+                    conversation_id=ctx.state.conversation_id,
+                    channel=ctx.state.channel,
+                    resident_id=ctx.state.resident_id,
+                    resource=resource,
+                    service_date=day,
+                    capacity=capacity,
+                    quantity=quantity,
+                    start_time=start,
+                    end_time=end,
+                    details=details,
+                )
+                number = reservation.number
+        except FullyBooked:
+            log.info("reservation refused: full", extra={"kind": self.kind})
+            return None
+        log.info("reservation created", extra={"kind": self.kind, "number": number})
+        return number
+
+    async def reopen(self, ctx: TurnContext, values: dict[str, Any], *, drop: tuple[str, ...], message: str) -> None:
+        """The place went while the resident confirmed: say so and ask again for `drop`."""
+        ctx.say(message)
+        kept = {k: v for k, v in values.items() if k not in drop}
+        ctx.state.active_form = ActiveForm(name=self.name, slots=kept)
+        async with ctx.services.sessionmaker() as session:
+            booked = await taken_by_day(
+                session, kind=self.kind, date_from=ctx.today, date_to=ctx.today + timedelta(days=self.window_days)
+            )
+        with _holding(booked):
+            await self._next(ctx)
+
+    def done(self, ctx: TurnContext, *, title: str, number: str, lines: list[str], notes: list[str]) -> None:
+        ctx.say(
+            f"予約が完了しました。受付番号は {number} です。",
+            card=Card(title=title, lines=(f"受付番号：{number}", *lines), kind="info"),
+        )
+        ctx.say("\n".join(notes))
+
+
+@contextmanager
+def _holding(booked: Booked) -> Iterator[None]:
+    token = _BOOKED.set(booked)
+    try:
+        yield
+    finally:
+        _BOOKED.reset(token)
