@@ -16,7 +16,37 @@ from handlers.base import FormHandler, Handler
 log = logging.getLogger(__name__)
 
 ALWAYS_FIRST = ("dv_abuse", "request_human", "cancel")
-MIN_CONFIDENCE = 0.0  # the NLU already maps low confidence to nlu_fallback
+# While a form waits for an answer, a bare value ("中央2-5", "3人") can look like `cancel` or
+# `request_human` to the classifier. Those two only win over the form when the words say so.
+CUES = {
+    "cancel": (
+        "やめ",
+        "止め",
+        "キャンセル",
+        "中止",
+        "取り消",
+        "取消",
+        "いらない",
+        "要らない",
+        "結構",
+        "最初から",
+        "やり直",
+        "もういい",
+    ),
+    "request_human": (
+        "職員",
+        "人と",
+        "担当",
+        "オペレーター",
+        "有人",
+        "電話で",
+        "係の",
+        "スタッフ",
+        "人間",
+        "つないで",
+        "繋いで",
+    ),
+}
 
 
 class Router:
@@ -45,6 +75,10 @@ class Router:
     async def route(self, ctx: TurnContext) -> None:
         intent = ctx.parse.intent
         form = self._active_form(ctx)
+        if form is not None and self._answer_not_command(ctx):
+            ctx.handled_by = form.name
+            await form.resume(ctx)
+            return
         if intent in ALWAYS_FIRST or form is None:
             await self._by_intent_or_fallback(ctx)
             return
@@ -56,6 +90,14 @@ class Router:
         await self._by_intent_or_fallback(ctx)
         if ctx.state.active_form is not None and ctx.state.active_form.name == form.name:
             await form.prompt(ctx)
+
+    @staticmethod
+    def _answer_not_command(ctx: TurnContext) -> bool:
+        parse = ctx.parse
+        cues = CUES.get(parse.intent)
+        if cues is None or parse.from_payload:
+            return False
+        return not any(cue in parse.text for cue in cues)
 
     def _active_form(self, ctx: TurnContext) -> FormHandler | None:
         active = ctx.state.active_form

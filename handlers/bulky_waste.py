@@ -320,8 +320,22 @@ class BulkyWasteForm(BookingForm):
                     buttons=[Button("収集を申し込む", payload("bulky_waste")), Button("やめる", payload("cancel"))],
                 )
                 return False
+            self._fee_overview(ctx)
+            return False
         ctx.say("粗大ごみの収集を申し込みます。途中で「やめる」と送ると取りやめられます。")
         return True
+
+    @staticmethod
+    def _fee_overview(ctx: TurnContext) -> None:
+        """A fee question that names no item: the range and a few examples, all from the data."""
+        items = services_data(ctx).bulky_waste.items
+        fees = sorted(item.fee for item in items)
+        examples = "\n".join(f"・{item.name}：{yen(item.fee)}" for item in items[:4])
+        ctx.say(
+            f"粗大ごみの料金は品目ごとに決まっていて、1点{yen(fees[0])}〜{yen(fees[-1])}です。\n例：\n{examples}\n"
+            "品目名を送っていただくと料金をお答えします。",
+            buttons=[Button("収集を申し込む", payload("bulky_waste"))],
+        )
 
     def summary_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
         lines = [f"・{i['name']}×{i['qty']}　{yen(i['fee'] * i['qty'])}" for i in values["items"]["items"]]

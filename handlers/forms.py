@@ -75,10 +75,10 @@ class Form:
 
     # -- FormHandler protocol -----------------------------------------------------------
     async def handle(self, ctx: TurnContext) -> None:
+        if not await self.start(ctx):
+            return  # only information given: the active form (if any) stays as it is
         if ctx.state.active_form is not None and ctx.state.active_form.name != self.name:
             ctx.state.paused_forms = [ctx.state.active_form]
-        if not await self.start(ctx):
-            return
         ctx.state.active_form = ActiveForm(name=self.name)
         self._fill_from_message(ctx, only_entities=True)
         await self._next(ctx)
@@ -180,17 +180,17 @@ class Form:
         )
 
     async def _on_confirmation(self, ctx: TurnContext) -> None:
-        intent = ctx.parse.intent
-        if intent == "affirm":
+        before = dict(self._form(ctx).slots)
+        self._fill_from_message(ctx, only_entities=True)
+        changed = self._form(ctx).slots != before  # "3通でお願いします" reads as affirm but corrects
+        if ctx.parse.intent == "affirm" and not changed:
             values = self.values(ctx)
             ctx.state.active_form = None
             await self.submit(ctx, values)
             self._resume_paused(ctx)
             return
-        before = dict(self._form(ctx).slots)
-        self._fill_from_message(ctx, only_entities=True)
         named = self._slot_named_in(ctx.parse.text)
-        if self._form(ctx).slots != before:  # a correction with its new value: confirm again
+        if changed:  # a correction with its new value: confirm again
             await self._next(ctx)
         elif named is not None:
             self._clear_slot(ctx, named.name)

@@ -1,0 +1,144 @@
+"""Informational answers from the procedure catalog: what, who, where, when, fee, what to bring.
+
+Every fact said comes from the catalog (`knowledge/catalog.py`); nothing here knows a fee, an
+office or an hour. Other handlers (certificates, life events, reservations) reuse
+`procedure_card` to show the same summary before they ask their questions.
+"""
+
+from __future__ import annotations
+
+from bot.events import Button, Card
+from bot.turn import TurnContext, payload
+from knowledge.catalog import Catalog, Procedure
+
+MAX_RELATED_BUTTONS = 3
+
+# Procedure intents answered here; the others have their own form handlers
+# (certificates, life events, ごみ分別, reservations).
+INFO_INTENTS = frozenset(
+    {
+        "koseki",
+        "mynumber_card",
+        "nursery_admission",
+        "child_allowance",
+        "child_medical",
+        "pregnancy",
+        "care_certification",
+        "health_insurance",
+        "pension",
+        "resident_tax",
+        "health_checkup",
+        "disaster",
+        "livelihood_support",
+    }
+)
+
+
+def catalog_of(ctx: TurnContext) -> Catalog:
+    catalog = ctx.services.knowledge.get("catalog")
+    if catalog is None:
+        raise RuntimeError("the procedure catalog is not loaded (knowledge.loader.load_knowledge)")
+    return catalog
+
+
+def yen(amount: int) -> str:
+    return f"{amount:,}円"
+
+
+def fee_line(proc: Procedure) -> str | None:
+    if not proc.fees:
+        return None
+    if all(f.amount == 0 for f in proc.fees):
+        return "費用：無料"
+    return "費用：" + "、".join(f.text for f in proc.fees)
+
+
+def where_line(catalog: Catalog, proc: Procedure) -> str:
+    office = catalog.office_of(proc)
+    return f"窓口：{office.name}（{office.where}）"
+
+
+def hours_line(catalog: Catalog, proc: Procedure) -> str:
+    return f"受付時間：{catalog.office_hours(proc)}"
+
+
+def channel_lines(catalog: Catalog, proc: Procedure) -> list[str]:
+    lines: list[str] = []
+    if proc.online is not None:
+        lines.append(f"オンライン：{proc.online.text}")
+    if proc.mail is not None:
+        lines.append(f"郵送：{proc.mail.text}")
+    if proc.convenience is not None:
+        conv = proc.convenience
+        extra = []
+        if conv.fee is not None:
+            extra.append(f"1通{yen(conv.fee)}")
+        if conv.hours is not None:
+            extra.append(catalog.hours_label(conv.hours))
+        lines.append(f"コンビニ：{conv.text}" + (f"（{'、'.join(extra)}）" if extra else ""))
+    return lines
+
+
+def consultation_lines(proc: Procedure) -> list[str]:
+    lines = []
+    if proc.free_consultation:
+        lines.append("相談は無料です。")
+    if proc.confidential:
+        lines.append("相談の内容や秘密は守られます。")
+    return lines
+
+
+def key_fact_lines(catalog: Catalog, proc: Procedure) -> list[str]:
+    """The card's lines, most important first (phones show the top of a card)."""
+    lines = [proc.summary, *consultation_lines(proc), where_line(catalog, proc), hours_line(catalog, proc)]
+    fee = None if proc.free_consultation else fee_line(proc)  # "相談は無料です" already says it
+    if fee:
+        lines.append(fee)
+    if proc.deadline:
+        lines.append(f"期限：{proc.deadline}")
+    lines.append("持ち物：" + "／".join(proc.documents))
+    lines.append(f"対象：{proc.who}")
+    lines.extend(channel_lines(catalog, proc))
+    lines.extend(proc.notes)
+    lines.append(f"担当：{catalog.department_of(proc).name}")
+    return lines
+
+
+def details_button(proc: Procedure) -> Button:
+    return Button("詳しく", proc.url, url=proc.url)  # opens the page; the payload is never sent
+
+
+def related_buttons(catalog: Catalog, proc: Procedure, limit: int = MAX_RELATED_BUTTONS) -> list[Button]:
+    return [Button(r.name, payload(r.id)) for r in catalog.related(proc)[:limit]]
+
+
+def procedure_card(catalog: Catalog, proc: Procedure) -> Card:
+    return Card(
+        title=proc.title,
+        lines=tuple(key_fact_lines(catalog, proc)),
+        buttons=(details_button(proc),),
+        kind="info",
+    )
+
+
+def lead_sentence(proc: Procedure) -> str:
+    return proc.lead or f"{proc.title}のご案内です。"
+
+
+def say_procedure(ctx: TurnContext, proc: Procedure, *, extra_buttons: list[Button] | None = None) -> None:
+    """Say the catalog summary of `proc` as a card, with related procedures as buttons."""
+    catalog = catalog_of(ctx)
+    buttons = list(extra_buttons or []) + related_buttons(catalog, proc)
+    ctx.say(lead_sentence(proc), card=procedure_card(catalog, proc), buttons=buttons)
+
+
+class ProcedureInfoHandler:
+    """Answers a procedure intent that has no form with the catalog's key facts."""
+
+    name = "procedure_info"
+    intents = INFO_INTENTS
+
+    async def handle(self, ctx: TurnContext) -> None:
+        proc = catalog_of(ctx).procedure(ctx.parse.intent)  # the catalog has every intent (validated)
+        extra = [Button("職員と話す", payload("request_human"))] if proc.confidential else []
+        say_procedure(ctx, proc, extra_buttons=extra)

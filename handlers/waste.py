@@ -1,0 +1,171 @@
+"""ごみ分別: "Xは何ごみ？" from the separation list, and collection days from the catalog.
+
+The item answer comes from `services.knowledge["waste"]` (knowledge/waste.py): the category and
+the list's note (size and weight limits). Several close items become buttons; an item that is
+粗大ごみ offers the 粗大ごみ form. "燃えるごみは何曜日？" is answered from the catalog's
+`waste_collection` (by area when the message names a town or area).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from bot.events import Button, Card
+from bot.turn import TurnContext, payload
+from handlers.procedures import catalog_of, say_procedure
+from knowledge.catalog import CollectionArea, WasteCollection
+from knowledge.waste import WasteAnswer, WasteGuide, extract_item
+
+COLLECTION_CUES = ("収集日", "何曜", "曜日", "いつ", "ごみの日", "ゴミの日", "ごみ出しの日", "回収日", "収集は",
+                   "出す日")
+BULKY = "粗大ごみ"
+GENERIC_WORDS = ("分別", "分け方", "出し方", "捨て方")
+MAX_CANDIDATES = 5
+# Everyday words for the list's categories (the catalog names them as the separation list does).
+CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
+    "燃やさないごみ": ("燃やさない", "燃えない", "不燃"),
+    "燃やすごみ": ("燃やす", "燃える", "可燃", "生ごみ"),
+    "プラスチック資源": ("プラ",),
+    "資源ごみ（びん・缶・ペットボトル）": ("びん", "瓶", "ビン", "缶", "カン", "ペットボトル"),
+    "資源ごみ（古紙・布）": ("古紙", "新聞", "段ボール", "ダンボール", "雑誌", "古布", "古着"),
+    "有害ごみ": ("有害", "電池", "蛍光灯", "スプレー"),
+}
+
+
+def _text(ctx: TurnContext) -> str:
+    return unicodedata.normalize("NFKC", ctx.parse.text or "")
+
+
+def category_in(text: str) -> str | None:
+    for category, words in CATEGORY_WORDS.items():  # 燃やさない before 燃やす: the longer word first
+        if category in text or any(w in text for w in words):
+            return category
+    return None
+
+
+def area_in(collection: WasteCollection, text: str) -> CollectionArea | None:
+    for area in collection.areas:
+        if area.name in text:
+            return area
+    for area in collection.areas:  # a town name: the longest match wins (北町 before 北)
+        if any(town in text for town in sorted(area.towns, key=len, reverse=True)):
+            return area
+    return None
+
+
+class WasteSortingHandler:
+    name = "waste_sorting"
+    intents = frozenset({"waste_sorting"})
+
+    async def handle(self, ctx: TurnContext) -> None:
+        item = ctx.parse.entity("item")
+        text = _text(ctx)
+        if item is None and (ctx.parse.entity("area") or ctx.parse.entity("schedule") or _about_days(text)):
+            self._collection_days(ctx, text)
+            return
+        if item is None and ctx.parse.from_payload:
+            self._overview(ctx)  # a button to ごみの分け方
+            return
+        guide: WasteGuide | None = ctx.services.knowledge.get("waste")
+        answer = guide.lookup(str(item or text)) if guide is not None and len(guide) else None
+        if answer is None and item is None and _is_generic(extract_item(text)):
+            self._overview(ctx)  # "ごみの分け方を教えて": no item named
+        elif answer is None:
+            self._not_found(ctx, str(item) if item else extract_item(text))
+        elif answer.ambiguous:
+            self._candidates(ctx, answer)
+        else:
+            self._answer(ctx, answer)
+
+    def _overview(self, ctx: TurnContext) -> None:
+        catalog = catalog_of(ctx)
+        proc = catalog.procedure("waste_sorting")
+        collection = catalog.waste_collection
+        say_procedure(ctx, proc, extra_buttons=_area_buttons(collection) if collection else None)
+        ctx.say("品目の分け方は「ペットボトルは何ごみ？」のように聞いてください。")
+
+    # -- "Xは何ごみ？" ----------------------------------------------------------------------
+    def _answer(self, ctx: TurnContext, answer: WasteAnswer) -> None:
+        buttons: list[Button] = []
+        if answer.category == BULKY or BULKY in answer.note:
+            buttons.append(Button("粗大ごみを申し込む", payload("bulky_waste")))
+        if _has_days(ctx, answer.category):
+            buttons.append(Button(f"{answer.category}の収集日", payload("waste_sorting", schedule=answer.category)))
+        ctx.say(answer.sentence, buttons=buttons, custom={"waste_item": answer.item, "category": answer.category})
+
+    def _candidates(self, ctx: TurnContext, answer: WasteAnswer) -> None:
+        shown = answer.candidates[:MAX_CANDIDATES]
+        buttons = [Button(c.name, payload("waste_sorting", item=c.name)) for c in shown]
+        ctx.say(answer.sentence, buttons=buttons)
+
+    def _not_found(self, ctx: TurnContext, item: str) -> None:
+        catalog = catalog_of(ctx)
+        proc = catalog.get("waste_sorting")
+        office = catalog.office_of(proc) if proc else None
+        where = f"{office.name}（{office.where}）にお問い合わせください。" if office else ""
+        named = f"「{item}」は" if item else "その品目は"
+        ctx.say(
+            f"申し訳ありません。{named}分別の一覧に見つかりませんでした。別の呼び方で聞いていただくか、{where}",
+            buttons=(Button("収集日を見る", payload("waste_sorting", schedule="all")),
+                     Button("職員と話す", payload("request_human"))),
+        )
+
+    # -- collection days -------------------------------------------------------------------
+    def _collection_days(self, ctx: TurnContext, text: str) -> None:
+        catalog = catalog_of(ctx)
+        collection = catalog.waste_collection
+        if collection is None:
+            proc = catalog.get("waste_sorting")
+            if proc is not None:
+                say_procedure(ctx, proc)
+            return
+        wanted = str(ctx.parse.entity("schedule") or "") or category_in(text) or ""
+        if wanted == BULKY or BULKY in text:
+            rule = collection.by_request.get(BULKY, "")
+            ctx.say(f"粗大ごみは{rule}です。", buttons=(Button("粗大ごみを申し込む", payload("bulky_waste")),))
+            return
+        area_name = ctx.parse.entity("area")
+        area = next((a for a in collection.areas if a.name == area_name), None) or area_in(collection, text)
+        category = wanted if wanted in _categories(collection) else None
+        if area is not None:
+            self._area_days(ctx, collection, area, category)
+        elif category is not None:
+            lines = [f"{a.name}（{'・'.join(a.towns)}）：{a.days[category]}" for a in collection.areas
+                     if category in a.days]
+            ctx.say(f"{category}の収集日です。", card=Card(f"{category}の収集日", (*lines, collection.note)),
+                    buttons=_area_buttons(collection))
+        else:
+            ctx.say("お住まいの地区を選んでください。収集日をお知らせします。", buttons=_area_buttons(collection))
+
+    def _area_days(self, ctx: TurnContext, collection: WasteCollection, area: CollectionArea,
+                   category: str | None) -> None:
+        days = {category: area.days[category]} if category and category in area.days else area.days
+        lines = [f"{name}：{day}" for name, day in days.items()]
+        lines += [f"{name}：{rule}" for name, rule in collection.by_request.items()] if category is None else []
+        towns = "・".join(area.towns)
+        ctx.say(
+            f"{area.name}（{towns}）の収集日です。",
+            card=Card(f"{area.name}のごみ収集日", (*lines, collection.note)),
+        )
+
+
+def _is_generic(item: str) -> bool:
+    """No item named: "ごみの分け方を教えて", "分別について"."""
+    return item in ("", "ごみ", "ゴミ", "家庭ごみ") or any(w in item for w in GENERIC_WORDS)
+
+
+def _about_days(text: str) -> bool:
+    return any(cue in text for cue in COLLECTION_CUES)
+
+
+def _categories(collection: WasteCollection) -> set[str]:
+    return {name for area in collection.areas for name in area.days}
+
+
+def _has_days(ctx: TurnContext, category: str) -> bool:
+    collection = catalog_of(ctx).waste_collection
+    return collection is not None and category in _categories(collection)
+
+
+def _area_buttons(collection: WasteCollection) -> list[Button]:
+    return [Button(a.name, payload("waste_sorting", area=a.name)) for a in collection.areas]

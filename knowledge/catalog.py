@@ -1,0 +1,346 @@
+"""The procedure catalog: what each procedure is, where and when, what it costs and needs.
+
+    catalog = Catalog.load(path)            # raises CatalogError naming the procedure and field
+    proc = catalog.procedure("juminhyo")    # Procedure (KeyError if unknown)
+    catalog.office_of(proc).where           # "区役所本庁舎1階 1〜3番窓口"
+    catalog.related(proc)                   # the related procedures, in the order listed
+
+The data is the municipality's (`knowledge/data/procedures.yml` is the fictional デモ区); nothing
+here knows a fee, a deadline or an office hour.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+PACKAGED_CATALOG = Path(__file__).resolve().parent / "data" / "procedures.yml"
+
+# Every procedure intent of CONTRACTS §2 must have an entry.
+PROCEDURE_INTENTS = (
+    *("juminhyo", "koseki", "inkan", "tax_certificate", "moving_in", "moving_out", "moving_within"),
+    *("mynumber_card", "childcare_temporary", "nursery_admission", "child_allowance", "child_medical"),
+    *("pregnancy", "birth", "death", "care_consultation", "care_certification", "health_insurance"),
+    *("pension", "bulky_waste", "waste_sorting", "resident_tax", "health_checkup", "disaster"),
+    *("facility_booking", "livelihood_support"),
+)
+
+# Answers the life-event forms ask for; `when` / `unless` in `life_events` may name only these.
+LIFE_EVENT_ANSWERS = frozenset(
+    {
+        "from_abroad",
+        "children",
+        "school_children",
+        "dog",
+        "has_mynumber_card",
+        "national_health_insurance",
+        "care_certified",
+        "pension_recipient",
+        "household_head",
+    }
+)
+URL_PREFIX = "https://"
+REQUESTER_KINDS = ("self", "family", "proxy")
+
+
+class CatalogError(ValueError):
+    """The catalog file is invalid; the message names the procedure (or block) and the field."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Municipality(_Model):
+    name: str
+    fictional: bool = False
+    notice: str = ""
+    website: str = ""
+
+
+class Hours(_Model):
+    label: str
+
+
+class Department(_Model):
+    name: str
+
+
+class Office(_Model):
+    id: str = ""
+    name: str
+    building: str
+    floor: str
+    counter: str = ""
+    hours: str  # id in `hours`
+    department: str  # id in `departments`
+
+    @property
+    def where(self) -> str:
+        return f"{self.building}{self.floor}" + (f" {self.counter}" if self.counter else "")
+
+
+class Fee(_Model):
+    label: str
+    amount: int = Field(ge=0)  # yen; 0 = 無料
+    amount_max: int | None = Field(default=None, ge=0)  # a range "200円〜2,000円" when it varies
+    unit: str = ""
+    per_copy: bool = False  # the fee a certificate form multiplies by the number of copies
+
+    @property
+    def text(self) -> str:
+        if self.amount == 0 and self.amount_max is None:
+            return f"{self.label} 無料"
+        upper = f"〜{self.amount_max:,}円" if self.amount_max is not None else ""
+        return f"{self.label} {self.unit}{self.amount:,}円{upper}"
+
+
+class Channel(_Model):
+    """Another way to do the procedure: online, by mail, at a convenience store."""
+
+    text: str
+    fee: int | None = Field(default=None, ge=0)
+    hours: str | None = None  # id in `hours`
+    documents: tuple[str, ...] = ()
+
+
+class Requester(_Model):
+    documents: tuple[str, ...]
+    note: str = ""
+
+
+class Option(_Model):
+    id: str
+    label: str
+    note: str = ""
+
+
+class CertificateRules(_Model):
+    max_copies: int = Field(ge=1)
+    requesters: dict[str, Requester]
+    options: tuple[Option, ...] = ()
+    new_fiscal_year_month: int | None = Field(default=None, ge=1, le=12)
+
+
+class Procedure(_Model):
+    id: str = ""
+    intent: bool = True  # False: a sub-procedure listed in checklists, with no intent of its own
+    title: str
+    short: str = ""  # for buttons (LINE quick replies are at most 20 characters)
+    lead: str = ""  # the first sentence said, when the general one does not fit
+    summary: str
+    who: str
+    documents: tuple[str, ...]
+    fees: tuple[Fee, ...] = ()
+    office: str  # id in `offices`
+    department: str  # id in `departments`
+    deadline: str = ""
+    online: Channel | None = None
+    mail: Channel | None = None
+    convenience: Channel | None = None
+    notes: tuple[str, ...] = ()
+    free_consultation: bool = False
+    confidential: bool = False
+    related: tuple[str, ...] = ()
+    url: str
+    certificate: CertificateRules | None = None
+
+    @property
+    def name(self) -> str:
+        return self.short or self.title
+
+    @property
+    def copy_fee(self) -> Fee | None:
+        return next((f for f in self.fees if f.per_copy), None)
+
+
+class CollectionArea(_Model):
+    name: str
+    towns: tuple[str, ...]
+    days: dict[str, str]  # 分別区分 -> 収集日
+
+
+class WasteCollection(_Model):
+    note: str
+    areas: tuple[CollectionArea, ...]
+    by_request: dict[str, str] = Field(default_factory=dict)
+
+
+class LifeEventStep(_Model):
+    procedure: str
+    when: str | None = None
+    unless: str | None = None
+    note: str = ""
+    deadline: str | None = None  # replaces the procedure's deadline for this event
+    documents: tuple[str, ...] | None = None  # replaces the procedure's documents
+
+    def applies(self, answers: dict[str, Any]) -> bool:
+        if self.when is not None and not answers.get(self.when):
+            return False
+        return not (self.unless is not None and answers.get(self.unless))
+
+
+class LifeEvent(_Model):
+    title: str
+    steps: tuple[LifeEventStep, ...]
+
+
+class CatalogData(_Model):
+    municipality: Municipality
+    hours: dict[str, Hours]
+    departments: dict[str, Department]
+    offices: dict[str, Office]
+    procedures: dict[str, Procedure]
+    waste_collection: WasteCollection | None = None
+    life_events: dict[str, LifeEvent] = Field(default_factory=dict)
+
+
+class Catalog:
+    def __init__(self, data: CatalogData, source: str = "") -> None:
+        self.data = data
+        self.source = source
+        self.municipality = data.municipality
+        self.offices = {k: o.model_copy(update={"id": k}) for k, o in data.offices.items()}
+        self.procedures = {k: p.model_copy(update={"id": k}) for k, p in data.procedures.items()}
+        self.waste_collection = data.waste_collection
+        self.life_events = data.life_events
+
+    # -- loading -------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: Path = PACKAGED_CATALOG) -> Catalog:
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
+        return cls.from_dict(raw, source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str = "") -> Catalog:
+        if not isinstance(raw, dict):
+            raise CatalogError(f"{source or 'catalog'}: the top level must be a mapping")
+        try:
+            data = CatalogData.model_validate(raw)
+        except ValidationError as exc:
+            raise CatalogError(_describe(exc, source)) from exc
+        problems = _check_references(data)
+        if problems:
+            raise CatalogError(f"{source or 'catalog'}: " + "; ".join(problems))
+        return cls(data, source)
+
+    # -- queries -------------------------------------------------------------------------
+    def procedure(self, intent: str) -> Procedure:
+        return self.procedures[intent]
+
+    def get(self, intent: str) -> Procedure | None:
+        return self.procedures.get(intent)
+
+    @property
+    def intents(self) -> list[str]:
+        return [k for k, p in self.procedures.items() if p.intent]
+
+    def office_of(self, procedure: Procedure) -> Office:
+        return self.offices[procedure.office]
+
+    def department_of(self, procedure: Procedure) -> Department:
+        return self.data.departments[procedure.department]
+
+    def hours_label(self, hours_id: str) -> str:
+        return self.data.hours[hours_id].label
+
+    def office_hours(self, procedure: Procedure) -> str:
+        return self.hours_label(self.office_of(procedure).hours)
+
+    def related(self, procedure: Procedure) -> list[Procedure]:
+        return [self.procedures[r] for r in procedure.related]
+
+    def life_event(self, name: str) -> LifeEvent:
+        return self.life_events[name]
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    """One line per error: `procedures.juminhyo.fees[0].amount: Input should be ...`."""
+    lines = []
+    for err in exc.errors():
+        path = ""
+        for part in err["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        lines.append(f"{path}: {err['msg']}")
+    prefix = f"{source}: " if source else ""
+    return prefix + "; ".join(lines)
+
+
+def _check_references(data: CatalogData) -> list[str]:
+    problems: list[str] = []
+    for key, office in data.offices.items():
+        if office.hours not in data.hours:
+            problems.append(f"offices.{key}.hours: unknown hours {office.hours!r}")
+        if office.department not in data.departments:
+            problems.append(f"offices.{key}.department: unknown department {office.department!r}")
+    for key, proc in data.procedures.items():
+        problems.extend(f"procedures.{key}.{p}" for p in _check_procedure(proc, data))
+    missing = [i for i in PROCEDURE_INTENTS if i not in data.procedures]
+    if missing:
+        problems.append(f"procedures: missing entries for intents {', '.join(missing)}")
+    for key, event in data.life_events.items():
+        for n, step in enumerate(event.steps):
+            where = f"life_events.{key}.steps[{n}]"
+            if step.procedure not in data.procedures:
+                problems.append(f"{where}.procedure: unknown procedure {step.procedure!r}")
+            for field in ("when", "unless"):
+                answer = getattr(step, field)
+                if answer is not None and answer not in LIFE_EVENT_ANSWERS:
+                    problems.append(f"{where}.{field}: unknown answer {answer!r}")
+    return problems
+
+
+def _check_procedure(proc: Procedure, data: CatalogData) -> list[str]:
+    problems: list[str] = []
+    if proc.office not in data.offices:
+        problems.append(f"office: unknown office {proc.office!r}")
+    if proc.department not in data.departments:
+        problems.append(f"department: unknown department {proc.department!r}")
+    if not proc.url.startswith(URL_PREFIX):
+        problems.append(f"url: must start with {URL_PREFIX} (got {proc.url!r})")
+    for related in proc.related:
+        target = data.procedures.get(related)
+        if target is None or not target.intent:
+            problems.append(f"related: {related!r} is not a procedure intent in this catalog")
+    for n, fee in enumerate(proc.fees):
+        if fee.amount_max is not None and fee.amount_max <= fee.amount:
+            problems.append(f"fees[{n}].amount_max: must be more than amount ({fee.amount})")
+    for name in ("online", "mail", "convenience"):
+        channel: Channel | None = getattr(proc, name)
+        if channel is not None and channel.hours is not None and channel.hours not in data.hours:
+            problems.append(f"{name}.hours: unknown hours {channel.hours!r}")
+    if proc.certificate is not None:
+        problems.extend(_check_certificate(proc))
+    return problems
+
+
+def _check_certificate(proc: Procedure) -> list[str]:
+    problems: list[str] = []
+    rules = proc.certificate
+    assert rules is not None
+    copy_fees = [f for f in proc.fees if f.per_copy]
+    if len(copy_fees) != 1:
+        problems.append("fees: a certificate needs exactly one fee with per_copy: true")
+    elif copy_fees[0].amount_max is not None:
+        problems.append("fees: the per_copy fee of a certificate must be one amount, not a range")
+    missing = [k for k in REQUESTER_KINDS if k not in rules.requesters]
+    extra = [k for k in rules.requesters if k not in REQUESTER_KINDS]
+    if missing:
+        problems.append(f"certificate.requesters: missing {', '.join(missing)}")
+    if extra:
+        problems.append(f"certificate.requesters: unknown {', '.join(extra)} (use {', '.join(REQUESTER_KINDS)})")
+    if proc.convenience is not None and proc.convenience.fee is None:
+        problems.append("convenience.fee: required for a certificate issued at convenience stores")
+    return problems
+
+
+def load_catalog(data_dir: Path) -> Catalog:
+    """The municipality's catalog at ``data_dir/knowledge/procedures.yml``, else the packaged demo."""
+    local = Path(data_dir) / "knowledge" / "procedures.yml"
+    return Catalog.load(local if local.exists() else PACKAGED_CATALOG)
