@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -24,7 +24,7 @@ class LockTimeout(RuntimeError):
 
 
 class Locker(Protocol):
-    def hold(self, key: str) -> AsyncIterator[None]: ...
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]: ...
 
 
 class InMemoryLocker:

@@ -1,13 +1,57 @@
-"""Load the municipality's knowledge (FAQ, ごみ分別 list, procedure catalog) into the services."""
+"""Load the municipality's knowledge (FAQ, ごみ分別 list, procedure catalog) into the services.
+
+Each piece comes from ``settings.data_dir / "knowledge"`` where the municipality imported its own
+(``python -m knowledge faq import`` / ``waste import``, or a ``procedures.yml`` put there); when
+nothing was imported, the packaged fictional デモ区 data is used, so the demo works out of the box.
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from bot.services import Services
+from knowledge.catalog import load_catalog
+from knowledge.faq import FaqIndex, parse_faq_file
+from knowledge.services_data import load_services
+from knowledge.waste import WasteGuide, parse_waste_csv
 
 log = logging.getLogger(__name__)
+
+DEMO_DIR = Path(__file__).resolve().parent / "data"
+DEMO_FAQ = DEMO_DIR / "demo_faq.csv"
+DEMO_WASTE = DEMO_DIR / "demo_waste.csv"
 
 
 def load_knowledge(services: Services) -> None:
     services.knowledge.clear()
+    data_dir = Path(services.settings.data_dir)
+    catalog = load_catalog(data_dir)
+    services.knowledge["catalog"] = catalog
+    services.knowledge["faq"] = load_faq(data_dir)
+    services.knowledge["waste"] = load_waste(data_dir)
+    services.knowledge["services"] = load_services()  # reservations: 粗大ごみ, 一時預かり, 施設, 介護の相談
+    log.info(
+        "knowledge loaded",
+        extra={
+            "catalog": catalog.source,
+            "procedures": len(catalog.procedures),
+            "faq_entries": len(services.knowledge["faq"]),
+            "waste_items": len(services.knowledge["waste"]),
+        },
+    )
+
+
+def load_faq(data_dir: Path) -> FaqIndex:
+    """The imported FAQ with its stored index (built at import), else the packaged demo FAQ."""
+    index = FaqIndex.load(data_dir)
+    if len(index) == 0:
+        index = FaqIndex(parse_faq_file(DEMO_FAQ))
+    return index
+
+
+def load_waste(data_dir: Path) -> WasteGuide:
+    guide = WasteGuide.load(data_dir)
+    if len(guide) == 0:
+        guide = WasteGuide(parse_waste_csv(DEMO_WASTE))
+    return guide

@@ -7,7 +7,7 @@ config = context.config
 
 
 def run() -> None:
-    url = config.get_main_option("sqlalchemy.url")
+    url = config.get_main_option("sqlalchemy.url") or ""
     if context.is_offline_mode():
         context.configure(url=url, literal_binds=True)
         with context.begin_transaction():
