@@ -18,8 +18,9 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from nlu.interpreter import Interpreter
 
-from bot import api, staff
-from bot.channels import pages, web
+from bot import api, identity, staff, staff_residents
+from bot import staff_reservations
+from bot.channels import line, pages, web
 from bot.channels.web import BadRequest
 from bot.dispatcher import Dispatcher
 from bot.interpreters import build_interpreter
@@ -41,24 +42,30 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings, interpreter or build_interpreter(settings))
+        services.resolve_resident = identity.make_resolver(services.sessionmaker)
         await services.hub.start()
         services.senders["web"] = partial(web.deliver, services)
         load_knowledge(services)
         app.state.services = services
         app.state.dispatcher = Dispatcher(services, build_router(), build_hooks(services))
+        await line.start_channel(app, services, app.state.dispatcher)  # LINE workers + outbox
         log.info("madoguchi started", extra={"database": settings.resolved_database_url.split(":")[0]})
         try:
             yield
         finally:
+            await line.stop_channel(app)
             await services.close()
 
     app = FastAPI(title="madoguchi", version="0.1.0", lifespan=lifespan)
     _install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(web.router())
+    app.include_router(line.router())
     app.include_router(pages.router())
     app.include_router(staff.router())
     app.include_router(staff.console_websocket())
+    app.include_router(staff_reservations.router())
+    app.include_router(staff_residents.router())
     return app
 
 

@@ -120,8 +120,13 @@ async def redeem_link_code(
             return LinkResult("invalid")  # redeemed concurrently by someone else
         await _bind(session, channel, user_id, row.resident_id, now)
         session.add(
-            audit(actor="system", action="link", why=f"link code:{channel}", resident_id=row.resident_id,
-                  conversation_id=conversation_id)
+            audit(
+                actor="system",
+                action="link",
+                why=f"link code:{channel}",
+                resident_id=row.resident_id,
+                conversation_id=conversation_id,
+            )
         )
         return LinkResult("linked", row.resident_id)
 
@@ -138,9 +143,7 @@ async def _too_many_failures(session: AsyncSession, channel: str, user_id: str, 
     )
     if (mine or 0) >= MAX_FAILURES_PER_IDENTITY:
         return True
-    overall = await session.scalar(
-        select(func.count()).where(LinkAttempt.success.is_(False), LinkAttempt.at > since)
-    )
+    overall = await session.scalar(select(func.count()).where(LinkAttempt.success.is_(False), LinkAttempt.at > since))
     return (overall or 0) >= MAX_FAILURES_OVERALL
 
 

@@ -68,13 +68,22 @@ async def _profile(session: Any, me: Resident) -> dict[str, Any]:
         "id": me.id,
         "household_id": me.household_id,
         "members": [
-            {"id": m.id, "name": m.name, "birth_date": m.birth_date.isoformat(), "relation_to_head": m.relation_to_head,
-             "care_level": m.care_level, "death_date": m.death_date.isoformat() if m.death_date else None}
+            {
+                "id": m.id,
+                "name": m.name,
+                "birth_date": m.birth_date.isoformat(),
+                "relation_to_head": m.relation_to_head,
+                "care_level": m.care_level,
+                "death_date": m.death_date.isoformat() if m.death_date else None,
+            }
             for m in members
         ],
         "consents": [{"scope": c.scope, "status": c.status, "channel": c.channel} for c in consents],
         "interactions": [
-            {"kind": i.kind, "intent": i.intent, "channel": i.channel, "at": i.created_at.isoformat()} for i in interactions
+            {"kind": i.kind, "intent": i.intent, "channel": i.channel, "at": i.created_at.isoformat()}
+            for i in interactions
         ],
-        "suggestions": [{"rule": s.rule, "status": s.status, "offered_at": s.offered_at.isoformat()} for s in suggestions],
+        "suggestions": [
+            {"rule": s.rule, "status": s.status, "offered_at": s.offered_at.isoformat()} for s in suggestions
+        ],
     }

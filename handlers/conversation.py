@@ -24,11 +24,23 @@ class GreetHandler:
     intents = frozenset({"greet", "follow"})
 
     async def handle(self, ctx: TurnContext) -> None:
+        if ctx.event.kind == "follow":  # a new friend on LINE: what we do and how we treat data
+            ctx.say(FOLLOW_TEXT.format(name=municipality(ctx)), buttons=MENU)
+            return
         ctx.say(
             f"こんにちは。{municipality(ctx)}の窓口案内です。"
             "手続きのご案内や予約・申込みを24時間お手伝いします。ご用件をどうぞ。",
             buttons=MENU,
         )
+
+
+FOLLOW_TEXT = (
+    "友だち追加ありがとうございます。{name}の窓口案内です。\n"
+    "証明書の取り方、引っ越しや子育て・介護の手続き、粗大ごみや施設の申込みなどを24時間ご案内します。"
+    "文章でそのまま聞くか、下のメニューからお選びください。\n\n"
+    "【個人情報について】やり取りの内容は、ご案内と職員への引き継ぎのために{name}で記録します。"
+    "お名前などは手続きに必要なときだけお尋ねします。マイナンバーやパスワードは送らないでください。"
+)
 
 
 class CapabilitiesHandler:
@@ -81,6 +93,10 @@ class YesNoHandler:
     intents = frozenset({"affirm", "deny"})
 
     async def handle(self, ctx: TurnContext) -> None:
+        from handlers.consent import answer_pending  # the open yes/no question (e.g. consent)
+
+        if await answer_pending(ctx):
+            return
         ctx.say("承知しました。ほかにご用件があればどうぞ。", buttons=MENU)
 
 

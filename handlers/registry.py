@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.router import Router
 from handlers.base import Handler, TurnHook
+from handlers.consent import profile_handlers
 from handlers.conversation import (
     CancelHandler,
     CapabilitiesHandler,
@@ -16,6 +17,7 @@ from handlers.conversation import (
 )
 from handlers.fallback import FallbackHandler
 from handlers.handoff import RequestHumanHandler, SensitiveHandler
+from handlers.suggestions import SuggestionHook
 
 
 def conversation_handlers() -> list[Handler]:
@@ -30,6 +32,7 @@ def conversation_handlers() -> list[Handler]:
         UnsupportedEventHandler(),
         RequestHumanHandler(),
         SensitiveHandler(),
+        *profile_handlers(),  # consent, privacy, account linking, suggestion decline
     ]
 
 
@@ -37,7 +40,19 @@ def procedure_handlers() -> list[Handler]:
     """Procedure handlers: one per procedure intent (informational answers and forms)."""
     handlers: list[Handler] = []
     # -- catalog, certificates, life events, ごみ分別 (handlers/procedures.py, certificates.py, ...) --
+    from handlers.certificates import certificate_forms
+    from handlers.life_events import life_event_forms
+    from handlers.procedures import ProcedureInfoHandler
+    from handlers.waste import WasteSortingHandler
+
+    handlers += [ProcedureInfoHandler(), *certificate_forms(), *life_event_forms(), WasteSortingHandler()]
     # -- reservations: 粗大ごみ, 一時預かり, 施設予約, 介護の相談 (handlers/reservations*.py) --
+    from handlers.bulky_waste import BulkyWasteForm
+    from handlers.care import CareConsultationForm
+    from handlers.childcare import ChildcareForm
+    from handlers.facilities import FacilityBookingForm
+
+    handlers += [BulkyWasteForm(), ChildcareForm(), FacilityBookingForm(), CareConsultationForm()]
     return handlers
 
 
@@ -48,4 +63,5 @@ def build_router() -> Router:
 def build_hooks(services: object) -> list[TurnHook]:
     """Hooks that run after the handler (e.g. consent-gated suggestions from the profile)."""
     hooks: list[TurnHook] = []
+    hooks.append(SuggestionHook())  # consent-gated suggestions from the resident profile
     return hooks

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from knowledge.store import KnowledgeImportError, default_data_dir
 
-GROUPS = ["knowledge.faq", "knowledge.waste", "knowledge.demo"]
+GROUPS = ["knowledge.faq", "knowledge.waste", "knowledge.demo", "knowledge.residents_cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -100,10 +100,12 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 async def services(settings: Settings, interpreter) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
+    from bot.identity import make_resolver
     from bot.services import build_services
     from knowledge.loader import load_knowledge
 
     svc = build_services(settings, interpreter)
+    svc.resolve_resident = make_resolver(svc.sessionmaker)
     await svc.hub.start()
     load_knowledge(svc)
     yield svc

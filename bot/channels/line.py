@@ -20,7 +20,6 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -135,7 +134,9 @@ class LineChannel:
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         self.outbox.start()
-        self._workers = [asyncio.create_task(self._work(i), name=f"line-worker-{i}") for i in range(self.tuning.workers)]
+        self._workers = [
+            asyncio.create_task(self._work(i), name=f"line-worker-{i}") for i in range(self.tuning.workers)
+        ]
         await self._restore_pending()
         self.accepting = True
 
@@ -193,8 +194,8 @@ class LineChannel:
             except Exception:
                 log.exception("LINE event processing failed", extra={"event_type": getattr(job.event, "type", "")})
             finally:
-                self._current.pop(index, None)
                 self.queue.task_done()
+            self._current.pop(index, None)  # not reached when cancelled: stop() keeps the job
 
     async def process(self, event: Any) -> None:
         if is_standby(event):  # another channel module is in charge of this chat: stay silent
@@ -250,24 +251,21 @@ class LineChannel:
     async def _record_unfollow(self, inbound: InboundEvent) -> None:
         """The resident blocked the account: keep it in the transcript, answer nothing."""
         svc = self.services
-        async with svc.locker.hold(inbound.conversation_id):
-            async with svc.sessionmaker() as session, session.begin():
-                if inbound.external_id and await external_id_seen(
-                    session, channel="line", external_id=inbound.external_id
-                ):
-                    return
-                conv = await ensure_conversation(
-                    session, conversation_id=inbound.conversation_id, channel="line", sender_id=inbound.sender_id
-                )
-                entry = TranscriptEntry(
-                    direction="in",
-                    author="resident",
-                    text="",
-                    payload={"kind": "unfollow"},
-                    intent="event_unfollow",
-                    external_id=inbound.external_id,
-                )
-                await append_messages(session, conversation=conv, entries=[entry])
+        async with svc.locker.hold(inbound.conversation_id), svc.sessionmaker() as session, session.begin():
+            if inbound.external_id and await external_id_seen(session, channel="line", external_id=inbound.external_id):
+                return
+            conv = await ensure_conversation(
+                session, conversation_id=inbound.conversation_id, channel="line", sender_id=inbound.sender_id
+            )
+            entry = TranscriptEntry(
+                direction="in",
+                author="resident",
+                text="",
+                payload={"kind": "unfollow"},
+                intent="event_unfollow",
+                external_id=inbound.external_id,
+            )
+            await append_messages(session, conversation=conv, entries=[entry])
         log.info("LINE unfollow recorded", extra={"sender": pseudonym(inbound.sender_id)})
 
     # -- events kept across a restart --------------------------------------------------------------
@@ -316,7 +314,7 @@ async def start_channel(app: FastAPI, services: Services, dispatcher: Dispatcher
     tuning = getattr(app.state, "line_tuning", None) or LineTuning()
     channel = LineChannel(services, dispatcher, tuning)
     await channel.start()
-    services.senders["line"] = partial(LineChannel.deliver, channel)
+    services.senders["line"] = channel.deliver
     app.state.line = channel
 
 

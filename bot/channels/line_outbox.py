@@ -16,6 +16,7 @@ becomes due again when its lease ends. Pending rows are picked up at start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -231,10 +232,8 @@ class Outbox:
             except Exception:
                 log.exception("LINE outbox sweep failed")
                 wait = self._tuning.poll_seconds
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, wait))
-            except TimeoutError:
-                pass
 
     async def _sweep(self) -> float:
         """Start sending for every recipient whose oldest pending row is due; return the wait."""
