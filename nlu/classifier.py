@@ -25,7 +25,7 @@ C = 1.0
 # Recall matters more than precision for sensitive intents: weight their examples up.
 CLASS_WEIGHTS = {"dv_abuse": 2.0}
 
-Doc = tuple[list[str], list[str]]
+Doc = tuple[list[str], ...]  # term blocks of one text (features.blocks)
 
 
 @contextmanager

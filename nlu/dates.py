@@ -148,12 +148,19 @@ def _weekday_prefix_ok(m: re.Match[str]) -> bool:
     return m.group(1) is not None or not (m.start() > 0 and m.string[m.start() - 1].isdigit())
 
 
+# "今日は" written for こんにちは: the whole message, or followed by ! / 。 (a sentence of its own).
+# "今日は行けますか" and "今日は、開いてますか" keep their date.
+_KONNICHIWA = re.compile(r"今日は(?:[!。♪ー〜~]+|$)")
+
+
 def find_dates(text: str, today: Day) -> list[Span]:
     """Every date expression in normalized `text`, non-overlapping, longest match first."""
     cands: list[Span] = []
     for pattern, handler in _DATE_RULES:
         for m in pattern.finditer(text):
             if handler is _weekday and not _weekday_prefix_ok(m):
+                continue
+            if handler is _day_word and m.start() == 0 and _KONNICHIWA.match(text):
                 continue
             value = handler(m, today)
             if value is not None:

@@ -17,11 +17,11 @@ from nlu.classifier import IntentClassifier
 from nlu.decision import decide, fallback_only
 from nlu.entities import extract
 from nlu.features import blocks
-from nlu.text import normalize, normalize_with_offsets, tokenize
+from nlu.text import dictionary_name, normalize, normalize_with_offsets, tokenize
 from nlu.trainingdata import DEFAULT_DATA_DIR, data_hash, load_examples
 
 log = logging.getLogger(__name__)
-MODEL_VERSION = "madoguchi-nlu-2"  # bump when features or training change
+MODEL_VERSION = "madoguchi-nlu-3"  # bump when features or training change
 _ENGINE_FILE = "engine.json"
 
 try:
@@ -36,8 +36,11 @@ def training_fingerprint() -> str:
     """MODEL_VERSION plus the source of every module that shapes the trained model."""
     here = Path(__file__).resolve().parent
     sources = "".join((here / f).read_text(encoding="utf-8")
-                      for f in ("text.py", "features.py", "classifier.py", "calibration.py"))
-    return MODEL_VERSION + hashlib.sha256(sources.encode()).hexdigest()
+                      for f in ("text.py", "features.py", "classifier.py", "calibration.py",
+                                "dates.py", "entities.py", "numerals.py"))
+    # features depend on the tokenizer: a model trained with one Sudachi dictionary is not reused
+    # with another (SUDACHI_DICT)
+    return MODEL_VERSION + dictionary_name() + hashlib.sha256(sources.encode()).hexdigest()
 
 
 def today_in_tokyo() -> dt.date:

@@ -13,10 +13,37 @@ from nlu.text import Normalized, Token
 EXTRACTOR = "MadoguchiRegexEntityExtractor"
 
 _KANJI_NUM = r"[〇一二三四五六七八九十百]{1,4}"
-_AGE = re.compile(r"(?<![\d.])(?:満)?([0-9]{1,3}|" + _KANJI_NUM + r")\s?(?:歳|才|さい)")
-# 部・点・件・個 only with digits: 一部 (抄本 = 一部事項証明) and 一件 are not counts.
+AGE_PATTERN = _AGE = re.compile(r"(?<![\d.])(?:満)?([0-9]{1,3}|" + _KANJI_NUM + r")\s?(?:歳|才|さい)")
+# 部・点・件・個・つ only with digits: 一部 (抄本 = 一部事項証明), 一件, 一つ目 are not counts.
+# 人/名 count people (3人, 五名) but not 3人掛け, 一人暮らし, 2人目, 一人親, 一人っ子.
+_NOT_PEOPLE = r"(?!掛|がけ|かけ|暮|ぐらし|乗|用|目|め|親|っ子|ひとり|一人|前|ずつ|当たり|あたり)"
 _COUNT = re.compile(
-    r"(?<![\d.])(?:([0-9]{1,3})\s?(通|枚|部|冊|点|個|件|人分)|(" + _KANJI_NUM + r")(通|枚|冊|人分))"
+    r"(?<![\d.])(?:([0-9]{1,3})\s?(?:(?:通|枚|部|冊|点|個|件|人分|脚|台|つ)(?!目)|(?:人|名)" + _NOT_PEOPLE + r")"
+    r"|(?<![〇一二三四五六七八九十百千万])(" + _KANJI_NUM + r")(?:(?:通|枚|冊|人分|台|脚)(?!目)|(?:人|名)"
+    + _NOT_PEOPLE + r"))"
+)
+# Counts written in kana: さんにん, ふたり, にまい, いっつう, みっつ. After a particle (子どもはふたり)
+# or at a word start only, so that they are not read inside other words.
+_KANA_DIGITS = {"いち": 1, "いっ": 1, "に": 2, "さん": 3, "よん": 4, "よ": 4, "ご": 5, "ろく": 6, "なな": 7,
+                "しち": 7, "はち": 8, "きゅう": 9, "じゅう": 10}
+_KANA_WORDS = {"ひとり": 1, "ふたり": 2, "ひとつ": 1, "ふたつ": 2, "みっつ": 3, "よっつ": 4, "いつつ": 5,
+               "むっつ": 6, "ななつ": 7, "やっつ": 8, "ここのつ": 9}
+_KANA_COUNTERS = {
+    "にん": ("さん", "よ", "ご", "ろく", "なな", "しち", "はち", "きゅう", "じゅう"),
+    "めい": ("いち", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう", "じゅう"),
+    "まい": ("いち", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう", "じゅう"),
+    "つう": ("いっ", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう", "じゅっ"),
+    "だい": ("いち", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう", "じゅう"),
+}
+_KANA_DIGITS["じゅっ"] = 10
+_KANA_COUNT_VALUES = dict(_KANA_WORDS)
+for _counter, _digits in _KANA_COUNTERS.items():
+    for _digit in _digits:
+        _KANA_COUNT_VALUES[_digit + _counter] = _KANA_DIGITS[_digit]
+_KANA_COUNT = re.compile(
+    r"(?:(?<![ぁ-ゖー])|(?<=[はがをでもとのに、]))("
+    + "|".join(sorted(map(re.escape, _KANA_COUNT_VALUES), key=len, reverse=True))
+    + r")(?![ぁ-ゖ]{0,1}(?:目|め|親|暮|ぐらし|っ子|ひとり|ずつ|きり))"
 )
 
 RELATIONS: dict[str, str] = {
@@ -46,11 +73,18 @@ _KANA_GUARD = {"つま", "おっと", "おや", "まご", "わたし"}
 def _numeric_spans(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> list[Span]:
     out = []
     for m in pattern.finditer(text):
-        raw = next(g for g in m.groups()[::2] if g) if pattern is _COUNT else m.group(1)
+        raw = next(g for g in m.groups() if g) if pattern is _COUNT else m.group(1)
         value = parse_number(raw)
         if value is not None and lo <= value <= hi:
             out.append(Span(m.start(), m.end(), str(value)))
     return out
+
+
+def find_counts(text: str) -> list[Span]:
+    """Counts with a counter (3通, ２枚, 十通, 4脚, 5名, さんにん, ふたり), 1–999."""
+    out = _numeric_spans(_COUNT, text, 1, 999)
+    out += [Span(m.start(1), m.end(1), str(_KANA_COUNT_VALUES[m.group(1)])) for m in _KANA_COUNT.finditer(text)]
+    return select_spans(out)
 
 
 def _boundaries(tokens: list[Token]) -> tuple[set[int], set[int]]:
@@ -81,7 +115,7 @@ def extract(norm: Normalized, tokens: list[Token], today: dt.date) -> list[dict[
     taken = select_spans([s for _, s in found])
     for name, spans in (
         ("age", _numeric_spans(_AGE, text, 0, 130)),
-        ("count", _numeric_spans(_COUNT, text, 1, 999)),
+        ("count", find_counts(text)),
         ("relation", find_relations(text, tokens)),
     ):
         for s in spans:

@@ -8,10 +8,11 @@ text, the span of the original text it came from, so entity spans can point into
 
 from __future__ import annotations
 
+import os
 import threading
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from sudachipy import Dictionary, SplitMode
 
@@ -118,17 +119,34 @@ _NORMALIZED_OVERRIDES = {"ゴミ": "ごみ", "塵": "ごみ", "粗大塵": "粗�
 MAX_TOKENIZE_CHARS = 4000  # Sudachi's input limit is in bytes; long texts are tokenized in pieces
 
 
-@lru_cache(maxsize=1)
+SUDACHI_DICTS = ("core", "small", "full")
+
+
+def dictionary_name() -> str:
+    """The Sudachi system dictionary: $SUDACHI_DICT (core, small or full; default core).
+    `small` (sudachidict-small) maps ~115 MB instead of ~200 MB; it must be installed."""
+    name = os.environ.get("SUDACHI_DICT", "core").strip().lower() or "core"
+    if name not in SUDACHI_DICTS:
+        raise ValueError(f"SUDACHI_DICT must be one of {', '.join(SUDACHI_DICTS)}, not {name!r}")
+    return name
+
+
+@cache
+def _load_dictionary(name: str) -> Dictionary:
+    return Dictionary(dict=name)
+
+
 def _dictionary() -> Dictionary:
-    return Dictionary(dict="core")
+    return _load_dictionary(dictionary_name())
 
 
 def _tokenizer():  # type: ignore[no-untyped-def]
     # Sudachi tokenizers are not thread-safe; one per thread, sharing the dictionary.
-    tok = getattr(_local, "tok", None)
+    name = dictionary_name()
+    tok = getattr(_local, "tok_" + name, None)
     if tok is None:
-        tok = _dictionary().tokenizer(mode=SplitMode.C)
-        _local.tok = tok
+        tok = _load_dictionary(name).tokenizer(mode=SplitMode.C)
+        setattr(_local, "tok_" + name, tok)
     return tok
 
 

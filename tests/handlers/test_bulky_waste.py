@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
-from sqlalchemy import delete
 
 from handlers.bulky_waste import match_items
-from knowledge.bookings import Reservation, ReservationCounter, list_reservations
 from knowledge.services_data import load_services
+from tests.handlers.conftest import stored
 
-NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # a Friday; 中央 collects on 火・金
-
-
-@pytest.fixture(autouse=True)
-async def fixed_clock_and_no_reservations(services) -> None:  # type: ignore[no-untyped-def]
-    """A fixed today, and no reservations left by an earlier test (PostgreSQL keeps one database)."""
-    services.clock = lambda: NOW
-    async with services.sessionmaker() as session, session.begin():
-        await session.execute(delete(Reservation))
-        await session.execute(delete(ReservationCounter))
-
-
-async def stored(services):  # type: ignore[no-untyped-def]
-    async with services.sessionmaker() as session:
-        return await list_reservations(session, kind="bulky_waste")
+pytestmark = pytest.mark.usefixtures("booking_day")
 
 
 async def test_two_items_in_one_message_to_a_reservation(bot, services) -> None:  # type: ignore[no-untyped-def]
@@ -40,11 +22,11 @@ async def test_two_items_in_one_message_to_a_reservation(bot, services) -> None:
     assert "自転車×1　500円" in bot.text
     assert "料金合計：1,300円" in bot.text
     assert "収集場所：中央1-1-1" in bot.text
-    assert not await stored(services)  # nothing before the resident confirms
+    assert not await stored(services, "bulky_waste")  # nothing before the resident confirms
     await bot.press("はい")
     assert "受付番号は G-20261204-0001" in bot.text
     assert "処理券" in bot.text and "0120-000-530" in bot.text  # how to pay, how to cancel: from the data
-    rows = await stored(services)
+    rows = await stored(services, "bulky_waste")
     assert [(r.number, r.resource, r.details["total_fee"]) for r in rows] == [("G-20261204-0001", "中央", 1300)]
 
 
@@ -87,7 +69,7 @@ async def test_correction_at_confirmation(bot, services) -> None:  # type: ignor
     await bot.say("椅子3脚に変更します")
     assert "椅子×3　900円" in bot.text and "ソファ" not in bot.text
     await bot.press("はい")
-    rows = await stored(services)
+    rows = await stored(services, "bulky_waste")
     assert rows[0].details["items"] == [{"id": "chair", "name": "椅子", "fee": 300, "qty": 3}]
     assert str(rows[0].service_date) == "2026-12-08"
 
@@ -99,7 +81,7 @@ async def test_cancel_then_nothing_is_stored(bot, services) -> None:  # type: ig
     assert "取りやめました" in bot.text
     await bot.say("はい")
     assert "受付番号" not in bot.text
-    assert not await stored(services)
+    assert not await stored(services, "bulky_waste")
 
 
 async def test_interruption_is_answered_then_the_form_resumes(bot, services) -> None:  # type: ignore[no-untyped-def]
@@ -145,4 +127,4 @@ async def test_two_residents_confirm_the_last_place_at_once(services, dispatcher
     lost = [r for r in residents if "たった今いっぱいになりました" in r.text]
     assert len(won) == 1 and len(lost) == 1
     assert "12月1日（火）" not in lost[0].button_titles and "12月4日（金）" in lost[0].button_titles
-    assert [r.number for r in await stored(services)] == ["G-20261201-0001"]
+    assert [r.number for r in await stored(services, "bulky_waste")] == ["G-20261201-0001"]

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
-from sqlalchemy import delete
 
-from knowledge.bookings import Reservation, ReservationCounter, list_reservations
+from tests.handlers.conftest import stored
 
-NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # a Friday
-
-
-@pytest.fixture(autouse=True)
-async def fixed_clock_and_no_reservations(services) -> None:  # type: ignore[no-untyped-def]
-    """A fixed today, and no reservations left by an earlier test (PostgreSQL keeps one database)."""
-    services.clock = lambda: NOW
-    async with services.sessionmaker() as session, session.begin():
-        await session.execute(delete(Reservation))
-        await session.execute(delete(ReservationCounter))
-
-
-async def stored(services):  # type: ignore[no-untyped-def]
-    async with services.sessionmaker() as session:
-        return await list_reservations(session, kind="care_consultation")
+pytestmark = pytest.mark.usefixtures("booking_day")
 
 
 async def test_appointment_at_the_centre_of_the_residents_area(bot, services) -> None:  # type: ignore[no-untyped-def]
@@ -47,7 +29,7 @@ async def test_appointment_at_the_centre_of_the_residents_area(bot, services) ->
     assert "日時：12月1日（火） 13:30〜14:30" in bot.text
     await bot.press("はい")
     assert "受付番号は K-20261201-0001" in bot.text
-    rows = await stored(services)
+    rows = await stored(services, "care_consultation")
     assert [(r.resource, r.start_time, r.details["relation"]) for r in rows] == [("care_chuo", "13:30", "mother")]
 
 
@@ -63,7 +45,7 @@ async def test_phone_only_gives_the_centre_and_creates_nothing(bot, services) ->
     assert "月〜金 8:30〜17:15" in bot.text
     await bot.say("はい")
     assert "受付番号" not in bot.text
-    assert not await stored(services)
+    assert not await stored(services, "care_consultation")
 
 
 async def test_correction_interruption_and_cancel(bot, services) -> None:  # type: ignore[no-untyped-def]
@@ -82,7 +64,7 @@ async def test_correction_interruption_and_cancel(bot, services) -> None:  # typ
     assert "日時：12月2日（水） 10:00〜11:00" in bot.text
     await bot.say("やめる")
     assert "取りやめました" in bot.text
-    assert not await stored(services)
+    assert not await stored(services, "care_consultation")
 
 
 async def test_a_taken_slot_is_refused_also_after_a_date_change(bot, dispatcher) -> None:  # type: ignore[no-untyped-def]

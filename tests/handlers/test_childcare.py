@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
-from sqlalchemy import delete
 
-from knowledge.bookings import Reservation, ReservationCounter, list_reservations
+from tests.handlers.conftest import stored
 
-NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # a Friday
-
-
-@pytest.fixture(autouse=True)
-async def fixed_clock_and_no_reservations(services) -> None:  # type: ignore[no-untyped-def]
-    """A fixed today, and no reservations left by an earlier test (PostgreSQL keeps one database)."""
-    services.clock = lambda: NOW
-    async with services.sessionmaker() as session, session.begin():
-        await session.execute(delete(Reservation))
-        await session.execute(delete(ReservationCounter))
-
-
-async def stored(services):  # type: ignore[no-untyped-def]
-    async with services.sessionmaker() as session:
-        return await list_reservations(session, kind="childcare_temporary")
+pytestmark = pytest.mark.usefixtures("booking_day")
 
 
 async def test_first_message_fills_date_and_age(bot, services) -> None:  # type: ignore[no-untyped-def]
@@ -38,7 +20,7 @@ async def test_first_message_fills_date_and_age(bot, services) -> None:  # type:
     await bot.press("はい")
     assert "受付番号は H-20261201-0001" in bot.text
     assert "母子健康手帳" in bot.text and "03-0000-1101" in bot.text
-    rows = await stored(services)
+    rows = await stored(services, "childcare_temporary")
     assert [(r.number, r.resource, r.start_time, r.end_time) for r in rows] == [
         ("H-20261201-0001", "himawari", "09:00", "15:00")
     ]
@@ -100,7 +82,7 @@ async def test_correction_cancel_and_interruption(bot, services) -> None:  # typ
     assert "時間：10:00〜12:00" in bot.text and "利用料：700円" in bot.text
     await bot.say("やめる")
     assert "取りやめました" in bot.text
-    assert not await stored(services)
+    assert not await stored(services, "childcare_temporary")
 
 
 async def test_last_place_taken_meanwhile_is_said_and_another_facility_offered(  # type: ignore[no-untyped-def]
@@ -125,4 +107,4 @@ async def test_last_place_taken_meanwhile_is_said_and_another_facility_offered( 
     await bot.press("はい")
     assert "たった今、定員に達しました" in bot.text
     assert "みなと乳児室" not in bot.button_titles and "ひまわり保育園" in bot.button_titles
-    assert len(await stored(services)) == 4
+    assert len(await stored(services, "childcare_temporary")) == 4

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
-from sqlalchemy import delete
 
 from bot.testing import Conversation
-from knowledge.bookings import Reservation, ReservationCounter, list_reservations
+from tests.handlers.conftest import NOW, stored
 
-NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # a Friday; 中央区民館 closes on Mondays
-
-
-@pytest.fixture(autouse=True)
-async def fixed_clock_and_no_reservations(services) -> None:  # type: ignore[no-untyped-def]
-    """A fixed today, and no reservations left by an earlier test (PostgreSQL keeps one database)."""
-    services.clock = lambda: NOW
-    async with services.sessionmaker() as session, session.begin():
-        await session.execute(delete(Reservation))
-        await session.execute(delete(ReservationCounter))
-
-
-async def stored(services):  # type: ignore[no-untyped-def]
-    async with services.sessionmaker() as session:
-        return await list_reservations(session, kind="facility_booking")
+pytestmark = pytest.mark.usefixtures("booking_day")
 
 
 async def test_booking_with_closed_day_over_capacity_and_a_correction(bot, services) -> None:  # type: ignore[no-untyped-def]
@@ -50,7 +32,7 @@ async def test_booking_with_closed_day_over_capacity_and_a_correction(bot, servi
     assert "時間帯：午前 09:00〜12:00" in bot.text and "使用料：600円" in bot.text
     await bot.press("はい")
     assert "受付番号は S-20261210-0001" in bot.text and "03-0000-2201" in bot.text
-    rows = await stored(services)
+    rows = await stored(services, "facility_booking")
     assert [(r.resource, r.start_time, r.details["people"]) for r in rows] == [("chuo_conf_a", "09:00", 10)]
 
 
@@ -82,7 +64,7 @@ async def test_interruption_then_resume_and_cancel(bot, services) -> None:  # ty
     assert "時間帯" in bot.text
     await bot.say("やめる")
     assert "取りやめました" in bot.text
-    assert not await stored(services)
+    assert not await stored(services, "facility_booking")
 
 
 def test_staff_see_reservations_made_over_the_web_chat(client, settings) -> None:  # type: ignore[no-untyped-def]

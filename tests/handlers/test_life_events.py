@@ -30,8 +30,14 @@ async def test_moving_in_from_abroad_with_children(bot, catalog: Catalog) -> Non
     await answer(bot, "はい", "いいえ", "いいえ", "はい", "はい")  # children, school, dog, card, 国保
     assert "引っ越し前：海外から" in bot.text and "犬：いいえ" in bot.text
     await bot.press("はい")
-    answers = {"from_abroad": True, "children": True, "school_children": False, "dog": False,
-               "has_mynumber_card": True, "national_health_insurance": True}
+    answers = {
+        "from_abroad": True,
+        "children": True,
+        "school_children": False,
+        "dog": False,
+        "has_mynumber_card": True,
+        "national_health_insurance": True,
+    }
     expected = titles(catalog, "moving_in", answers)
     assert all(f"□ {t}" in bot.text for t in expected)
     assert f"必要な手続きは{len(expected)}件です" in bot.text
@@ -44,7 +50,7 @@ async def test_moving_in_from_abroad_with_children(bot, catalog: Catalog) -> Non
 
 
 async def test_moving_in_from_another_city_with_a_dog(bot, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
-    await bot.say("/moving_in{\"start\":\"yes\"}")
+    await bot.say('/moving_in{"start":"yes"}')
     assert "どちらから" in bot.text
     await answer(bot, "ほかの市区町村から", "いいえ")
     assert "小学生" not in bot.text  # only asked when there are children
@@ -57,7 +63,7 @@ async def test_moving_in_from_another_city_with_a_dog(bot, catalog: Catalog) -> 
 
 
 async def test_yes_and_no_in_words(bot) -> None:  # type: ignore[no-untyped-def]
-    await bot.say("/moving_within{\"start\":\"yes\"}")
+    await bot.say('/moving_within{"start":"yes"}')
     await bot.say("います")
     assert "小学生・中学生" in bot.text
     await bot.say("いません")
@@ -82,7 +88,7 @@ async def test_correction_cancel_and_plain_question(bot, catalog: Catalog) -> No
     assert "犬：はい" in bot.text
     await bot.press("はい")
     assert catalog.procedure("dog_registration").title in bot.text
-    await bot.say("/moving_out{\"start\":\"yes\"}")
+    await bot.say('/moving_out{"start":"yes"}')
     await bot.press("はい")
     await bot.say("やめる")
     assert "取りやめました" in bot.text

@@ -12,8 +12,20 @@ from knowledge.catalog import PACKAGED_CATALOG, Catalog, Procedure
 
 # Intents whose handlers are built here (info, certificates, life events, ごみ分別); the
 # reservation forms (粗大ごみ, 一時預かり, 施設予約, 介護の相談) are tested with their handlers.
-OWN_INTENTS = sorted(INFO_INTENTS | {"juminhyo", "inkan", "tax_certificate", "moving_in", "moving_out",
-                                     "moving_within", "birth", "death", "waste_sorting"})
+OWN_INTENTS = sorted(
+    INFO_INTENTS
+    | {
+        "juminhyo",
+        "inkan",
+        "tax_certificate",
+        "moving_in",
+        "moving_out",
+        "moving_within",
+        "birth",
+        "death",
+        "waste_sorting",
+    }
+)
 
 
 @pytest.fixture
@@ -44,8 +56,12 @@ async def test_every_procedure_is_answered_from_the_catalog(bot, catalog: Catalo
 
 @pytest.mark.parametrize(
     ("message", "intent"),
-    [("児童手当の申請はいつまで？", "child_allowance"), ("国民健康保険に入りたい", "health_insurance"),
-     ("マイナンバーカードをなくした", "mynumber_card"), ("避難所はどこ？", "disaster")],
+    [
+        ("児童手当の申請はいつまで？", "child_allowance"),
+        ("国民健康保険に入りたい", "health_insurance"),
+        ("マイナンバーカードをなくした", "mynumber_card"),
+        ("避難所はどこ？", "disaster"),
+    ],
 )
 async def test_free_text_questions(bot, catalog: Catalog, message: str, intent: str) -> None:  # type: ignore[no-untyped-def]
     await bot.say(message)

@@ -94,8 +94,10 @@ async def test_generic_question_gets_the_overview(bot, services) -> None:  # typ
 
 async def test_the_municipalitys_imported_list_is_used(bot, services, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     own = tmp_path / "own.csv"
-    own.write_text('"#property","name","classification","note"\n"1","ペットボトル","資源物（テスト）","つぶしてください"\n',
-                   encoding="utf-8")
+    own.write_text(
+        '"#property","name","classification","note"\n"1","ペットボトル","資源物（テスト）","つぶしてください"\n',
+        encoding="utf-8",
+    )
     import_waste(own, settings.data_dir)
     load_knowledge(services)
     await bot.say("ペットボトルは何ごみ？")
