@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from bot.channels.web import BadRequest, read_json_object
+from bot.channels.web import BadRequest, UTF8JSONResponse, read_json_object
 from bot.deps import ServicesDep
 
 router = APIRouter()
@@ -52,4 +52,4 @@ async def model_parse(request: Request, services: ServicesDep) -> JSONResponse:
             today = date.fromisoformat(str(data["today"]))
         except ValueError:
             raise BadRequest(422, "'today' must be a date in YYYY-MM-DD form") from None
-    return JSONResponse(await services.interpreter.parse(text, today=today))
+    return UTF8JSONResponse(await services.interpreter.parse(text, today=today))

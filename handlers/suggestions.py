@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.events import Button, Card
+from bot.events import Button, Card, Reply
 from bot.turn import TurnContext, payload
 from handlers.consent import ASK_TEXT, consent_buttons, find_code, link_with_code
 from knowledge.profile import TurnProfile, decide_suggestion, declined_recently, load_turn_profile, set_consent
@@ -166,7 +166,11 @@ def _say_suggestion(ctx: TurnContext, match: Match) -> None:
     lines = tuple(f"{s.title}：{s.note}" if s.note else s.title for s in match.services)
     text = f"{match.rule.text}\n※{match.reason}、お知らせしています。"
     card = Card(title="あわせてご案内", lines=lines, buttons=tuple(buttons), kind="suggestion")
-    ctx.say(text, card=card, custom={"suggestion": {"rule": match.rule.id, "reason": match.reason}})
+    reply = Reply(text=text, card=card, custom={"suggestion": {"rule": match.rule.id, "reason": match.reason}})
+    if ctx.state.active_form is not None and ctx.replies:
+        ctx.replies.insert(len(ctx.replies) - 1, reply)  # the form's question stays last, to be answered
+    else:
+        ctx.replies.append(reply)
 
 
 async def record_decision(ctx: TurnContext, rule: str, status: str) -> None:

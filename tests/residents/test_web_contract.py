@@ -43,6 +43,7 @@ def test_demo_hanako_gets_the_care_suggestion_with_its_reason(
     assert "介護の相談" in card["lines"]
     assert [b["title"] for b in card["buttons"]] == ["詳しく見る", "今は結構です"]
     assert card["buttons"][0]["payload"].startswith("/care_consultation")
+    assert "年齢" in messages[-1]["text"]  # the form's question stays last, where it is answered
 
     unlinked = ask(client, "demo-somebody-else")
     assert not any((m.get("custom") or {}).get("suggestion") for m in unlinked)
