@@ -145,11 +145,16 @@ class Featurizer:
         return cls(vocab, idf)
 
     def _block(self, terms: list[str], weight: float) -> tuple[np.ndarray, np.ndarray]:
+        # A dict count beats np.unique on the few dozen terms of a chat message (hot path).
         get = self.vocab.get
-        ids = [i for i in map(get, terms) if i is not None]
-        if not ids:
+        tally: dict[int, int] = {}
+        for i in map(get, terms):
+            if i is not None:
+                tally[i] = tally.get(i, 0) + 1
+        if not tally:
             return _EMPTY_IDX, _EMPTY_VAL
-        idx, counts = np.unique(np.array(ids, dtype=np.int64), return_counts=True)
+        idx = np.fromiter(sorted(tally), dtype=np.int64, count=len(tally))
+        counts = np.fromiter((tally[i] for i in idx.tolist()), dtype=np.float64, count=len(tally))
         vals = (1.0 + np.log(counts)) * self.idf[idx]
         return idx, vals * (weight / float(np.sqrt(vals @ vals)))
 
