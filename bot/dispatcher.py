@@ -7,8 +7,10 @@ event -> lock -> load state -> handoff gate -> NLU -> router -> hooks -> handoff
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Button, InboundEvent, Reply
 from bot.handoff import next_status
@@ -33,11 +35,17 @@ PENDING_TEXT = "職員に確認を依頼しています。もう少しお待ち�
 WITHDRAWN_TEXT = "職員への取り次ぎを取りやめました。引き続きご用件をどうぞ。"
 
 
+# Writes a channel's outgoing messages inside the turn's transaction (LINE's outbox), so that a
+# crash cannot keep the transcript of a turn while losing the answer that must still be sent.
+OutboundWriter = Callable[[AsyncSession, InboundEvent, list[Reply]], Awaitable[None]]
+
+
 class Dispatcher:
     def __init__(self, services: Services, router: Router, hooks: Sequence[TurnHook] = ()) -> None:
         self.services = services
         self.router = router
         self.hooks = list(hooks)
+        self.outbound_writers: dict[str, OutboundWriter] = {}
 
     async def handle(self, event: InboundEvent) -> list[Reply]:
         async with self.services.locker.hold(event.conversation_id):
@@ -147,6 +155,9 @@ class Dispatcher:
             if ctx.state.data.pop("handoff_withdrawn", None):
                 await _close_open_handoffs(session, conv.id)
             await append_messages(session, conversation=conv, entries=entries)
+            writer = self.outbound_writers.get(event.channel)
+            if writer is not None and ctx.replies:
+                await writer(session, event, ctx.replies)
 
     async def _notify_staff(self, ctx: TurnContext) -> None:
         if ctx.state.status == "bot" and not ctx.handoff_request:

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
 )
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.line_outbox import LineApi, LineTuning, Outbox, PendingEvent
 from bot.channels.line_render import batches, render
@@ -210,9 +211,26 @@ class LineChannel:
         where = source_id(event)
         assert where is not None and inbound.received_at is not None
         target = Target(where[0], getattr(event, "reply_token", None), inbound.received_at, where[1])
+        inbound = replace(inbound, metadata={**inbound.metadata, "line_target": target})
         replies = await self._dispatch(inbound, target)
-        if replies:
+        if inbound.metadata.get("line_queued"):  # written with the turn's transcript: just send
+            await self.outbox.send(target.recipient_id)
+        elif replies:
             await self.send(target, replies)
+
+    async def write_outbox(self, session: AsyncSession, inbound: InboundEvent, replies: list[Reply]) -> None:
+        """The dispatcher's outbound writer: the answer joins the turn's own transaction."""
+        target = inbound.metadata.get("line_target")
+        if not isinstance(target, Target):
+            return
+        rows = self.outbox.rows(
+            recipient_id=target.recipient_id,
+            batches=batches(render(replies)),
+            reply_token=target.reply_token,
+            event_at=target.event_at,
+        )
+        session.add_all(rows)
+        inbound.metadata["line_queued"] = True
 
     async def _dispatch(self, inbound: InboundEvent, target: Target) -> list[Reply]:
         turn = asyncio.ensure_future(self.dispatcher.handle(inbound))
@@ -226,6 +244,7 @@ class LineChannel:
             turn.cancel()
             raise
         except Exception:
+            inbound.metadata.pop("line_queued", None)  # the turn's transaction did not commit
             log.exception("LINE turn failed", extra={"sender": pseudonym(inbound.sender_id)})
             return [Reply(text=SORRY)]
 
@@ -313,6 +332,7 @@ async def start_channel(app: FastAPI, services: Services, dispatcher: Dispatcher
         return
     tuning = getattr(app.state, "line_tuning", None) or LineTuning()
     channel = LineChannel(services, dispatcher, tuning)
+    dispatcher.outbound_writers["line"] = channel.write_outbox
     await channel.start()
     services.senders["line"] = channel.deliver
     app.state.line = channel

@@ -171,8 +171,22 @@ class Outbox:
         event_at: datetime | None = None,
     ) -> list[int]:
         """Persist batches (the first may use the reply token); return their row ids in order."""
+        rows = self.rows(recipient_id=recipient_id, batches=batches, reply_token=reply_token, event_at=event_at)
+        async with self._db() as session, session.begin():
+            session.add_all(rows)
+        return [row.id for row in rows]
+
+    def rows(
+        self,
+        *,
+        recipient_id: str,
+        batches: Sequence[list[dict[str, Any]]],
+        reply_token: str | None = None,
+        event_at: datetime | None = None,
+    ) -> list[OutboxRow]:
+        """Outbox rows for a caller that adds them to its own transaction (the turn's transcript)."""
         now = self._clock()
-        rows = [
+        return [
             OutboxRow(
                 recipient_id=recipient_id,
                 reply_token=reply_token if i == 0 else None,
@@ -187,9 +201,6 @@ class Outbox:
             for i, batch in enumerate(batches)
             if batch
         ]
-        async with self._db() as session, session.begin():
-            session.add_all(rows)
-        return [row.id for row in rows]
 
     async def send(self, recipient_id: str) -> None:
         """First attempt right away, in the caller's task; what fails is left to the worker."""

@@ -1,8 +1,11 @@
-// Staff console: lists escalated conversations, shows the whole context, take over / reply / hand back.
+// Staff console: lists escalated conversations, shows the whole context, take over / reply / hand back,
+// and (for a linked resident, with a stated reason that the server audits) the resident's 360° profile.
 (function () {
   "use strict";
   var token = sessionStorage.getItem("madoguchi.staff") || "";
   var current = null;
+  var resident = null; // the linked resident of the open conversation
+  var profileFor = null; // the conversation the shown profile was read for
   var $ = function (id) { return document.getElementById(id); };
 
   function api(path, opts) {
@@ -45,8 +48,102 @@
       $("take").disabled = c.status !== "pending_handoff";
       $("release").disabled = c.status === "bot";
       $("reply-text").disabled = $("send").disabled = c.status !== "human";
+      showProfileButton(c);
       loadList();
     });
+  }
+
+  // ---- 住民情報 (360° profile): read only on request, with a reason; cleared when leaving the chat
+  var RELATION = { head: "世帯主", spouse: "配偶者", child: "子", father: "父", mother: "母", grandfather: "祖父",
+    grandmother: "祖母", grandchild: "孫", sibling: "兄弟姉妹", other: "その他" };
+  var SCOPE = { suggestions: "関連サービスのご案内" };
+  var CONSENT = { given: "同意あり", declined: "同意なし", withdrawn: "撤回", asked: "確認中（未回答）" };
+  var KIND = { inquiry: "問い合わせ", reservation: "予約", request: "申請", handoff: "職員対応", suggestion: "ご案内の利用" };
+  var CHANNEL = { web: "Web", line: "LINE" };
+  var BOOKING = { confirmed: "予約中", cancelled: "取消" };
+  var OFFER = { offered: "案内済み", accepted: "利用", declined: "辞退" };
+
+  function label(map, key) { return key ? (map[key] || key) : "—"; }
+  function day(iso) { return iso ? iso.slice(0, 10).replace(/-/g, "/") : "—"; }
+  function dateOf(iso) { // a timestamp's date in Japan
+    return iso ? new Date(iso).toLocaleDateString("ja-JP", { timeZone: "Asia/Tokyo", year: "numeric",
+      month: "2-digit", day: "2-digit" }) : "—";
+  }
+  function when(iso) {
+    if (!iso) return "—";
+    return new Date(iso).toLocaleString("ja-JP", { timeZone: "Asia/Tokyo", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  }
+
+  function showProfileButton(c) {
+    if (c.id !== profileFor) closeProfile();
+    resident = c.resident_id || null;
+    $("profile-open").hidden = !resident;
+    if (!resident) $("profile-ask").hidden = true;
+  }
+
+  function closeProfile() {
+    profileFor = null;
+    $("profile").hidden = true;
+    $("profile-body").textContent = "";
+    $("profile-ask").hidden = true;
+    $("profile-error").textContent = "";
+  }
+
+  function table(title, heads, rows, wrap) { // wrap: the index of the column that may wrap
+    var section = el("section", "profile-part");
+    section.appendChild(el("h3", "", title));
+    if (!rows.length) { section.appendChild(el("p", "none", "なし")); return section; }
+    var t = el("table"), tr = el("tr");
+    heads.forEach(function (h) { tr.appendChild(el("th", "", h)); });
+    t.appendChild(el("thead")).appendChild(tr);
+    var body = t.appendChild(el("tbody"));
+    rows.forEach(function (cells) {
+      var row = el("tr");
+      cells.forEach(function (v, n) {
+        row.appendChild(el("td", n === wrap ? "wrap" : "", v === null || v === undefined ? "—" : String(v)));
+      });
+      body.appendChild(row);
+    });
+    section.appendChild(t);
+    return section;
+  }
+
+  function renderProfile(p) {
+    var body = $("profile-body"); body.textContent = "";
+    body.appendChild(table("世帯", ["氏名", "年齢", "続柄", "介護"], p.members.map(function (m) {
+      return [m.name + (m.is_self ? "（本人）" : ""), m.death_date ? "死亡 " + day(m.death_date) : m.age + "歳",
+        label(RELATION, m.relation_to_head), m.care_level || "—"];
+    }), 0));
+    body.appendChild(table("同意", ["内容", "状態", "日付"], p.consents.map(function (c) {
+      return [label(SCOPE, c.scope), label(CONSENT, c.status), dateOf(c.updated_at)];
+    }), 0));
+    body.appendChild(table("最近のやりとり", ["日時", "種別", "内容・担当", "経路"], p.interactions.map(function (i) {
+      var what = [i.intent_title, i.department_name].filter(Boolean).join("／") || i.intent || "—";
+      if (i.reservation_number) what += "（" + i.reservation_number + "）";
+      return [when(i.at), label(KIND, i.kind), what, label(CHANNEL, i.channel)];
+    }), 2));
+    body.appendChild(table("予約", ["受付番号", "内容", "利用日", "状態"], p.reservations.map(function (r) {
+      return [r.number, r.title || r.kind, day(r.date) + (r.start_time ? " " + r.start_time : ""), label(BOOKING, r.status)];
+    }), 1));
+    body.appendChild(table("ご案内", ["日時", "案内", "結果"], p.suggestions.map(function (s) {
+      return [when(s.offered_at), s.title || s.rule, label(OFFER, s.status)];
+    }), 1));
+    body.appendChild(el("p", "note", day(p.as_of) + " 時点"));
+  }
+
+  function readProfile(reason) {
+    var forConversation = current, who = resident;
+    api("/residents/" + encodeURIComponent(who) + "/profile", { method: "POST", body: JSON.stringify({
+      staff_id: $("staff-id").value || "staff", reason: reason, conversation_id: forConversation }) })
+      .then(function (p) {
+        if (current !== forConversation) return; // the staff member moved on meanwhile
+        profileFor = forConversation;
+        $("profile-ask").hidden = true;
+        $("profile-reason").value = "";
+        renderProfile(p);
+        $("profile").hidden = false;
+      }).catch(function (e) { $("profile-error").textContent = "表示できません: " + e.message; });
   }
 
   function act(path, body) {
@@ -72,6 +169,16 @@
   $("release").addEventListener("click", function () { act("/release", { staff_id: $("staff-id").value || "staff" }); });
   $("reply").addEventListener("submit", function (ev) {
     ev.preventDefault(); var t = $("reply-text").value.trim(); if (!t) return; $("reply-text").value = ""; act("/messages", { text: t });
+  });
+  $("profile-open").addEventListener("click", function () {
+    $("profile-error").textContent = ""; $("profile-ask").hidden = false; $("profile-reason").focus();
+  });
+  $("profile-cancel").addEventListener("click", function () { $("profile-ask").hidden = true; });
+  $("profile-close").addEventListener("click", closeProfile);
+  $("profile-ask").addEventListener("submit", function (ev) {
+    ev.preventDefault(); var reason = $("profile-reason").value.trim();
+    if (!reason) { $("profile-error").textContent = "閲覧の理由を入力してください。"; return; }
+    readProfile(reason);
   });
   if (token) { $("token").value = token; loadList(); listen(); }
 })();

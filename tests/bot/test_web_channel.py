@@ -140,3 +140,26 @@ def test_websocket_needs_a_sender(client: TestClient) -> None:
 
     with pytest.raises(WebSocketDisconnect), client.websocket_connect("/webhooks/rest/ws") as ws:
         ws.receive_json()
+
+
+async def test_outbound_writer_runs_inside_the_turns_transaction(dispatcher, services) -> None:  # type: ignore[no-untyped-def]
+    """A channel's outbox rows are written with the transcript, or neither is (LINE relies on it)."""
+    from bot.events import InboundEvent
+    from bot.transcript import list_messages
+
+    seen: list[tuple[bool, list[str]]] = []
+
+    async def writer(session, event, replies) -> None:  # type: ignore[no-untyped-def]
+        rows = await list_messages(session, conversation_id=event.conversation_id)
+        seen.append((session.in_transaction(), [r.direction for r in rows]))
+        if event.text == "失敗":
+            raise RuntimeError("outbox write failed")
+
+    dispatcher.outbound_writers["web"] = writer
+    await dispatcher.handle(InboundEvent(channel="web", sender_id="ow-1", text="こんにちは"))
+    assert seen[0][0] is True and seen[0][1][0] == "in" and "out" in seen[0][1]
+
+    with pytest.raises(RuntimeError):
+        await dispatcher.handle(InboundEvent(channel="web", sender_id="ow-2", text="失敗"))
+    async with services.sessionmaker() as session:
+        assert await list_messages(session, conversation_id="web:ow-2") == []  # rolled back together
