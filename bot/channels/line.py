@@ -54,6 +54,11 @@ MAX_BODY_BYTES = 1024 * 1024
 class Job:
     raw: dict[str, Any]
     event: Any  # a linebot.v3.webhooks Event
+    key: str = ""  # webhookEventId: the pending-event row until the event is processed
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = str(self.raw.get("webhookEventId") or f"noid-{id(self)}")
 
 
 @dataclass
@@ -177,10 +182,16 @@ class LineChannel:
             return JSONResponse({"error": "invalid signature"}, status_code=400)
         except (UnicodeDecodeError, ValueError, KeyError, TypeError):
             return JSONResponse({"error": "malformed webhook body"}, status_code=400)
-        for raw, event in zip(raws, events, strict=True):
+        jobs = [Job(raw=raw, event=event) for raw, event in zip(raws, events, strict=True)]
+        try:
+            await self._persist(jobs, quiet=True)  # write-ahead: a crash after the 200 loses nothing
+        except Exception:
+            log.exception("LINE events could not be stored; webhook refused")
+            return JSONResponse({"error": "storage unavailable; please retry"}, status_code=503)
+        for job in jobs:
             try:
-                await asyncio.wait_for(self.queue.put(Job(raw=raw, event=event)), self.tuning.enqueue_wait)
-            except TimeoutError:  # LINE redelivers (when enabled); the ones queued are deduplicated
+                await asyncio.wait_for(self.queue.put(job), self.tuning.enqueue_wait)
+            except TimeoutError:  # stored already: processed at the next start or on redelivery
                 log.error("LINE event queue full; webhook refused")
                 return JSONResponse({"error": "busy; please retry"}, status_code=503)
         return PlainTextResponse("OK")
@@ -192,6 +203,7 @@ class LineChannel:
             self._current[index] = job
             try:
                 await self.process(job.event)
+                await self._forget(job)
             except Exception:
                 log.exception("LINE event processing failed", extra={"event_type": getattr(job.event, "type", "")})
             finally:
@@ -288,19 +300,25 @@ class LineChannel:
         log.info("LINE unfollow recorded", extra={"sender": pseudonym(inbound.sender_id)})
 
     # -- events kept across a restart --------------------------------------------------------------
-    async def _persist(self, jobs: list[Job]) -> None:
+    async def _persist(self, jobs: list[Job], *, quiet: bool = False) -> None:
+        """Store events until they are processed (at receipt, and again for leftovers at stop)."""
         if not jobs:
             return
         async with self.services.sessionmaker() as session, session.begin():
             for job in jobs:
-                key = job.raw.get("webhookEventId") or f"noid-{id(job)}"
-                await session.merge(PendingEvent(webhook_event_id=key, event=job.raw, received_at=datetime.now(UTC)))
-        log.warning("LINE events kept for the next start", extra={"count": len(jobs)})
+                await session.merge(PendingEvent(webhook_event_id=job.key, event=job.raw, received_at=datetime.now(UTC)))
+        if not quiet:
+            log.warning("LINE events kept for the next start", extra={"count": len(jobs)})
+
+    async def _forget(self, job: Job) -> None:
+        async with self.services.sessionmaker() as session, session.begin():
+            await session.execute(delete(PendingEvent).where(PendingEvent.webhook_event_id == job.key))
 
     async def _restore_pending(self) -> None:
-        async with self.services.sessionmaker() as session, session.begin():
+        """Events stored but not processed (a stop or a crash): queue them again; the dispatcher's
+        external_id check keeps one that was processed just before a crash from running twice."""
+        async with self.services.sessionmaker() as session:
             rows = list(await session.scalars(select(PendingEvent).order_by(PendingEvent.received_at)))
-            await session.execute(delete(PendingEvent))
         for row in rows:
             try:
                 event = Event.from_dict(row.event)
