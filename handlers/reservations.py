@@ -5,7 +5,8 @@ confirmed reservations of its kind within the booking window, so the (synchronou
 and button choices can leave out full dates and slots. That is only a preview; the real check is
 `knowledge.bookings.create_reservation`, in the transaction that creates the reservation. When
 that check finds the place gone, the form opens again without the date so the resident can pick
-another one.
+another one. For a linked resident the same transaction adds a `reservation` interaction to their
+history (number, kind, department from the catalog).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from bot.state import ActiveForm
 from bot.turn import TurnContext, payload
 from handlers.forms import Form
 from knowledge.bookings import Capacity, FullyBooked, ReservationKind, create_reservation, taken_by_day
+from knowledge.profile import department_of, interaction, resident_exists
+from knowledge.residents import Interaction
 from knowledge.services_data import BookingWindow, ServicesData, format_date
 
 log = logging.getLogger(__name__)
@@ -180,11 +183,25 @@ class BookingForm(Form):
                     details=details,
                 )
                 number = reservation.number
+                rid = ctx.state.resident_id
+                if rid is not None and await resident_exists(session, rid):  # same transaction
+                    session.add(self._history(ctx, rid, number))
         except FullyBooked:
             log.info("reservation refused: full", extra={"kind": self.kind})
             return None
         log.info("reservation created", extra={"kind": self.kind, "number": number})
         return number
+
+    def _history(self, ctx: TurnContext, resident_id: str, number: str) -> Interaction:
+        return interaction(
+            resident_id=resident_id,
+            kind="reservation",
+            intent=self.kind,
+            department=department_of(ctx.services.knowledge.get("catalog"), self.kind),
+            conversation_id=ctx.state.conversation_id,
+            channel=ctx.state.channel,
+            details={"number": number},
+        )
 
     async def reopen(self, ctx: TurnContext, values: dict[str, Any], *, drop: tuple[str, ...], message: str) -> None:
         """The place went while the resident confirmed: say so and ask again for `drop`."""

@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.events import Button, Card, Reply
 from bot.turn import TurnContext, payload
 from handlers.consent import ASK_TEXT, consent_buttons, find_code, link_with_code
-from knowledge.profile import TurnProfile, decide_suggestion, declined_recently, load_turn_profile, set_consent
+from knowledge.profile import (
+    TurnProfile,
+    decide_suggestion,
+    declined_recently,
+    department_of,
+    interaction,
+    load_turn_profile,
+    set_consent,
+)
 from knowledge.residents import Interaction, audit, utcnow
 from knowledge.suggestions import Match, Profile, RuleBook
 
@@ -221,14 +229,20 @@ def _audit_read(ctx: TurnContext, why: str) -> object:
 
 
 def _interaction(ctx: TurnContext, intent: str, *, kind: str | None = None, details: dict | None = None) -> Interaction:  # type: ignore[type-arg]
-    return Interaction(
+    form = ctx.state.active_form
+    # A handoff's own intent ("職員と話す") names no procedure: the form or the last topic does.
+    department = department_of(
+        ctx.services.knowledge.get("catalog"), intent, form.name if form else None, ctx.state.last_intent
+    )
+    assert ctx.state.resident_id is not None
+    return interaction(
         resident_id=ctx.state.resident_id,
         kind=kind or ("handoff" if ctx.handoff_request else "inquiry"),
         intent=intent,
+        department=department,
         conversation_id=ctx.event.conversation_id,
         channel=ctx.event.channel,
         details=details or {"handled_by": ctx.handled_by},
-        created_at=utcnow(),
     )
 
 

@@ -1,6 +1,7 @@
 """Reading and changing a resident's profile from the bot: one indexed query per turn for the
 consent decision and (only when consent is given, decided in the database) the household;
-consent changes; suggestion and interaction records. Callers write the audit rows."""
+consent changes; suggestion and interaction records (with the department from the catalog).
+Callers write the audit rows."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from knowledge.residents import Consent, Resident, SuggestionRecord, audit, utcnow
+from knowledge.catalog import Catalog
+from knowledge.residents import Consent, Interaction, Resident, SuggestionRecord, audit, utcnow
 
 SCOPE = "suggestions"
 
@@ -61,6 +63,45 @@ async def load_turn_profile(session: AsyncSession, resident_id: str, *, with_hou
     first = result[0]
     rows = [tuple(r[3:]) for r in result if with_household and r[3] is not None]
     return TurnProfile(exists=True, consent=first[1], asked_at=first[2], rows=rows)
+
+
+def department_of(catalog: Catalog | None, *intents: str | None) -> str | None:
+    """The catalog's department id for the first of `intents` that is a procedure, else None."""
+    if catalog is None:
+        return None
+    for intent in intents:
+        procedure = catalog.get(intent) if intent else None
+        if procedure is not None:
+            return procedure.department
+    return None
+
+
+def interaction(
+    *,
+    resident_id: str,
+    kind: str,
+    intent: str | None,
+    department: str | None,
+    conversation_id: str,
+    channel: str,
+    details: dict[str, Any] | None = None,
+) -> Interaction:
+    """One row of the resident's history: kind is inquiry | reservation | request | handoff | suggestion."""
+    return Interaction(
+        resident_id=resident_id,
+        kind=kind,
+        intent=intent,
+        department=department,
+        conversation_id=conversation_id,
+        channel=channel,
+        details=details,
+        created_at=utcnow(),
+    )
+
+
+async def resident_exists(session: AsyncSession, resident_id: str) -> bool:
+    """A primary-key probe: a conversation may still carry the id of a resident removed since."""
+    return await session.scalar(select(Resident.id).where(Resident.id == resident_id)) is not None
 
 
 async def set_consent(
