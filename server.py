@@ -16,10 +16,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
-from nlu.interpreter import Interpreter
 
-from bot import api, identity, staff, staff_residents
-from bot import staff_reservations
+from bot import api, identity, staff, staff_reservations, staff_residents
 from bot.channels import line, pages, web
 from bot.channels.web import BadRequest
 from bot.dispatcher import Dispatcher
@@ -31,6 +29,7 @@ from bot.settings import Settings
 from bot.state import StateStoreError
 from handlers.registry import build_hooks, build_router
 from knowledge.loader import load_knowledge
+from nlu.interpreter import Interpreter
 from nlu.rasa_http import RasaUnavailable
 
 log = logging.getLogger("madoguchi")

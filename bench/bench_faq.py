@@ -68,8 +68,9 @@ def threshold_table(rows: list[dict]) -> list[dict[str, float]]:
     for t in THRESHOLDS:
         answered = [r for r in rows if r["confidence"] >= t]
         precision = sum(1 for r in answered if r["rank"] == 1) / len(answered) if answered else 0.0
-        table.append({"threshold": t, "answered": round(len(answered) / len(rows), 4),
-                      "precision@1": round(precision, 4)})
+        table.append(
+            {"threshold": t, "answered": round(len(answered) / len(rows), 4), "precision@1": round(precision, 4)}
+        )
     return table
 
 
@@ -90,8 +91,13 @@ def tune(relevant: dict[str, set[str]], queries: dict[str, str]) -> None:
                 fld = index.fields[name]
                 sc = fld.scores(views[faq.FIELD_VIEWS[name]])
                 parts[q].append(max_normalized(sc) if isinstance(fld, BM25Field) else sc)
-        grid = {"question": (0.0, 0.25, 0.5), "document": (1.0,), "answer": (0.0, 0.25, 0.5),
-                "question_chars": (0.0, 0.25, 0.5), "latent": (0.25, 0.5, 0.75)}
+        grid = {
+            "question": (0.0, 0.25, 0.5),
+            "document": (1.0,),
+            "answer": (0.0, 0.25, 0.5),
+            "question_chars": (0.0, 0.25, 0.5),
+            "latent": (0.25, 0.5, 0.75),
+        }
         for weights in itertools.product(*(grid.get(n, (faq.FIELD_WEIGHTS.get(n, 0.0),)) for n in names)):
             mrr = s1 = 0.0
             for q in even:
@@ -138,14 +144,19 @@ def main() -> int:
     if args.halves == "all":
         halves.update({"odd": [r for r in rows if int(r["qid"]) % 2 == 1], "all": rows})
     result = {
-        "dataset": "localgovfaq-amagasaki", "entries": n_entries, "import_s": round(import_s, 2),
-        "index_load_s": round(load_s, 3), "index_rebuild_s": round(rebuild_s, 2),
+        "dataset": "localgovfaq-amagasaki",
+        "entries": n_entries,
+        "import_s": round(import_s, 2),
+        "index_load_s": round(load_s, 3),
+        "index_rebuild_s": round(rebuild_s, 2),
         "median_latency_ms": round(statistics.median(r["ms"] for r in rows), 2),
         "metrics": {name: metrics(part) for name, part in halves.items()},
         "confidence_threshold": CONFIDENCE_THRESHOLD,
         "confidence": {name: threshold_table(halves[name]) for name in ("even", "odd") if name in halves},
-        "references": {"char_bm25_success@1": 0.25,
-                       "bert_sigir2019": {"success@1": 0.486, "success@5": 0.737, "mrr": 0.596}},
+        "references": {
+            "char_bm25_success@1": 0.25,
+            "bert_sigir2019": {"success@1": 0.486, "success@5": 0.737, "mrr": 0.596},
+        },
     }
     out = ROOT / "bench" / "results" / ("faq.json" if args.halves == "all" else "faq_even.json")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -156,13 +167,17 @@ def main() -> int:
 
 
 def print_summary(result: dict) -> None:
-    print(f"localgovFAQ: {result['entries']} entries; import (parse + build + store) {result['import_s']} s, "
-          f"load of the stored index {result['index_load_s']} s, rebuild without it {result['index_rebuild_s']} s; "
-          f"median latency {result['median_latency_ms']} ms/query")
+    print(
+        f"localgovFAQ: {result['entries']} entries; import (parse + build + store) {result['import_s']} s, "
+        f"load of the stored index {result['index_load_s']} s, rebuild without it {result['index_rebuild_s']} s; "
+        f"median latency {result['median_latency_ms']} ms/query"
+    )
     print(f"{'half':<5} {'n':>4} {'s@1':>6} {'s@5':>6} {'s@10':>6} {'MRR':>6}")
     for name, m in result["metrics"].items():
-        print(f"{name:<5} {m['queries']:>4} {m['success@1']:>6.3f} {m['success@5']:>6.3f} "
-              f"{m['success@10']:>6.3f} {m['mrr@10']:>6.3f}")
+        print(
+            f"{name:<5} {m['queries']:>4} {m['success@1']:>6.3f} {m['success@5']:>6.3f} "
+            f"{m['success@10']:>6.3f} {m['mrr@10']:>6.3f}"
+        )
     print("BERT (SIGIR 2019): s@1 0.486, s@5 0.737, MRR 0.596; char BM25 s@1 ~0.25")
     print(f"confidence threshold {result['confidence_threshold']} (chosen on even):")
     for name, table in result["confidence"].items():

@@ -34,21 +34,51 @@ MODEL_DIR = ROOT / "var" / "models" if DICT == "core" else Path(tempfile.gettemp
 RESULTS = RESULTS if DICT == "core" else RESULTS.with_name(f"nlu-{DICT}.json")
 TODAY = dt.date(2026, 11, 27)
 # `inform` (a bare slot answer: 明日, 7時) is not a municipal intent either.
-CONVERSATION = {"greet", "goodbye", "thanks", "affirm", "deny", "request_human", "cancel",
-                "bot_capabilities", "out_of_scope", "nlu_fallback", "inform"}
+CONVERSATION = {
+    "greet",
+    "goodbye",
+    "thanks",
+    "affirm",
+    "deny",
+    "request_human",
+    "cancel",
+    "bot_capabilities",
+    "out_of_scope",
+    "nlu_fallback",
+    "inform",
+}
 
 # A realistic mix of what residents send (not training examples).
 MESSAGES = [
-    "こんにちは", "住民票を2通ほしいんですけど、土曜日も窓口あいてますか？", "ありがとうございました！",
-    "来週の火曜日に2歳の子を預けたい", "粗大ごみで机を出したい。料金はいくら？", "はい", "いいえ",
-    "マイナンバーカードの暗証番号を３回まちがえてロックされました", "引っ越してきたので手続きを教えて",
-    "12月5日に市内で引っ越します", "母が要介護認定を受けたいと言っています。８２歳です",
-    "国保の保険料が高くて払えません", "ペットボトルのキャップは何ごみ？", "職員さんと話したい",
-    "戸籍謄本を郵送で取り寄せたい。本籍は令和2年に移しました", "夫に殴られて家に帰れない",
-    "子どもの医療証をなくしちゃった", "避難所ってどこ？", "明日の午後3時に体育館を予約したい",
-    "妊娠したので母子手帳をもらいたいです", "児童手当っていつ振り込まれる？", "今日の天気は？",
-    "印鑑証明を３通", "年金の免除申請をしたい", "キャンセルで", "何ができるの？",
-    "生活が苦しくて家賃が払えない", "がん検診の予約をしたいです😊", "父が亡くなりました。何をすればいいですか",
+    "こんにちは",
+    "住民票を2通ほしいんですけど、土曜日も窓口あいてますか？",
+    "ありがとうございました！",
+    "来週の火曜日に2歳の子を預けたい",
+    "粗大ごみで机を出したい。料金はいくら？",
+    "はい",
+    "いいえ",
+    "マイナンバーカードの暗証番号を３回まちがえてロックされました",
+    "引っ越してきたので手続きを教えて",
+    "12月5日に市内で引っ越します",
+    "母が要介護認定を受けたいと言っています。８２歳です",
+    "国保の保険料が高くて払えません",
+    "ペットボトルのキャップは何ごみ？",
+    "職員さんと話したい",
+    "戸籍謄本を郵送で取り寄せたい。本籍は令和2年に移しました",
+    "夫に殴られて家に帰れない",
+    "子どもの医療証をなくしちゃった",
+    "避難所ってどこ？",
+    "明日の午後3時に体育館を予約したい",
+    "妊娠したので母子手帳をもらいたいです",
+    "児童手当っていつ振り込まれる？",
+    "今日の天気は？",
+    "印鑑証明を３通",
+    "年金の免除申請をしたい",
+    "キャンセルで",
+    "何ができるの？",
+    "生活が苦しくて家賃が払えない",
+    "がん検診の予約をしたいです😊",
+    "父が亡くなりました。何をすればいいですか",
     "保育園の空き状況をおしえて",
 ]
 
@@ -158,11 +188,14 @@ def memory() -> dict[str, Any]:
     which every process mapping the same file shares and the kernel can drop under pressure."""
     out: dict[str, Any] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     try:
-        status = _kb_fields(Path("/proc/self/status").read_text().splitlines(),
-                            ("VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"))
+        status = _kb_fields(
+            Path("/proc/self/status").read_text().splitlines(), ("VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem")
+        )
         out.update({k: round(v / 1024, 1) for k, v in status.items()})
-        rollup = _kb_fields(Path("/proc/self/smaps_rollup").read_text().splitlines(),
-                            ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Shared_Clean", "Shared_Dirty"))
+        rollup = _kb_fields(
+            Path("/proc/self/smaps_rollup").read_text().splitlines(),
+            ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Shared_Clean", "Shared_Dirty"),
+        )
         out["uss_mb"] = round((rollup.get("Private_Clean", 0) + rollup.get("Private_Dirty", 0)) / 1024, 1)
         out["pss_mb"] = round(rollup.get("Pss", 0) / 1024, 1)
         out["rss_now_mb"] = round(rollup.get("Rss", 0) / 1024, 1)
@@ -172,8 +205,7 @@ def memory() -> dict[str, Any]:
         # smaps calls a file page "private" when no other process maps it right now: with the
         # bench as the only Sudachi user, the read-only dictionary pages land in USS. They are
         # still clean file cache, shared as soon as a second process (the bot) maps the file.
-        out["uss_without_dictionary_mb"] = round(
-            out["uss_mb"] - dic["private_clean_mb"] - dic["private_dirty_mb"], 1)
+        out["uss_without_dictionary_mb"] = round(out["uss_mb"] - dic["private_clean_mb"] - dic["private_dirty_mb"], 1)
     except (OSError, KeyError, ValueError) as exc:
         out["proc_error"] = repr(exc)
     return out
@@ -183,8 +215,7 @@ def load_engine() -> NLUEngine:
     """Load the serving model; train it in a child process first so that sklearn/scipy (training
     only) do not inflate this process's memory."""
     if saved_hash(MODEL_DIR) != data_hash(DEFAULT_DATA_DIR, training_fingerprint()):
-        subprocess.run([sys.executable, "-m", "nlu", "train", "--model-dir", str(MODEL_DIR)],
-                       cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-m", "nlu", "train", "--model-dir", str(MODEL_DIR)], cwd=ROOT, check=True)
     return NLUEngine.load(MODEL_DIR)
 
 
@@ -204,25 +235,35 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     lat, o = results["latency"], results["ood_xsid_ja"]
-    print(f"NLU parse latency over {lat['messages']} messages: median {lat['median_ms']:.3f} ms, "
-          f"p99 {lat['p99_ms']:.3f} ms, {lat['messages_per_second']:.0f} msg/s (single process)")
-    print(f"  parse CPU time: median {lat['cpu_median_ms']:.3f} ms, p99 {lat['cpu_p99_ms']:.3f} ms "
-          f"(load average {lat['load_average_1min']}; wall-clock p99 includes preemption by other jobs)")
+    print(
+        f"NLU parse latency over {lat['messages']} messages: median {lat['median_ms']:.3f} ms, "
+        f"p99 {lat['p99_ms']:.3f} ms, {lat['messages_per_second']:.0f} msg/s (single process)"
+    )
+    print(
+        f"  parse CPU time: median {lat['cpu_median_ms']:.3f} ms, p99 {lat['cpu_p99_ms']:.3f} ms "
+        f"(load average {lat['load_average_1min']}; wall-clock p99 includes preemption by other jobs)"
+    )
     mem = results["memory_mb"]
     dic = mem.get("sudachi_dictionary", {})
-    print(f"memory (Sudachi dictionary: {DICT}): peak RSS {mem['peak_rss_mb']} MB; now RSS "
-          f"{mem.get('rss_now_mb', '?')} MB = anon {mem.get('RssAnon', '?')} MB + file-backed "
-          f"{mem.get('RssFile', '?')} MB   model load/train: {load_s:.2f} s")
-    print(f"  USS (private: Private_Clean + Private_Dirty) {mem.get('uss_mb', '?')} MB, "
-          f"PSS {mem.get('pss_mb', '?')} MB; Sudachi dictionary mmap: {dic.get('rss_mb', '?')} MB resident "
-          f"of {dic.get('size_mb', '?')} MB, shared {dic.get('shared_clean_mb', '?')} MB, "
-          f"private clean {dic.get('private_clean_mb', '?')} MB, private dirty {dic.get('private_dirty_mb', '?')} MB; "
-          f"RSS without it {mem.get('rss_without_dictionary_mb', '?')} MB, "
-          f"USS without it {mem.get('uss_without_dictionary_mb', '?')} MB")
+    print(
+        f"memory (Sudachi dictionary: {DICT}): peak RSS {mem['peak_rss_mb']} MB; now RSS "
+        f"{mem.get('rss_now_mb', '?')} MB = anon {mem.get('RssAnon', '?')} MB + file-backed "
+        f"{mem.get('RssFile', '?')} MB   model load/train: {load_s:.2f} s"
+    )
+    print(
+        f"  USS (private: Private_Clean + Private_Dirty) {mem.get('uss_mb', '?')} MB, "
+        f"PSS {mem.get('pss_mb', '?')} MB; Sudachi dictionary mmap: {dic.get('rss_mb', '?')} MB resident "
+        f"of {dic.get('size_mb', '?')} MB, shared {dic.get('shared_clean_mb', '?')} MB, "
+        f"private clean {dic.get('private_clean_mb', '?')} MB, private dirty {dic.get('private_dirty_mb', '?')} MB; "
+        f"RSS without it {mem.get('rss_without_dictionary_mb', '?')} MB, "
+        f"USS without it {mem.get('uss_without_dictionary_mb', '?')} MB"
+    )
     if "municipal_intent_share" in o:
-        print(f"xSID-ja out-of-domain: {o['municipal_intent_share']:.1%} of {o['utterances']} "
-              f"utterances wrongly given a municipal intent "
-              f"({o['predicted'].get('inform', 0)} read as a bare slot answer `inform`)")
+        print(
+            f"xSID-ja out-of-domain: {o['municipal_intent_share']:.1%} of {o['utterances']} "
+            f"utterances wrongly given a municipal intent "
+            f"({o['predicted'].get('inform', 0)} read as a bare slot answer `inform`)"
+        )
         for line in o["wrong_examples"][:10]:
             print("   ", line)
     print(f"written to {RESULTS.relative_to(ROOT)}")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from nlu.interpreter import EmbeddedInterpreter, Interpreter
-
 from bot.settings import Settings
+from nlu.interpreter import EmbeddedInterpreter, Interpreter
 from nlu.rasa_http import RasaHTTPInterpreter
 
 

@@ -25,10 +25,40 @@ METHOD_LABELS = {"counter": "窓口", "mail": "郵送", "convenience": "コン�
 REIWA_OFFSET = 2018  # 令和N年 = 西暦(N + 2018)年
 TAX_YEAR_CHOICES = 3
 
-INFO_CUES = ("いくら", "料金", "手数料", "費用", "どこ", "何時", "時間", "いつ", "期限", "持ち物", "何が必要",
-             "必要なもの", "とは", "教えて", "取り方", "方法", "できますか", "使えますか")
-WANT_CUES = ("ほしい", "欲しい", "取りたい", "とりたい", "請求", "取得したい", "発行して", "もらいたい", "必要です",
-             "お願い", "申請したい", "取りに")
+INFO_CUES = (
+    "いくら",
+    "料金",
+    "手数料",
+    "費用",
+    "どこ",
+    "何時",
+    "時間",
+    "いつ",
+    "期限",
+    "持ち物",
+    "何が必要",
+    "必要なもの",
+    "とは",
+    "教えて",
+    "取り方",
+    "方法",
+    "できますか",
+    "使えますか",
+)
+WANT_CUES = (
+    "ほしい",
+    "欲しい",
+    "取りたい",
+    "とりたい",
+    "請求",
+    "取得したい",
+    "発行して",
+    "もらいたい",
+    "必要です",
+    "お願い",
+    "申請したい",
+    "取りに",
+)
 _COPIES = re.compile(r"(\d+)\s*(?:通|枚|部)")
 _BARE_NUMBER = re.compile(r"^\s*(\d+)\s*$")
 _REIWA = re.compile(r"令和\s*(\d+)\s*年")
@@ -140,17 +170,44 @@ class CertificateForm(Form):
         self.intents = frozenset({intent})
         self.title = title
         self.slots = (
-            Slot("requester", "どなたの証明書を請求しますか。", "請求する方", extract=extract_requester,
-                 choices=self._requester_choices, render=lambda k: REQUESTER_LABELS.get(k, str(k)),
-                 aliases=("どなた", "代理", "本人")),
-            Slot("copies", "何通必要ですか。", "通数", extract=extract_copies, validate=self._check_copies,
-                 choices=self._copies_choices, render=lambda n: f"{n}通", aliases=("何通", "部数", "枚数")),
-            Slot("option", option_question, "記載内容・年度", extract=self._extract_option,
-                 validate=self._check_option, choices=self._option_choices, aliases=("記載", "年度", "本籍")),
-            Slot("method", "受け取り方を選んでください。", "受け取り方", extract=extract_method,
-                 validate=self._check_method, choices=self._method_choices,
-                 render=lambda m: METHOD_LABELS.get(m, str(m)),
-                 aliases=("受け取り", "受取", "郵送", "窓口", "コンビニ")),
+            Slot(
+                "requester",
+                "どなたの証明書を請求しますか。",
+                "請求する方",
+                extract=extract_requester,
+                choices=self._requester_choices,
+                render=lambda k: REQUESTER_LABELS.get(k, str(k)),
+                aliases=("どなた", "代理", "本人"),
+            ),
+            Slot(
+                "copies",
+                "何通必要ですか。",
+                "通数",
+                extract=extract_copies,
+                validate=self._check_copies,
+                choices=self._copies_choices,
+                render=lambda n: f"{n}通",
+                aliases=("何通", "部数", "枚数"),
+            ),
+            Slot(
+                "option",
+                option_question,
+                "記載内容・年度",
+                extract=self._extract_option,
+                validate=self._check_option,
+                choices=self._option_choices,
+                aliases=("記載", "年度", "本籍"),
+            ),
+            Slot(
+                "method",
+                "受け取り方を選んでください。",
+                "受け取り方",
+                extract=extract_method,
+                validate=self._check_method,
+                choices=self._method_choices,
+                render=lambda m: METHOD_LABELS.get(m, str(m)),
+                aliases=("受け取り", "受取", "郵送", "窓口", "コンビニ"),
+            ),
         )
 
     def procedure(self, ctx: TurnContext) -> Procedure:
@@ -202,8 +259,10 @@ class CertificateForm(Form):
         if value < 1:
             return f"{value}通ではお受けできません。1通から{limit}通までの数で教えてください。"
         if value > limit:
-            return (f"このご案内でお受けできるのは{limit}通までです。1通から{limit}通までの数で教えてください。"
-                    f"それより多く必要なときは窓口にご相談ください。")
+            return (
+                f"このご案内でお受けできるのは{limit}通までです。1通から{limit}通までの数で教えてください。"
+                f"それより多く必要なときは窓口にご相談ください。"
+            )
         return None
 
     def _rules(self, ctx: TurnContext):  # type: ignore[no-untyped-def]
@@ -243,8 +302,10 @@ class CertificateForm(Form):
         if rules.new_fiscal_year_month is not None and str(value).startswith("R"):
             latest = latest_fiscal_year(self.procedure(ctx), ctx.today)
             if str(value)[1:].isdigit() and int(str(value)[1:]) > latest:
-                return (f"令和{str(value)[1:]}年度の証明書はまだ発行していません"
-                        f"（新しい年度の分は{rules.new_fiscal_year_month}月1日から発行します）。")
+                return (
+                    f"令和{str(value)[1:]}年度の証明書はまだ発行していません"
+                    f"（新しい年度の分は{rules.new_fiscal_year_month}月1日から発行します）。"
+                )
             return f"このご案内では{fiscal_year_label(latest - TAX_YEAR_CHOICES + 1)}以降から選んでください。"
         return "その内容は選べません。ボタンから選んでください。"
 
@@ -262,8 +323,10 @@ class CertificateForm(Form):
             return f"{short}はコンビニでは取得できません。窓口{'か郵送' if proc.mail else ''}をお選びください。"
         if value == "convenience" and values.get("requester") == "proxy":
             assert proc.convenience is not None
-            return (f"コンビニでは{'・'.join(proc.convenience.documents)}で取得するため、代理の方は使えません。"
-                    f"窓口{'か郵送' if proc.mail else ''}をお選びください。")
+            return (
+                f"コンビニでは{'・'.join(proc.convenience.documents)}で取得するため、代理の方は使えません。"
+                f"窓口{'か郵送' if proc.mail else ''}をお選びください。"
+            )
         return None
 
     # -- confirmation and the checklist -----------------------------------------------------
@@ -272,8 +335,11 @@ class CertificateForm(Form):
         for slot in self.slots:
             if slot.name not in values or values[slot.name] == NO_OPTIONS:
                 continue
-            shown = self.option_labels(ctx).get(values["option"], values["option"]) if slot.name == "option" \
+            shown = (
+                self.option_labels(ctx).get(values["option"], values["option"])
+                if slot.name == "option"
                 else slot.render(values[slot.name])
+            )
             lines.append(f"{slot.label}：{shown}")
         fee = self.fee(ctx, values)
         if fee is not None:

@@ -19,8 +19,25 @@ from handlers.forms import Form, Slot
 from handlers.procedures import catalog_of, say_procedure
 from knowledge.catalog import Catalog, LifeEvent, LifeEventStep
 
-LIFE_EVENT_CUES = ("引っ越し", "引越", "引っ越", "越してき", "転勤", "生まれ", "産まれ", "出産", "亡くな", "他界",
-                   "一覧", "チェック", "何をすれば", "何をしたら", "必要な手続き", "手続きを教え", "まとめて")
+LIFE_EVENT_CUES = (
+    "引っ越し",
+    "引越",
+    "引っ越",
+    "越してき",
+    "転勤",
+    "生まれ",
+    "産まれ",
+    "出産",
+    "亡くな",
+    "他界",
+    "一覧",
+    "チェック",
+    "何をすれば",
+    "何をしたら",
+    "必要な手続き",
+    "手続きを教え",
+    "まとめて",
+)
 _NO = re.compile(r"いいえ|いません|いない|ありません|ない|なし|無い|違|持っていません|入っていません|しない")
 _YES = re.compile(r"はい|います|いる|あります|ある|持って|入って|飼って|そう|受けて|もらって|でした")
 MAX_STEP_BUTTONS = 4
@@ -44,7 +61,8 @@ QUESTIONS: dict[str, Question] = {
     "dog": Question("犬を飼っていますか。", "犬"),
     "has_mynumber_card": Question("マイナンバーカードをお持ちですか。", "マイナンバーカード"),
     "national_health_insurance": Question(
-        "国民健康保険に入っていますか（会社などの健康保険に入っていない方）。", "国民健康保険"),
+        "国民健康保険に入っていますか（会社などの健康保険に入っていない方）。", "国民健康保険"
+    ),
     "care_certified": Question("要介護・要支援の認定を受けている方はいますか。", "要介護・要支援の認定"),
     "pension_recipient": Question("亡くなった方は、年金を受け取っていましたか。", "年金の受給"),
     "household_head": Question("亡くなった方は、世帯主でしたか。", "世帯主"),
@@ -57,15 +75,23 @@ QUESTION_OVERRIDES: dict[str, dict[str, str]] = {
     },
 }
 EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "moving_in": ("転入の手続き一覧", ("from_abroad", "children", "school_children", "dog", "has_mynumber_card",
-                                       "national_health_insurance")),
-    "moving_out": ("転出の手続き一覧", ("children", "school_children", "dog", "has_mynumber_card",
-                                        "national_health_insurance", "care_certified")),
-    "moving_within": ("転居の手続き一覧", ("children", "school_children", "dog", "has_mynumber_card",
-                                           "national_health_insurance")),
+    "moving_in": (
+        "転入の手続き一覧",
+        ("from_abroad", "children", "school_children", "dog", "has_mynumber_card", "national_health_insurance"),
+    ),
+    "moving_out": (
+        "転出の手続き一覧",
+        ("children", "school_children", "dog", "has_mynumber_card", "national_health_insurance", "care_certified"),
+    ),
+    "moving_within": (
+        "転居の手続き一覧",
+        ("children", "school_children", "dog", "has_mynumber_card", "national_health_insurance"),
+    ),
     "birth": ("出生の手続き一覧", ("national_health_insurance",)),
-    "death": ("おくやみの手続き一覧", ("national_health_insurance", "care_certified", "pension_recipient",
-                                        "household_head")),
+    "death": (
+        "おくやみの手続き一覧",
+        ("national_health_insurance", "care_certified", "pension_recipient", "household_head"),
+    ),
 }
 
 
@@ -111,8 +137,10 @@ def extract_origin(ctx: TurnContext, _values: dict[str, Any]) -> bool | None:
 
 def _choices(key: str, question: Question):  # type: ignore[no-untyped-def]
     def choices(_ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
-        return [Button(question.yes, payload("inform", **{key: True})),
-                Button(question.no, payload("inform", **{key: False}))]
+        return [
+            Button(question.yes, payload("inform", **{key: True})),
+            Button(question.no, payload("inform", **{key: False})),
+        ]
 
     return choices
 

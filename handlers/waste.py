@@ -16,8 +16,18 @@ from handlers.procedures import catalog_of, say_procedure
 from knowledge.catalog import CollectionArea, WasteCollection
 from knowledge.waste import WasteAnswer, WasteGuide, extract_item
 
-COLLECTION_CUES = ("収集日", "何曜", "曜日", "いつ", "ごみの日", "ゴミの日", "ごみ出しの日", "回収日", "収集は",
-                   "出す日")
+COLLECTION_CUES = (
+    "収集日",
+    "何曜",
+    "曜日",
+    "いつ",
+    "ごみの日",
+    "ゴミの日",
+    "ごみ出しの日",
+    "回収日",
+    "収集は",
+    "出す日",
+)
 BULKY = "粗大ごみ"
 GENERIC_WORDS = ("分別", "分け方", "出し方", "捨て方")
 MAX_CANDIDATES = 5
@@ -106,8 +116,10 @@ class WasteSortingHandler:
         named = f"「{item}」は" if item else "その品目は"
         ctx.say(
             f"申し訳ありません。{named}分別の一覧に見つかりませんでした。別の呼び方で聞いていただくか、{where}",
-            buttons=(Button("収集日を見る", payload("waste_sorting", schedule="all")),
-                     Button("職員と話す", payload("request_human"))),
+            buttons=(
+                Button("収集日を見る", payload("waste_sorting", schedule="all")),
+                Button("職員と話す", payload("request_human")),
+            ),
         )
 
     # -- collection days -------------------------------------------------------------------
@@ -130,15 +142,20 @@ class WasteSortingHandler:
         if area is not None:
             self._area_days(ctx, collection, area, category)
         elif category is not None:
-            lines = [f"{a.name}（{'・'.join(a.towns)}）：{a.days[category]}" for a in collection.areas
-                     if category in a.days]
-            ctx.say(f"{category}の収集日です。", card=Card(f"{category}の収集日", (*lines, collection.note)),
-                    buttons=_area_buttons(collection))
+            lines = [
+                f"{a.name}（{'・'.join(a.towns)}）：{a.days[category]}" for a in collection.areas if category in a.days
+            ]
+            ctx.say(
+                f"{category}の収集日です。",
+                card=Card(f"{category}の収集日", (*lines, collection.note)),
+                buttons=_area_buttons(collection),
+            )
         else:
             ctx.say("お住まいの地区を選んでください。収集日をお知らせします。", buttons=_area_buttons(collection))
 
-    def _area_days(self, ctx: TurnContext, collection: WasteCollection, area: CollectionArea,
-                   category: str | None) -> None:
+    def _area_days(
+        self, ctx: TurnContext, collection: WasteCollection, area: CollectionArea, category: str | None
+    ) -> None:
         days = {category: area.days[category]} if category and category in area.days else area.days
         lines = [f"{name}：{day}" for name, day in days.items()]
         lines += [f"{name}：{rule}" for name, rule in collection.by_request.items()] if category is None else []

@@ -1,8 +1,8 @@
 """Municipality FAQ: import (CSV / localgovFAQ JSON), storage and Japanese retrieval.
 
-    index = FaqIndex.load(data_dir)
-    hits = index.search("戸籍謄本の手数料は？", top_k=5)
-    if index.is_confident(hits): answer(hits[0].answer) else: offer_a_person()
+index = FaqIndex.load(data_dir)
+hits = index.search("戸籍謄本の手数料は？", top_k=5)
+if index.is_confident(hits): answer(hits[0].answer) else: offer_a_person()
 """
 
 from __future__ import annotations
@@ -31,8 +31,13 @@ from knowledge.textproc import char_ngrams, sub_words, synonyms
 # Field weights, synonym weight and confidence threshold, tuned on the even-id half of localgovFAQ
 # only (bench/bench_faq.py); the odd half is held out.
 FIELD_WEIGHTS = {"question": 0.5, "document": 1.0, "answer": 0.25, "question_chars": 0.25, "latent": 0.5}
-FIELD_VIEWS = {"question": "words", "document": "words", "answer": "words", "question_chars": "chars",
-               "latent": "words"}
+FIELD_VIEWS = {
+    "question": "words",
+    "document": "words",
+    "answer": "words",
+    "question_chars": "chars",
+    "latent": "words",
+}
 SYNONYM_WEIGHT = 0.75
 CONFIDENCE_THRESHOLD = 0.55
 INDEX_FILE = "faq_index.npz"
@@ -213,8 +218,16 @@ class FaqIndex:
                 break
             confidence = self.confidence(query, int(i), float(scores[i])) if rank == 0 else 0.0
             entry = self.entries[int(i)]
-            hits.append(FaqHit(entry.id, round(float(scores[i]), 4), entry.question, entry.answer,
-                               entry.category, round(confidence, 4)))
+            hits.append(
+                FaqHit(
+                    entry.id,
+                    round(float(scores[i]), 4),
+                    entry.question,
+                    entry.answer,
+                    entry.category,
+                    round(confidence, 4),
+                )
+            )
         return hits
 
     def confidence(self, query: str, doc: int, score: float) -> float:

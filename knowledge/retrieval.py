@@ -99,8 +99,15 @@ class BM25Field:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         m = self.matrix
-        return {"vocab": _vocab_array(self.vocab), "idf": self.idf, "data": m.data, "indices": m.indices,
-                "indptr": m.indptr, "shape": np.array(m.shape), "params": np.array([self.k1, self.b])}
+        return {
+            "vocab": _vocab_array(self.vocab),
+            "idf": self.idf,
+            "data": m.data,
+            "indices": m.indices,
+            "indptr": m.indptr,
+            "shape": np.array(m.shape),
+            "params": np.array([self.k1, self.b]),
+        }
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> BM25Field:
@@ -163,8 +170,13 @@ class LsaField:
         return np.clip(self.doc_vectors @ (vec / norm if norm > 0 else vec), 0.0, None)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"vocab": _vocab_array(self.vocab), "idf": self.idf, "components": self.components,
-                "doc_vectors": self.doc_vectors, "params": np.array([self.dims, self.min_df])}
+        return {
+            "vocab": _vocab_array(self.vocab),
+            "idf": self.idf,
+            "components": self.components,
+            "doc_vectors": self.doc_vectors,
+            "params": np.array([self.dims, self.min_df]),
+        }
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> LsaField:
@@ -240,8 +252,12 @@ def _analysis_version() -> str:
 def write_fields(path: Path, fields: Mapping[str, Field], source_digest: str) -> None:
     """Store ``fields`` atomically as one ``.npz`` (arrays plus a JSON header, no pickle)."""
     kinds = {name: ("lsa" if isinstance(fld, LsaField) else "bm25") for name, fld in fields.items()}
-    meta = {"analysis": _analysis_version(), "source_sha256": source_digest, "fields": kinds,
-            "n_docs": next((f.n_docs for f in fields.values() if isinstance(f, BM25Field)), 0)}
+    meta = {
+        "analysis": _analysis_version(),
+        "source_sha256": source_digest,
+        "fields": kinds,
+        "n_docs": next((f.n_docs for f in fields.values() if isinstance(f, BM25Field)), 0),
+    }
     arrays = {"meta": np.array(json.dumps(meta))}
     for name, fld in fields.items():
         arrays.update({f"{name}.{key}": value for key, value in fld.to_arrays().items()})
@@ -265,13 +281,16 @@ def read_fields(path: Path, source_digest: str, n_docs: int) -> dict[str, Field]
     try:
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz["meta"]))
-            if (meta.get("analysis") != _analysis_version() or meta.get("source_sha256") != source_digest
-                    or meta.get("n_docs") != n_docs):
+            if (
+                meta.get("analysis") != _analysis_version()
+                or meta.get("source_sha256") != source_digest
+                or meta.get("n_docs") != n_docs
+            ):
                 return None
             fields: dict[str, Field] = {}
             for name, kind in meta["fields"].items():
                 prefix = f"{name}."
-                arrays = {k[len(prefix):]: npz[k] for k in npz.files if k.startswith(prefix)}
+                arrays = {k[len(prefix) :]: npz[k] for k in npz.files if k.startswith(prefix)}
                 fields[name] = FIELD_TYPES[kind].from_arrays(arrays)
             return fields
     except (OSError, ValueError, KeyError, TypeError):  # unreadable or foreign file: rebuild

@@ -31,8 +31,7 @@ class CrossValidation:
         return z / z.sum(axis=1, keepdims=True)
 
 
-def out_of_fold_logits(docs: Sequence[Doc], intents: Sequence[str], folds: int,
-                       labels: list[str]) -> np.ndarray:
+def out_of_fold_logits(docs: Sequence[Doc], intents: Sequence[str], folds: int, labels: list[str]) -> np.ndarray:
     y = np.array([labels.index(i) for i in intents])
     out = np.zeros((len(docs), len(labels)))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)

@@ -42,8 +42,9 @@ def _atomic(target: Path, mode: str) -> Iterator[IO[Any]]:
 
 
 class IntentClassifier:
-    def __init__(self, featurizer: Featurizer, labels: list[str], weights: np.ndarray,
-                 bias: np.ndarray, temperature: float = 1.0) -> None:
+    def __init__(
+        self, featurizer: Featurizer, labels: list[str], weights: np.ndarray, bias: np.ndarray, temperature: float = 1.0
+    ) -> None:
         self.featurizer = featurizer
         self.labels = labels
         self.weights = np.ascontiguousarray(weights.T, dtype=np.float64)  # (n_features, n_classes)

@@ -97,15 +97,14 @@ def adjust(probs: np.ndarray, labels: list[str], norm_text: str) -> tuple[np.nda
     return probs, False
 
 
-def decide(probs: np.ndarray, labels: list[str], norm_text: str,
-           threshold: float) -> tuple[dict[str, object], list[dict[str, object]]]:
+def decide(
+    probs: np.ndarray, labels: list[str], norm_text: str, threshold: float
+) -> tuple[dict[str, object], list[dict[str, object]]]:
     """Intent and ranking (Rasa format). Below `threshold` the intent is nlu_fallback, whose
     confidence is the threshold itself and which heads the ranking, as Rasa's FallbackClassifier does."""
     probs, forced = adjust(probs, labels, norm_text)
     order = np.argsort(-probs, kind="stable")[:RANKING_SIZE]
-    ranking: list[dict[str, object]] = [
-        {"name": labels[i], "confidence": round(float(probs[i]), 4)} for i in order
-    ]
+    ranking: list[dict[str, object]] = [{"name": labels[i], "confidence": round(float(probs[i]), 4)} for i in order]
     top = ranking[0]
     if not forced and float(probs[order[0]]) < threshold:
         fallback = {"name": FALLBACK, "confidence": threshold}

@@ -35,9 +35,10 @@ except Exception:  # pragma: no cover - no tz database
 def training_fingerprint() -> str:
     """MODEL_VERSION plus the source of every module that shapes the trained model."""
     here = Path(__file__).resolve().parent
-    sources = "".join((here / f).read_text(encoding="utf-8")
-                      for f in ("text.py", "features.py", "classifier.py", "calibration.py",
-                                "dates.py", "entities.py", "numerals.py"))
+    sources = "".join(
+        (here / f).read_text(encoding="utf-8")
+        for f in ("text.py", "features.py", "classifier.py", "calibration.py", "dates.py", "entities.py", "numerals.py")
+    )
     # features depend on the tokenizer: a model trained with one Sudachi dictionary is not reused
     # with another (SUDACHI_DICT)
     return MODEL_VERSION + dictionary_name() + hashlib.sha256(sources.encode()).hexdigest()
@@ -72,8 +73,13 @@ class NLUEngine:
         cv = cross_validate(docs, intents, folds)
         classifier = IntentClassifier.fit(docs, intents)
         classifier.temperature = cv.temperature
-        log.info("trained NLU on %d examples in %.1fs (threshold %.2f, temperature %.3f)",
-                 len(examples), time.perf_counter() - started, cv.threshold, cv.temperature)
+        log.info(
+            "trained NLU on %d examples in %.1fs (threshold %.2f, temperature %.3f)",
+            len(examples),
+            time.perf_counter() - started,
+            cv.threshold,
+            cv.temperature,
+        )
         return cls(classifier, cv.threshold, data_hash(data_dir, training_fingerprint()))
 
     def parse(self, text: str, today: dt.date | None = None) -> dict[str, Any]:

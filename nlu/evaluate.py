@@ -29,8 +29,7 @@ def run(data_dir: Path = DEFAULT_DATA_DIR, folds: int = 5) -> Report:
     docs = [blocks(n, tokenize(n)) for n in norms]
     cv = cross_validate(docs, [e.intent for e in examples], folds)
     probs = cv.probs()
-    predicted = [str(decide(probs[i], cv.labels, norms[i], cv.threshold)[0]["name"])
-                 for i in range(len(examples))]
+    predicted = [str(decide(probs[i], cv.labels, norms[i], cv.threshold)[0]["name"]) for i in range(len(examples))]
     return Report(examples, predicted, cv.threshold, cv.temperature)
 
 
@@ -86,8 +85,7 @@ def format_report(report: Report) -> str:
     lines += [
         "",
         f"examples: {int(s['examples'])}   folds: cross-validated, out-of-fold predictions",
-        f"accuracy: {s['accuracy']:.4f} (fallback counted right for out_of_scope; "
-        f"strict {s['accuracy_strict']:.4f})",
+        f"accuracy: {s['accuracy']:.4f} (fallback counted right for out_of_scope; strict {s['accuracy_strict']:.4f})",
         f"macro-F1: {s['macro_f1']:.4f}",
         f"fallback threshold (chosen by CV utility): {s['threshold']:.2f}   "
         f"temperature: {s['temperature']:.4f}   fallback rate: {s['fallback_rate']:.3f}",

@@ -32,11 +32,34 @@ _EMPTY_VAL = np.zeros(0, dtype=np.float64)  # long messages: the first part carr
 # term let the classifier tell them apart: "n:<word>" for the content word a negation (ない・ず・ぬ)
 # applies to (同意しない → n:同意, 使わないで → n:使う), and "x:stop" for a stop/withdraw word.
 _NEGATION = frozenset({"ない", "ず", "ぬ"})
-_STOP_WORDS = frozenset({
-    "止める", "やめる", "辞める", "止む", "取り消す", "取り消し", "取消し", "取消", "撤回", "解除",
-    "停止", "中止", "取り下げる", "取り止める", "取りやめる", "オフ", "不要", "結構", "キャンセル",
-    "中断", "断る", "拒否", "無し", "なし",
-})
+_STOP_WORDS = frozenset(
+    {
+        "止める",
+        "やめる",
+        "辞める",
+        "止む",
+        "取り消す",
+        "取り消し",
+        "取消し",
+        "取消",
+        "撤回",
+        "解除",
+        "停止",
+        "中止",
+        "取り下げる",
+        "取り止める",
+        "取りやめる",
+        "オフ",
+        "不要",
+        "結構",
+        "キャンセル",
+        "中断",
+        "断る",
+        "拒否",
+        "無し",
+        "なし",
+    }
+)
 _LIGHT_WORDS = frozenset({"為る", "有る", "居る", "成る", "て", "で", "は", "も", "を", "が", "に", "ませ", "ます"})
 
 
@@ -158,8 +181,9 @@ class Featurizer:
         vals = (1.0 + np.log(counts)) * self.idf[idx]
         return idx, vals * (weight / float(np.sqrt(vals @ vals)))
 
-    def vector(self, words: list[str], chars: list[str],
-               polarity: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def vector(
+        self, words: list[str], chars: list[str], polarity: list[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(indices, values) of the L2-normalized TF-IDF blocks; the blocks never share a term."""
         wi, wv = self._block(words, WORD_WEIGHT)
         ci, cv = self._block(chars, CHAR_WEIGHT)

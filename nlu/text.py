@@ -169,6 +169,7 @@ def tokenize(text: str) -> list[Token]:
                 continue
             normalized = m.normalized_form()
             normalized = _NORMALIZED_OVERRIDES.get(normalized, normalized)
-            tokens.append(Token(surface, normalized, m.part_of_speech()[0],
-                                base + m.begin(), base + m.end(), m.reading_form()))
+            tokens.append(
+                Token(surface, normalized, m.part_of_speech()[0], base + m.begin(), base + m.end(), m.reading_form())
+            )
     return tokens

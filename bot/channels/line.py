@@ -306,7 +306,9 @@ class LineChannel:
             return
         async with self.services.sessionmaker() as session, session.begin():
             for job in jobs:
-                await session.merge(PendingEvent(webhook_event_id=job.key, event=job.raw, received_at=datetime.now(UTC)))
+                await session.merge(
+                    PendingEvent(webhook_event_id=job.key, event=job.raw, received_at=datetime.now(UTC))
+                )
         if not quiet:
             log.warning("LINE events kept for the next start", extra={"count": len(jobs)})
 

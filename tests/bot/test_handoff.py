@@ -52,13 +52,18 @@ def test_staff_take_over_reply_and_hand_back(staff_client: TestClient) -> None:
     assert cid in [c["id"] for c in listed]
     assert "お待ちください" in say(staff_client, who, "まだですか")[0]["text"]
 
-    assert staff_client.post(f"/staff/api/conversations/{cid}/take", headers=AUTH, json={"staff_id": "s-001"}).json()[
-        "status"
-    ] == "human"
+    assert (
+        staff_client.post(f"/staff/api/conversations/{cid}/take", headers=AUTH, json={"staff_id": "s-001"}).json()[
+            "status"
+        ]
+        == "human"
+    )
     assert say(staff_client, who, "住民票のことで相談です") == []  # a person is in charge: the bot is silent
 
     with staff_client.websocket_connect(f"/webhooks/rest/ws?sender={who}") as ws:
-        res = staff_client.post(f"/staff/api/conversations/{cid}/messages", headers=AUTH, json={"text": "担当の者です。"})
+        res = staff_client.post(
+            f"/staff/api/conversations/{cid}/messages", headers=AUTH, json={"text": "担当の者です。"}
+        )
         assert res.status_code == 200
         assert ws.receive_json()["text"] == "担当の者です。"
 

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -17,8 +14,8 @@ import httpx
 import pytest
 
 from knowledge.residents import age_on
-from tests.bot.test_browser import ARGS, CHROMIUM, free_port
-from tests.conftest import REPO, skip_unless_available
+from tests.live import ARGS, CHROMIUM
+from tests.live import live_server as run_live_server
 
 STAFF_TOKEN = "browser-staff-token-360"
 
@@ -28,36 +25,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """(base url, data dir) of a server with the demo residents loaded (web sender demo-hanako)."""
-    if not Path(CHROMIUM).exists():
-        skip_unless_available("Debian's chromium is not installed (apt-get install chromium)")
     data_dir = tmp_path_factory.mktemp("live360")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"DATA_DIR": str(data_dir), "PORT": str(port), "HOST": "127.0.0.1", "STAFF_TOKEN": STAFF_TOKEN})
-    subprocess.run([sys.executable, "-m", "bot.migrate"], cwd=REPO, env=env, check=True, capture_output=True)
-    subprocess.run(
-        [sys.executable, "-m", "knowledge", "demo", "load"], cwd=REPO, env=env, check=True, capture_output=True
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "server.py"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            try:
-                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("server did not become ready within 60 s")
+    with run_live_server(data_dir, staff_token=STAFF_TOKEN, demo=True) as base:
         yield base, data_dir
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def say(base: str, sender: str, text: str) -> str:

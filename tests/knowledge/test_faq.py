@@ -40,7 +40,9 @@ def test_csv_round_trip_and_generated_ids(tmp_path: Path) -> None:
     assert import_faq(src, tmp_path) == 2
     entries = load_entries(tmp_path)
     assert [(e.id, e.question, e.answer) for e in entries] == [
-        ("1", "住民票はどこ？", "市民課です。"), ("2", "開庁時間は？", "平日8時半からです。")]
+        ("1", "住民票はどこ？", "市民課です。"),
+        ("2", "開庁時間は？", "平日8時半からです。"),
+    ]
 
 
 def test_json_corpus_form(tmp_path: Path) -> None:
@@ -68,8 +70,9 @@ def test_shift_jis_csv(tmp_path: Path) -> None:
         ("id,question,answer\n1,a,b\n1,c,d\n", "dup.csv", "duplicate id"),
     ],
 )
-def test_invalid_input_keeps_previous(tmp_path: Path, content: str, name: str, message: str,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_input_keeps_previous(
+    tmp_path: Path, content: str, name: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     import_faq(DEMO_FAQ, tmp_path)
     before = (tmp_path / "knowledge" / "faq.json").read_bytes()
     bad = tmp_path / name
@@ -190,8 +193,11 @@ def test_synonyms_expand_query_words() -> None:
 
 def test_synonym_reaches_entry_written_differently(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = tmp_path / "faq.csv"
-    src.write_text("question,answer\n転居届の手続きについて,市内で住所が変わったら14日以内に届け出てください。\n"
-                   "犬の登録について,飼い始めたら30日以内に登録してください。\n", encoding="utf-8")
+    src.write_text(
+        "question,answer\n転居届の手続きについて,市内で住所が変わったら14日以内に届け出てください。\n"
+        "犬の登録について,飼い始めたら30日以内に登録してください。\n",
+        encoding="utf-8",
+    )
     import_faq(src, tmp_path)
     index = FaqIndex.load(tmp_path)
     assert index.search("引っ越ししました", top_k=2)[0].question == "転居届の手続きについて"

@@ -185,7 +185,9 @@ def test_an_event_acknowledged_just_before_a_crash_is_processed_once_after_resta
         async def as_if_crashed() -> None:  # both stored as pending, as a crash would leave them
             async with client.app.state.services.sessionmaker() as session, session.begin():  # type: ignore[attr-defined]
                 for raw in (crashed, done_before_crash):
-                    session.add(PendingEvent(webhook_event_id=raw["webhookEventId"], event=raw, received_at=datetime.now(UTC)))
+                    session.add(
+                        PendingEvent(webhook_event_id=raw["webhookEventId"], event=raw, received_at=datetime.now(UTC))
+                    )
 
         client.portal.call(as_if_crashed)  # type: ignore[union-attr]
     with TestClient(app) as client:

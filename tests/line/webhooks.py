@@ -24,6 +24,8 @@ GROUP = "Ca56f94637cc4347f90a25382909b24b9"
 def fresh_ids() -> None:
     global USER, GROUP
     USER, GROUP = "U" + uuid.uuid4().hex, "C" + uuid.uuid4().hex
+
+
 DESTINATION = "Ub9952f8d3b4b2d2d0e1f7c5d7b3c4a1e"
 
 

@@ -65,9 +65,7 @@ def test_normalize_spec_inside_a_message(case: dict[str, Any], engine: Any) -> N
     notation = case["input"]["表記"]
     text = f"{notation}に引っ越しました"
     dates = [e for e in engine.parse(text, today=TODAY)["entities"] if e["entity"] == "date"]
-    assert [(d["value"], d["start"], d["end"]) for d in dates] == [
-        (case["output"]["標準型日付"], 0, len(notation))
-    ]
+    assert [(d["value"], d["start"], d["end"]) for d in dates] == [(case["output"]["標準型日付"], 0, len(notation))]
 
 
 @missing

@@ -21,38 +21,90 @@ FRIDAY = dt.date(2026, 11, 27)
 
 BARE_ANSWERS = [
     # addresses
-    "栄町3-8", "若葉2丁目です", "住所は港町3-1-5です",
-    "桜台1丁目6番地", "旭町2の4",
+    "栄町3-8",
+    "若葉2丁目です",
+    "住所は港町3-1-5です",
+    "桜台1丁目6番地",
+    "旭町2の4",
     # counts
-    "6人", "12名です", "ふたりで使います", "子ども2人です", "7人くらい", "2脚です", "3台", "4枚お願いします",
+    "6人",
+    "12名です",
+    "ふたりで使います",
+    "子ども2人です",
+    "7人くらい",
+    "2脚です",
+    "3台",
+    "4枚お願いします",
     # dates and times
-    "12月18日", "12月22日でお願いします", "来週の木曜日で", "あさって", "1月9日がいいです",
-    "9時から11時まで", "午後1時から", "午前中でお願いします",
+    "12月18日",
+    "12月22日でお願いします",
+    "来週の木曜日で",
+    "あさって",
+    "1月9日がいいです",
+    "9時から11時まで",
+    "午後1時から",
+    "午前中でお願いします",
     # ages
-    "3歳です", "1歳2か月", "生後6か月",
+    "3歳です",
+    "1歳2か月",
+    "生後6か月",
     # facilities, rooms, items
-    "子育てプラザきたで", "みなと乳児室", "会議室Aで", "武道場がいいです", "中央区民館",
-    "ソファ1つと布団", "本棚とこたつ",
+    "子育てプラザきたで",
+    "みなと乳児室",
+    "会議室Aで",
+    "武道場がいいです",
+    "中央区民館",
+    "ソファ1つと布団",
+    "本棚とこたつ",
     # choices
-    "窓口で受け取りたいです", "コンビニ交付で", "本人の分です", "父です",
+    "窓口で受け取りたいです",
+    "コンビニ交付で",
+    "本人の分です",
+    "父です",
 ]
 CORRECTIONS = [
-    "やっぱり12月18日にします", "やはり椅子は2脚で", "やっぱり3通で", "やっぱり午前中で",
-    "やっぱり会議室Bにします", "人数を7人に変えたい", "日にちを変更したいです",
+    "やっぱり12月18日にします",
+    "やはり椅子は2脚で",
+    "やっぱり3通で",
+    "やっぱり午前中で",
+    "やっぱり会議室Bにします",
+    "人数を7人に変えたい",
+    "日にちを変更したいです",
 ]
-CANCELS = ["やっぱり手続きを中止したい", "もう結構です、やめます", "キャンセルでお願いします",
-           "最初からやり直させて", "やっぱりやめておきます"]
+CANCELS = [
+    "やっぱり手続きを中止したい",
+    "もう結構です、やめます",
+    "キャンセルでお願いします",
+    "最初からやり直させて",
+    "やっぱりやめておきます",
+]
 NOT_DV = [
-    "くまのぬいぐるみ", "ぬいぐるみを捨てたい", "ぬいぐるみの捨て方", "子どもを預かってもらえる施設はありますか",
-    "一時預かりの料金を知りたい", "虐待防止の講座はありますか", "児童虐待防止月間のイベント",
-    "津波から逃げる場所", "洪水の危険がある地区を知りたい", "夫です",
+    "くまのぬいぐるみ",
+    "ぬいぐるみを捨てたい",
+    "ぬいぐるみの捨て方",
+    "子どもを預かってもらえる施設はありますか",
+    "一時預かりの料金を知りたい",
+    "虐待防止の講座はありますか",
+    "児童虐待防止月間のイベント",
+    "津波から逃げる場所",
+    "洪水の危険がある地区を知りたい",
+    "夫です",
 ]
 DV = [
-    "夫が生活費をくれず外に出してもらえない", "彼氏に殴られてあざができた", "家に帰ると父に怒鳴られて怖い",
-    "子どもが親から叩かれているのを見た", "妻からの暴言に耐えられない", "近所で子どもの悲鳴が毎晩聞こえる",
+    "夫が生活費をくれず外に出してもらえない",
+    "彼氏に殴られてあざができた",
+    "家に帰ると父に怒鳴られて怖い",
+    "子どもが親から叩かれているのを見た",
+    "妻からの暴言に耐えられない",
+    "近所で子どもの悲鳴が毎晩聞こえる",
 ]
-CONSENT_WITHDRAW = ["提案の同意を取り消したいです", "同意はしません", "情報は使わないでください",
-                    "おすすめを受け取らない設定にして", "提案を止めたいです"]
+CONSENT_WITHDRAW = [
+    "提案の同意を取り消したいです",
+    "同意はしません",
+    "情報は使わないでください",
+    "おすすめを受け取らない設定にして",
+    "提案を止めたいです",
+]
 CONSENT_GIVE = ["提案を受けてもいいです", "やっぱり提案してもらおうかな", "同意して提案を受けます"]
 ALL = BARE_ANSWERS + CORRECTIONS + CANCELS + NOT_DV + DV + CONSENT_WITHDRAW + CONSENT_GIVE
 
@@ -85,14 +137,14 @@ def test_stopping_is_cancel(engine: NLUEngine, text: str) -> None:
     assert intent(engine, text) == "cancel"
 
 
-@pytest.mark.parametrize("text", ["窓口で相談したい", "窓口に行って相談したいのですが",
-                                  "3人", "8人", "中央2-5"])
+@pytest.mark.parametrize("text", ["窓口で相談したい", "窓口に行って相談したいのですが", "3人", "8人", "中央2-5"])
 def test_not_request_human(engine: NLUEngine, text: str) -> None:
     assert intent(engine, text) not in ("request_human", "cancel")
 
 
-@pytest.mark.parametrize("text", ["職員さんとチャットで話したい", "オペレーターにつないでほしい",
-                                  "人と直接話したいです"])
+@pytest.mark.parametrize(
+    "text", ["職員さんとチャットで話したい", "オペレーターにつないでほしい", "人と直接話したいです"]
+)
 def test_request_human(engine: NLUEngine, text: str) -> None:
     assert intent(engine, text) == "request_human"
 
@@ -154,19 +206,37 @@ def ents(engine: NLUEngine, text: str, kind: str) -> list[tuple[object, str]]:
     return [(e["value"], text[e["start"] : e["end"]]) for e in out if e["entity"] == kind]
 
 
-@pytest.mark.parametrize(("text", "value", "surface"), [
-    ("参加は6人です", 6, "6人"), ("１２名で使います", 12, "１２名"), ("椅子を3脚", 3, "3脚"),
-    ("扇風機2台", 2, "2台"), ("十名ほど", 10, "十名"), ("箱を2つ", 2, "2つ"),
-    ("よにんです", 4, "よにん"), ("子どもはふたりです", 2, "ふたり"), ("にまいください", 2, "にまい"),
-    ("住民票をいっつう", 1, "いっつう"), ("みっつあります", 3, "みっつ"),
-])
-def test_counts_with_more_counters_and_in_kana(engine: NLUEngine, text: str, value: int,
-                                               surface: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "value", "surface"),
+    [
+        ("参加は6人です", 6, "6人"),
+        ("１２名で使います", 12, "１２名"),
+        ("椅子を3脚", 3, "3脚"),
+        ("扇風機2台", 2, "2台"),
+        ("十名ほど", 10, "十名"),
+        ("箱を2つ", 2, "2つ"),
+        ("よにんです", 4, "よにん"),
+        ("子どもはふたりです", 2, "ふたり"),
+        ("にまいください", 2, "にまい"),
+        ("住民票をいっつう", 1, "いっつう"),
+        ("みっつあります", 3, "みっつ"),
+    ],
+)
+def test_counts_with_more_counters_and_in_kana(engine: NLUEngine, text: str, value: int, surface: str) -> None:
     assert ents(engine, text, "count") == [(value, surface)]
 
 
-@pytest.mark.parametrize("text", ["3人掛けソファを出したい", "一人暮らしの父", "2人目の子どもです", "一人親の支援",
-                                  "ふつうに使えます", "1つ目の質問"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3人掛けソファを出したい",
+        "一人暮らしの父",
+        "2人目の子どもです",
+        "一人親の支援",
+        "ふつうに使えます",
+        "1つ目の質問",
+    ],
+)
 def test_no_false_counts(engine: NLUEngine, text: str) -> None:
     assert ents(engine, text, "count") == []
 
@@ -193,11 +263,14 @@ def test_sudachi_dictionary_option(monkeypatch: pytest.MonkeyPatch) -> None:
         dictionary_name()
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("中央区民館の会議室Aを予約したい", "facility_booking"),
-    ("みなと乳児室で一時保育を頼みたい", "childcare_temporary"),
-    ("本棚とこたつを粗大ごみで出したい", "bulky_waste"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("中央区民館の会議室Aを予約したい", "facility_booking"),
+        ("みなと乳児室で一時保育を頼みたい", "childcare_temporary"),
+        ("本棚とこたつを粗大ごみで出したい", "bulky_waste"),
+    ],
+)
 def test_a_request_naming_a_value_is_still_the_procedure(engine: NLUEngine, text: str, expected: str) -> None:
     assert text not in {ex.text for ex in load_examples()}
     assert intent(engine, text) == expected

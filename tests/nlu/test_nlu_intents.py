@@ -9,12 +9,42 @@ from nlu.engine import NLUEngine
 from nlu.trainingdata import load_examples
 
 INVENTORY = {
-    "juminhyo", "koseki", "inkan", "tax_certificate", "moving_in", "moving_out", "moving_within",
-    "mynumber_card", "childcare_temporary", "nursery_admission", "child_allowance", "child_medical",
-    "pregnancy", "birth", "death", "care_consultation", "care_certification", "health_insurance",
-    "pension", "bulky_waste", "waste_sorting", "resident_tax", "health_checkup", "disaster",
-    "facility_booking", "livelihood_support", "dv_abuse", "greet", "goodbye", "thanks", "affirm",
-    "deny", "request_human", "cancel", "bot_capabilities", "out_of_scope",
+    "juminhyo",
+    "koseki",
+    "inkan",
+    "tax_certificate",
+    "moving_in",
+    "moving_out",
+    "moving_within",
+    "mynumber_card",
+    "childcare_temporary",
+    "nursery_admission",
+    "child_allowance",
+    "child_medical",
+    "pregnancy",
+    "birth",
+    "death",
+    "care_consultation",
+    "care_certification",
+    "health_insurance",
+    "pension",
+    "bulky_waste",
+    "waste_sorting",
+    "resident_tax",
+    "health_checkup",
+    "disaster",
+    "facility_booking",
+    "livelihood_support",
+    "dv_abuse",
+    "greet",
+    "goodbye",
+    "thanks",
+    "affirm",
+    "deny",
+    "request_human",
+    "cancel",
+    "bot_capabilities",
+    "out_of_scope",
 }
 
 
@@ -41,9 +71,15 @@ def test_held_out_accuracy(engine: NLUEngine) -> None:
     assert len(misses) <= len(HELD_OUT) * 0.1, misses
 
 
-@pytest.mark.parametrize("text", [t for t, i in HELD_OUT if i == "dv_abuse"] + [
-    "夫から暴力を受けていて逃げたい", "子どもが虐待されているかもしれません", "DVで住所を隠したい",
-])
+@pytest.mark.parametrize(
+    "text",
+    [t for t, i in HELD_OUT if i == "dv_abuse"]
+    + [
+        "夫から暴力を受けていて逃げたい",
+        "子どもが虐待されているかもしれません",
+        "DVで住所を隠したい",
+    ],
+)
 def test_dv_abuse_is_recalled(engine: NLUEngine, text: str) -> None:
     assert engine.parse(text)["intent"]["name"] == "dv_abuse"
 

@@ -29,11 +29,31 @@ def well_formed(result: dict[str, Any], text: str) -> None:
     json.dumps(result, ensure_ascii=False)
 
 
-@pytest.mark.parametrize("text", [
-    "", " ", "\n\t", "😀", "😀🙏🏻👍", "❤️❤️❤️", "。。。", "？？？", "\x00\x01\x1b[31m",
-    "住民票\x00を\u200bください", "Hello 住民票 please ১২৩ Привет 안녕 مرحبا", "ｱｲｳｴｵ", "ｗｗｗｗ",
-    "a" * 10_000, "住民票" * 3400, "\ud800", "1/0", "9999年99月99日", "令和999年1月1日", "99999999999歳",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "\n\t",
+        "😀",
+        "😀🙏🏻👍",
+        "❤️❤️❤️",
+        "。。。",
+        "？？？",
+        "\x00\x01\x1b[31m",
+        "住民票\x00を\u200bください",
+        "Hello 住民票 please ১২৩ Привет 안녕 مرحبا",
+        "ｱｲｳｴｵ",
+        "ｗｗｗｗ",
+        "a" * 10_000,
+        "住民票" * 3400,
+        "\ud800",
+        "1/0",
+        "9999年99月99日",
+        "令和999年1月1日",
+        "99999999999歳",
+    ],
+)
 def test_bad_input(engine: NLUEngine, text: str) -> None:
     well_formed(engine.parse(text), text)
 
@@ -73,7 +93,12 @@ async def test_embedded_interpreter(engine: NLUEngine) -> None:
 def test_cli_parse_stdin(engine: NLUEngine, model_dir: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "nlu", "parse", "--today", "2026-11-27", "--model-dir", str(model_dir)],
-        input="住民票\n\n来週の火曜日\n", capture_output=True, text=True, cwd=ROOT, timeout=60, check=True,
+        input="住民票\n\n来週の火曜日\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
     )
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r["text"] for r in lines] == ["住民票", "", "来週の火曜日"]
