@@ -14,11 +14,14 @@ import sys
 from datetime import UTC, datetime
 
 _PATTERNS = (
+    # SQLAlchemy puts bound values (names, addresses …) into error texts and tracebacks
+    (re.compile(r"\[parameters: .*?\](?=\s*(\(|$|\n))", re.S), "[parameters: masked]"),
     (re.compile(r"\b\d{4}\s?\d{4}\s?\d{4}\b"), "[mynumber]"),
     (re.compile(r"0\d{1,4}-?\d{1,4}-?\d{3,4}"), "[phone]"),
     (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "[email]"),
     (re.compile(r"(19|20)\d{2}[-/年]\d{1,2}[-/月]\d{1,2}日?"), "[date]"),
 )
+QUIET_LIBRARIES = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "httpx", "httpcore", "asyncio")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
@@ -55,3 +58,6 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Libraries that log SQL with its bound values (message texts, names) at DEBUG stay quiet.
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
