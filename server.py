@@ -7,6 +7,7 @@ or settings), so tests and workers each get their own. `python server.py` and
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from redis.exceptions import RedisError
 from bot import api, identity, staff, staff_reservations, staff_residents
 from bot.channels import line, pages, web
 from bot.channels.web import BadRequest
+from bot.db import migrate
 from bot.dispatcher import Dispatcher
 from bot.interpreters import build_interpreter
 from bot.locks import LockTimeout
@@ -40,6 +42,9 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.database_url:  # embedded SQLite: one process, safe to bring the schema up to date
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(migrate, settings.resolved_database_url)
         services = build_services(settings, interpreter or build_interpreter(settings))
         services.resolve_resident = identity.make_resolver(services.sessionmaker)
         await services.hub.start()

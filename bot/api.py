@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from bot.channels.web import BadRequest, UTF8JSONResponse, read_json_object
 from bot.deps import ServicesDep
+from bot.services import SchemaNotReady
 
 router = APIRouter()
 
@@ -24,6 +25,8 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     try:
         await services.check_database()
         checks["database"] = "ok"
+    except SchemaNotReady as exc:
+        checks["database"] = f"error: {exc}"
     except Exception as exc:  # readiness reports, it does not raise
         checks["database"] = f"error: {exc.__class__.__name__}"
     try:

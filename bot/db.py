@@ -89,5 +89,11 @@ def migrate(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def expected_heads() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
 def downgrade_all(url: str) -> None:
     command.downgrade(alembic_config(url), "base")

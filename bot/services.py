@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from bot.db import make_async_engine, make_sessionmaker
+from bot.db import expected_heads, make_async_engine, make_sessionmaker
 from bot.events import Reply
 from bot.hub import Hub, RedisHub
 from bot.locks import InMemoryLocker, Locker, RedisLocker
@@ -35,6 +36,10 @@ Sender = Callable[[str, list[Reply]], Awaitable[None]]  # (sender_id, replies) -
 
 async def _anonymous(_channel: str, _sender_id: str) -> str | None:
     return None
+
+
+class SchemaNotReady(RuntimeError):
+    """The database is reachable but its tables are missing or out of date."""
 
 
 @dataclass
@@ -67,8 +72,14 @@ class Services:
         await sender(sender_id, replies)
 
     async def check_database(self) -> None:
+        """The database answers and its schema is at the migrations' heads."""
         async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+            try:
+                applied = set((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+            except DBAPIError:
+                raise SchemaNotReady("no migrations applied (run: python -m bot.migrate)") from None
+        if applied != expected_heads():
+            raise SchemaNotReady("the schema is not at the latest migration (run: python -m bot.migrate)")
 
     async def close(self) -> None:
         await self.hub.close()

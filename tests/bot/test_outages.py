@@ -65,3 +65,19 @@ def test_redis_going_away_mid_conversation_loses_nothing(client: TestClient) -> 
     res = client.post(URL, json={"sender": who, "message": "やめる"})
     assert res.status_code == 200
     client.portal.call(dead.aclose)  # type: ignore[union-attr]
+
+
+def test_embedded_mode_brings_its_schema_up_to_date_on_start(tmp_path: Path, interpreter) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path / "fresh", _env_file=None)  # type: ignore[call-arg]
+    with TestClient(create_app(settings, interpreter=interpreter)) as client:
+        assert client.get("/readyz").json()["checks"]["database"] == "ok"
+        assert client.post(URL, json={"sender": "s3", "message": "こんにちは"}).status_code == 200
+
+
+def test_readyz_names_a_missing_schema(tmp_path: Path, interpreter) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'empty.db'}"  # an explicit DATABASE_URL is never migrated by the app
+    settings = Settings(data_dir=tmp_path, database_url=url, _env_file=None)  # type: ignore[call-arg]
+    with TestClient(create_app(settings, interpreter=interpreter)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "python -m bot.migrate" in ready.json()["checks"]["database"]
