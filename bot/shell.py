@@ -68,6 +68,7 @@ def _read() -> str | None:
     try:
         return input("あなた> ")
     except EOFError:
+        print()  # leave the terminal on a fresh line
         return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 FILES = {
@@ -22,6 +22,10 @@ def router() -> APIRouter:
     @api.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    @api.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)  # no icon of our own; spares browsers a 404 per page
 
     @api.get("/staff", include_in_schema=False)
     async def staff_console() -> FileResponse:

@@ -163,3 +163,12 @@ async def test_outbound_writer_runs_inside_the_turns_transaction(dispatcher, ser
         await dispatcher.handle(InboundEvent(channel="web", sender_id="ow-2", text="失敗"))
     async with services.sessionmaker() as session:
         assert await list_messages(session, conversation_id="web:ow-2") == []  # rolled back together
+
+
+def test_pages_are_served(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "デモ区" in page.text and "架空" in page.text
+    assert client.get("/static/widget.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/static/nope.js").status_code == 404
+    assert client.get("/staff").status_code == 200
+    assert client.get("/favicon.ico").status_code == 204
