@@ -38,7 +38,7 @@
     return senderReady;
   }
 
-  var launcher = el("button", "mdg-launcher", "💬 " + title);
+  var launcher = el("button", "mdg-launcher", title);
   launcher.setAttribute("aria-controls", "mdg-panel");
   var panel = el("section", "mdg-panel");
   panel.id = "mdg-panel";
