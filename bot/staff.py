@@ -7,10 +7,11 @@ conversation's lock, so a bot turn and a staff action never interleave.
 from __future__ import annotations
 
 import hmac
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
@@ -45,13 +46,19 @@ def router() -> APIRouter:
     async def conversations(services: ServicesDep, _: StaffDep, status: str = "open") -> list[dict[str, Any]]:
         statuses = ("pending_handoff", "human") if status == "open" else (status,)
         async with services.sessionmaker() as s:
-            rows = await s.scalars(
-                select(Conversation)
-                .where(Conversation.status.in_(statuses))
-                .order_by(Conversation.updated_at.desc())
-                .limit(200)
+            rows = list(
+                await s.scalars(
+                    select(Conversation)
+                    .where(Conversation.status.in_(statuses))
+                    .order_by(Conversation.updated_at.desc())
+                    .limit(200)
+                )
             )
-            return [_summary(c) for c in rows]
+            reasons = await _latest_reasons(s, [c.id for c in rows])
+        listed = [{**_summary(c), **_priority(reasons.get(c.id))} for c in rows]
+        # urgent (DV・虐待) first; otherwise the most recently active first, as queried
+        listed.sort(key=lambda c: not c["urgent"])
+        return listed
 
     @api.get("/conversations/{conversation_id}")
     async def conversation(conversation_id: str, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
@@ -196,13 +203,41 @@ async def _record_and_deliver(
     )
 
 
+URGENT_REASONS = frozenset({"sensitive"})  # DV・虐待: staff must see these first
+
+
+async def _latest_reasons(s: Any, conversation_ids: list[str]) -> dict[str, str]:
+    """The reason of each conversation's latest handoff, in one query."""
+    if not conversation_ids:
+        return {}
+    latest = (
+        select(Handoff.conversation_id, func.max(Handoff.id).label("id"))
+        .where(Handoff.conversation_id.in_(conversation_ids))
+        .group_by(Handoff.conversation_id)
+        .subquery()
+    )
+    rows = await s.execute(select(Handoff.conversation_id, Handoff.reason).join(latest, Handoff.id == latest.c.id))
+    return {conversation_id: reason for conversation_id, reason in rows}
+
+
+def _priority(reason: str | None) -> dict[str, Any]:
+    return {"reason": reason, "urgent": reason in URGENT_REASONS}
+
+
+def _aware(at: datetime | None) -> str | None:
+    """ISO 8601 with the offset: SQLite hands back naive datetimes, which are UTC here."""
+    if at is None:
+        return None
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).isoformat()
+
+
 def _summary(conv: Conversation) -> dict[str, Any]:
     return {
         "id": conv.id,
         "channel": conv.channel,
         "status": conv.status,
         "resident_id": conv.resident_id,
-        "updated_at": conv.updated_at.isoformat() if conv.updated_at else None,
+        "updated_at": _aware(conv.updated_at),
     }
 
 

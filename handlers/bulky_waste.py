@@ -17,10 +17,11 @@ from typing import Any
 
 from bot.events import Button
 from bot.turn import TurnContext, payload
-from handlers.forms import Slot
+from handlers.forms import CORRECTION_WORDS, Slot
 from handlers.reservations import (
     BookingForm,
     as_date,
+    contact_details,
     date_buttons,
     next_days,
     render_date,
@@ -72,9 +73,10 @@ FILLER = frozenset(
 @dataclass(frozen=True)
 class _Key:
     key: str
-    item_id: str | None  # None for an item the ward does not collect
+    item_id: str | None  # None for an item the ward does not collect (or a sized group word)
     label: str
     reason: str = ""
+    group: int | None = None  # index into bulky_waste.sized for a plain word ("ソファ")
 
 
 def _fold_map(text: str) -> tuple[str, list[int]]:
@@ -95,13 +97,38 @@ def _keys(data: ServicesData) -> list[_Key]:
             keys.append(_Key(fold_kana(word), item.id, item.name))
     for group in data.bulky_waste.not_accepted:
         keys += [_Key(fold_kana(name), None, name, group.reason) for name in group.names]
+    for index, sized in enumerate(data.bulky_waste.sized):
+        keys += [_Key(fold_kana(w), None, sized.word, group=index) for w in (sized.word, *sized.aliases)]
     return sorted(keys, key=lambda k: -len(k.key))
+
+
+def family_of(data: ServicesData, item_id: str) -> str:
+    """Items of one sized group are one family ("sofa_1" and "sofa_2" are both ソファ)."""
+    for index, sized in enumerate(data.bulky_waste.sized):
+        if item_id in sized.items:
+            return f"group:{index}"
+    return item_id
+
+
+def _size_in(data: ServicesData, group: int, region: str) -> tuple[str, int, int] | None:
+    """The item of `group` whose size word occurs in `region` (folded), with the word's span."""
+    best: tuple[str, int, int] | None = None
+    by_id = {i.id: i for i in data.bulky_waste.items}
+    for item_id in data.bulky_waste.sized[group].items:
+        for word in by_id[item_id].size_words:
+            folded = fold_kana(unicodedata.normalize("NFKC", word))
+            at = region.find(folded)
+            if at >= 0 and (best is None or len(folded) > best[2] - best[1]):
+                best = (item_id, at, at + len(folded))
+    return best
 
 
 def match_items(
     data: ServicesData, text: str, *, find_unknown: bool, ignore: list[tuple[int, int]] | None = None
 ) -> dict[str, Any]:
-    """{"items": [{"id","name","fee","qty"}], "refused": [[name, reason]], "unknown": [[word, [close]]]}."""
+    """{"items": [{"id","name","fee","qty"}], "refused": [[name, reason]], "unknown": [[word, [close]]],
+    "ask": [{"group", "word", "qty"}]} — "ask" for a sized item named without its size. An item
+    whose quantity was said carries "qty_said": True (a correction keeps the old count otherwise)."""
     text = unicodedata.normalize("NFKC", text)
     folded, where = _fold_map(text)
     covered = [False] * len(folded)
@@ -113,20 +140,66 @@ def match_items(
                 found.append((m.start(), m.end(), key))
     items: dict[str, dict[str, Any]] = {}
     refused: list[list[str]] = []
+    ask: list[dict[str, Any]] = []
     spans: list[tuple[int, int]] = []
-    fees = {i.id: i.fee for i in data.bulky_waste.items}
-    for start, end, key in sorted(found, key=lambda f: f[0]):
+    by_id = {i.id: i for i in data.bulky_waste.items}
+    ordered = sorted(found, key=lambda f: f[0])
+    for n, (start, end, key) in enumerate(ordered):
         qty, q_start, q_end = _quantity(folded, start, end)
+        said = (q_start, q_end) != (start, end)
         spans.append((where[q_start], where[q_end - 1] + 1))
-        if key.item_id is None:
+        item_id = key.item_id
+        if key.group is not None:  # "ソファ": its size, if said next to it, picks the item
+            low = ordered[n - 1][1] if n else 0
+            high = ordered[n + 1][0] if n + 1 < len(ordered) else len(folded)
+            size = _size_in(data, key.group, folded[low:high])
+            if size is None:
+                ask.append({"group": key.group, "word": key.label, "qty": qty, "qty_said": said})
+                continue
+            item_id = size[0]
+            spans.append((where[low + size[1]], where[low + size[2] - 1] + 1))
+        if item_id is None:
             refused.append([key.label, key.reason])
             continue
-        entry = items.setdefault(
-            key.item_id, {"id": key.item_id, "name": key.label, "fee": fees[key.item_id], "qty": 0}
-        )
+        item = by_id[item_id]
+        entry = items.setdefault(item_id, {"id": item_id, "name": item.name, "fee": item.fee, "qty": 0})
         entry["qty"] += qty
+        if said:
+            entry["qty_said"] = True
     unknown = _unknown_words(data, text, spans + (ignore or [])) if find_unknown else []
-    return {"items": list(items.values()), "refused": refused, "unknown": unknown}
+    return {"items": list(items.values()), "refused": refused, "unknown": unknown, "ask": ask}
+
+
+def merge_items(data: ServicesData, old: dict[str, Any], new: dict[str, Any], *, replace: bool) -> dict[str, Any]:
+    """A correction of the items: each item named replaces the old one of its family (the size
+    or the count changes), every other item stays. `replace` ("椅子3脚に変更します" when only one
+    kind of item was listed and none of it is named again) swaps the whole list."""
+    old_items = [dict(i) for i in old.get("items", [])]
+    old_families = {family_of(data, i["id"]) for i in old_items}
+    new_families = {family_of(data, i["id"]) for i in new["items"]} | {f"group:{a['group']}" for a in new["ask"]}
+    if replace and len(old_families) == 1 and not (new_families & old_families):
+        return {**new, "items": [_clean(i) for i in new["items"]]}
+    items = list(old_items)
+    for item in new["items"]:
+        family = family_of(data, item["id"])
+        before = [i for i in items if family_of(data, i["id"]) == family]
+        qty = item["qty"] if item.get("qty_said") or not before else sum(int(i["qty"]) for i in before)
+        at = next((n for n, i in enumerate(items) if family_of(data, i["id"]) == family), len(items))
+        items = [i for i in items if family_of(data, i["id"]) != family]
+        items.insert(at, {**_clean(item), "qty": qty})  # in the old one's place
+    ask = [a for a in old.get("ask", []) if not any(family_of(data, i["id"]) == f"group:{a['group']}" for i in items)]
+    for pending in new["ask"]:  # "ソファ" again without a size: the sofa already listed stays
+        family = f"group:{pending['group']}"
+        listed = [i for i in items if family_of(data, i["id"]) == family]
+        if not listed and not any(a["group"] == pending["group"] for a in ask):
+            ask.append(pending)
+        elif pending.get("qty_said") and len(listed) == 1:
+            listed[0]["qty"] = pending["qty"]
+    return {**new, "items": items, "ask": ask, "refused": [], "unknown": []}
+
+
+def _clean(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "qty_said"}
 
 
 def _quantity(folded: str, start: int, end: int) -> tuple[int, int, int]:
@@ -185,24 +258,80 @@ def _extract_items(ctx: TurnContext, values: dict[str, Any]) -> dict[str, Any] |
     form = ctx.state.active_form
     asked = form is not None and form.requested_slot == "items" and not ctx.parse.from_payload
     entities = [(int(e["start"]), int(e["end"])) for e in ctx.parse.entities if "start" in e and "end" in e]
-    result = match_items(services_data(ctx), ctx.parse.text, find_unknown=asked, ignore=entities)
-    if result["items"] or result["refused"] or result["unknown"]:
-        return result
-    return None
+    data = services_data(ctx)
+    result = match_items(data, ctx.parse.text, find_unknown=asked, ignore=entities)
+    if not (result["items"] or result["refused"] or result["unknown"] or result["ask"]):
+        return None
+    old = values.get("items")
+    if isinstance(old, dict) and not asked:  # a correction: merge by item, never drop the others
+        if not (result["items"] or result["ask"]):
+            return None
+        replace = any(word in ctx.parse.text for word in CORRECTION_WORDS)
+        return merge_items(data, old, result, replace=replace)
+    return {**result, "items": [_clean(i) for i in result["items"]]}
+
+
+# -- size of a sized item ("ソファ": 1人掛け or 2人掛け以上) -----------------------------------------
+def _pending(values: dict[str, Any]) -> dict[str, Any] | None:
+    asks = (values.get("items") or {}).get("ask") or []
+    return asks[0] if asks else None
+
+
+def _extract_size(ctx: TurnContext, values: dict[str, Any]) -> str | None:
+    pending = _pending(values)
+    if pending is None:
+        return None
+    data = services_data(ctx)
+    group = data.bulky_waste.sized[int(pending["group"])]
+    given = ctx.parse.entity("size")
+    if isinstance(given, str) and given in group.items:
+        return given
+    if ctx.parse.from_payload:
+        return None
+    text = fold_kana(unicodedata.normalize("NFKC", ctx.parse.text))
+    for item in data.bulky_waste.items:
+        if item.id in group.items and any(fold_kana(w) in text for w in (item.name, *item.aliases)):
+            return item.id
+    size = _size_in(data, int(pending["group"]), text)
+    return size[0] if size else None
+
+
+def _size_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
+    pending = _pending(values)
+    if pending is None:
+        return []
+    data = services_data(ctx)
+    by_id = {i.id: i for i in data.bulky_waste.items}
+    group = data.bulky_waste.sized[int(pending["group"])]
+    return [
+        Button(f"{by_id[i].name} {yen(by_id[i].fee)}", payload("inform", size=i)) for i in group.items
+    ]
+
+
+def _needs_size(values: dict[str, Any]) -> bool:
+    return _pending(values) is not None
+
+
+def refusal_lines(refused: list[list[str]]) -> list[str]:
+    """One line per reason ("テレビ・冷蔵庫は…家電リサイクル法…"), not one per item."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in refused:
+        names = by_reason.setdefault(reason, [])
+        if name not in names:
+            names.append(name)
+    return [f"{'・'.join(f'「{n}」' for n in names)}は粗大ごみとして出せません。{reason}" for reason, names in by_reason.items()]
 
 
 def _validate_items(ctx: TurnContext, value: dict[str, Any], _values: dict[str, Any]) -> str | None:
     data = services_data(ctx)
-    lines: list[str] = []
-    for name, reason in value["refused"]:
-        lines.append(f"「{name}」は粗大ごみとして出せません。{reason}")
+    lines: list[str] = refusal_lines(value["refused"])
     for word, close in value["unknown"]:
         hint = f"近い品目：{'、'.join(close)}" if close else "品目の名前を言い換えてみてください。"
         lines.append(f"「{word}」は粗大ごみの品目表に見当たりません。{hint}")
-    count = sum(int(i["qty"]) for i in value["items"])
+    count = sum(int(i["qty"]) for i in value["items"]) + sum(int(a["qty"]) for a in value.get("ask", []))
     if count > data.bulky_waste.max_items:
         lines.append(f"1回に申し込めるのは{data.bulky_waste.max_items}点までです。")
-    if not value["items"] and not lines:
+    if not value["items"] and not value.get("ask") and not lines:
         lines.append("出したい品物を教えてください。")
     if lines and value["items"]:
         lines.append(f"（わかった品目：{render_items(value)}）")
@@ -288,6 +417,15 @@ class BulkyWasteForm(BookingForm):
             aliases=("品物", "出すもの"),
         ),
         Slot(
+            "size",
+            "大きさによって料金が変わります。どちらですか。",
+            "品物の大きさ",
+            extract=_extract_size,
+            choices=_size_choices,
+            free_text=True,
+            required=_needs_size,
+        ),
+        Slot(
             "address",
             "収集にうかがう場所の町名と番地を教えてください。（例：中央1-1-1）",
             "収集場所",
@@ -309,10 +447,38 @@ class BulkyWasteForm(BookingForm):
         ),
     )
 
+    async def _next(self, ctx: TurnContext, *, announce_errors: bool = True) -> None:
+        self._apply_size(ctx)
+        await super()._next(ctx, announce_errors=announce_errors)
+
+    def _apply_size(self, ctx: TurnContext) -> None:
+        """The size chosen for the first item asked about becomes that item, with its fee."""
+        form = self._form(ctx)
+        size = form.slots.pop("size", None)
+        items = form.slots.get("items")
+        if not size or not isinstance(items, dict) or not items.get("ask"):
+            return
+        pending, *rest = items["ask"]
+        item = next(i for i in services_data(ctx).bulky_waste.items if i.id == size)
+        listed = [dict(i) for i in items["items"]]
+        same = next((i for i in listed if i["id"] == item.id), None)
+        if same is not None:
+            same["qty"] = int(same["qty"]) + int(pending["qty"])
+        else:
+            listed.append({"id": item.id, "name": item.name, "fee": item.fee, "qty": int(pending["qty"])})
+        form.slots["items"] = {**items, "items": listed, "ask": rest}
+
     async def start(self, ctx: TurnContext) -> bool:
         text = ctx.parse.text
         if not ctx.parse.from_payload and any(w in text for w in ("いくら", "料金", "値段")):
-            found = match_items(services_data(ctx), text, find_unknown=False)["items"]
+            data = services_data(ctx)
+            matched = match_items(data, text, find_unknown=False)
+            by_id = {i.id: i for i in data.bulky_waste.items}
+            found = list(matched["items"]) + [
+                {"name": by_id[i].name, "fee": by_id[i].fee}
+                for a in matched["ask"]
+                for i in data.bulky_waste.sized[int(a["group"])].items
+            ]
             if found:
                 fees = "\n".join(f"・{i['name']}：{yen(i['fee'])}（1点）" for i in found)
                 ctx.say(
@@ -322,6 +488,19 @@ class BulkyWasteForm(BookingForm):
                 return False
             self._fee_overview(ctx)
             return False
+        if not ctx.parse.from_payload:
+            found = match_items(services_data(ctx), text, find_unknown=False)
+            if found["refused"] and not found["items"] and not found["ask"]:
+                # Nothing here can be collected: say why once, offer other items or stopping.
+                ctx.say(
+                    "\n".join(refusal_lines(found["refused"]))
+                    + "\nほかに粗大ごみとして出したい品物があれば、品物の名前を送ってください。",
+                    buttons=[
+                        Button("ほかの品物を申し込む", payload("bulky_waste", start="yes")),
+                        Button("やめる", payload("cancel")),
+                    ],
+                )
+                return False
         ctx.say("粗大ごみの収集を申し込みます。途中で「やめる」と送ると取りやめられます。")
         return True
 
@@ -350,6 +529,7 @@ class BulkyWasteForm(BookingForm):
         assert day is not None
         address = values["address"]
         details = {
+            **contact_details(values),
             "items": values["items"]["items"],
             "total_fee": total_fee(values["items"]),
             "town": address["town"],

@@ -17,7 +17,9 @@ from handlers.forms import Slot
 from handlers.reservations import (
     BookingForm,
     as_date,
+    contact_details,
     date_buttons,
+    daytime_time,
     next_days,
     render_date,
     services_data,
@@ -168,7 +170,10 @@ def _date_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
 
 def _extract_time(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
     value = ctx.parse.entity("time")
-    return str(value) if value is not None else None
+    if value is None:
+        return None
+    times = services_data(ctx).care.consultation.times
+    return daytime_time(value, ctx.parse.text, min(times)) or str(value)
 
 
 def _validate_time(ctx: TurnContext, value: str, values: dict[str, Any]) -> str | None:
@@ -314,6 +319,7 @@ class CareConsultationForm(BookingForm):
         assert center is not None and day is not None
         spec = services_data(ctx).care.consultation
         details = {
+            **contact_details(values),
             "relation": values["relation"],
             "topic": values["topic"],
             "center": center.name,

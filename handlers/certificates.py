@@ -15,13 +15,15 @@ from typing import Any
 
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
-from handlers.forms import Form, Slot
+from handlers.forms import Form, Slot, as_int
 from handlers.procedures import catalog_of, details_button, related_buttons, say_procedure, yen
 from knowledge.catalog import Catalog, Procedure
+from nlu.entities import RELATIONS as RELATION_WORDS
 
 NO_OPTIONS = "-"  # the value of the option slot for a certificate without choices
 REQUESTER_LABELS = {"self": "ご本人", "family": "同じ世帯のご家族", "proxy": "代理人（それ以外の方）"}
 METHOD_LABELS = {"counter": "窓口", "mail": "郵送", "convenience": "コンビニ"}
+KNOWN_RELATIONS = frozenset(RELATION_WORDS.values())  # what the NLU's relation entity can be
 REIWA_OFFSET = 2018  # 令和N年 = 西暦(N + 2018)年
 TAX_YEAR_CHOICES = 3
 
@@ -85,7 +87,7 @@ def extract_requester(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
     if any(w in text for w in ("代理", "委任", "頼まれ", "知人", "友人", "会社の")):
         return "proxy"
     relation = ctx.parse.entity("relation")
-    if relation is not None:
+    if isinstance(relation, str) and relation in KNOWN_RELATIONS:
         return "self" if relation == "self" else "family"
     if any(w in text for w in ("家族", "世帯")):
         return "family"
@@ -95,16 +97,18 @@ def extract_requester(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
 
 
 def extract_copies(ctx: TurnContext, _values: dict[str, Any]) -> int | None:
-    given = ctx.parse.entity("copies")
+    if ctx.parse.from_payload:  # a button: only its value counts, whatever its type
+        return as_int(ctx.parse.entity("copies"))
+    given = as_int(ctx.parse.entity("copies"))
     if given is not None:
-        return int(given)
+        return given
     text = _text(ctx)
     match = _COPIES.search(text)
     if match:
         return int(match.group(1))
-    count = ctx.parse.entity("count")
+    count = as_int(ctx.parse.entity("count"))
     if count is not None:
-        return int(count)
+        return count
     bare = _BARE_NUMBER.match(text)
     if bare and _requested(ctx) == "copies":
         return int(bare.group(1))
@@ -398,6 +402,8 @@ def checklist_lines(
         lines += [f"場所：{office.name}（{office.where}）", f"受付時間：{catalog.office_hours(proc)}"]
     elif method == "mail" and proc.mail is not None:
         lines.append(f"郵送：{proc.mail.text}")
+        if proc.mail.address:
+            lines.append(f"送り先：{proc.mail.address}")
         documents = [d for d in requester.documents if "本人確認" not in d] + list(proc.mail.documents)
     elif method == "convenience" and proc.convenience is not None:
         hours = catalog.hours_label(proc.convenience.hours) if proc.convenience.hours else ""

@@ -15,11 +15,13 @@ from typing import Any
 
 from bot.events import Button
 from bot.turn import TurnContext, payload
-from handlers.forms import Slot
+from handlers.forms import Slot, as_int
 from handlers.reservations import (
     BookingForm,
     as_date,
+    contact_details,
     date_buttons,
+    daytime_span,
     next_days,
     render_date,
     services_data,
@@ -79,11 +81,13 @@ def _extract_age(ctx: TurnContext, _values: dict[str, Any]) -> int | None:
     match = _MONTHS.search(unicodedata.normalize("NFKC", ctx.parse.text))
     if match:
         return parse_number(match.group(1))
-    years = ctx.parse.entity("age")
-    return int(years) * 12 if years is not None else None
+    years = as_int(ctx.parse.entity("age"))
+    return years * 12 if years is not None else None
 
 
 def _validate_age(ctx: TurnContext, months: int, values: dict[str, Any]) -> str | None:
+    if months < 0:
+        return "お子さんの年齢は0歳以上で教えてください。"
     if _accepting(ctx, {"age": months}):
         return None
     ranges = "\n".join(f"・{_range_text(f)}" for f in services_data(ctx).childcare.facilities)
@@ -129,7 +133,8 @@ def _extract_hours(ctx: TurnContext, _values: dict[str, Any]) -> dict[str, Any] 
     if isinstance(given, str) and "-" in given:
         start, end = given.split("-", 1)
         return {"start": start, "end": end}
-    times = [str(t) for t in ctx.parse.entity_values("time")]
+    earliest = min(f.open for f in services_data(ctx).childcare.facilities)
+    times = daytime_span(list(ctx.parse.entity_values("time")), ctx.parse.text, earliest)
     if not times:
         return None
     return {"start": times[0], "end": times[1] if len(times) > 1 else ""}
@@ -213,7 +218,6 @@ class ChildcareForm(BookingForm):
             "age",
             "お子さんの年齢を教えてください。（例：2歳、8か月）",
             "お子さんの年齢",
-            entity="age",
             extract=_extract_age,
             validate=_validate_age,
             render=render_age,
@@ -273,7 +277,12 @@ class ChildcareForm(BookingForm):
         day = as_date(values["date"])
         assert f is not None and day is not None
         span = values["hours"]
-        details = {"age_months": values["age"], "facility": f.name, "fee": fee(f, span, data.childcare.unit_minutes)}
+        details = {
+            "age_months": values["age"],
+            "facility": f.name,
+            "fee": fee(f, span, data.childcare.unit_minutes),
+            **contact_details(values),
+        }
         number = await self.book(
             ctx,
             resource=f.id,

@@ -13,11 +13,13 @@ from typing import Any
 
 from bot.events import Button
 from bot.turn import TurnContext, payload
-from handlers.forms import Slot
+from handlers.forms import Slot, as_int
 from handlers.reservations import (
     BookingForm,
     as_date,
+    contact_details,
     date_buttons,
+    daytime_time,
     next_days,
     render_date,
     services_data,
@@ -137,7 +139,7 @@ def _extract_slot(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
     for s in slots:
         if s.label in ctx.parse.text:
             return s.id
-    at = ctx.parse.entity("time")
+    at = daytime_time(ctx.parse.entity("time"), ctx.parse.text, min(s.start for s in slots))
     for s in slots:
         if isinstance(at, str) and s.start <= at < s.end:
             return s.id
@@ -167,14 +169,15 @@ def _slot_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
 
 # -- people ------------------------------------------------------------------------------------
 def _extract_people(ctx: TurnContext, _values: dict[str, Any]) -> int | None:
-    given = ctx.parse.entity("people")
+    if ctx.parse.from_payload:  # a button: only its value counts, whatever its type
+        return as_int(ctx.parse.entity("people"))
+    given = as_int(ctx.parse.entity("people"))
     if given is not None:
-        return int(given)
+        return given
     match = _PEOPLE.search(unicodedata.normalize("NFKC", ctx.parse.text))
     if match:
         return parse_number(match.group(1))
-    count = ctx.parse.entity("count")
-    return int(count) if count is not None else None
+    return as_int(ctx.parse.entity("count"))
 
 
 def _validate_people(ctx: TurnContext, people: int, values: dict[str, Any]) -> str | None:
@@ -255,6 +258,7 @@ class FacilityBookingForm(BookingForm):
         assert found is not None and slot is not None and day is not None
         facility, room = found
         details = {
+            **contact_details(values),
             "facility": facility.name,
             "room": room.name,
             "slot": slot.id,

@@ -1,12 +1,33 @@
-"""What no handler owns: the municipality's FAQ if it knows, otherwise say so and offer a person."""
+"""What no handler owns: say so and offer a person; and how an FAQ answer is shown.
+
+Whether the municipality's FAQ answers a message is decided before any handler runs, in one
+place (`bot.router.faq_answer`); by the time a message reaches `FallbackHandler`, the FAQ had
+nothing confident for it.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
 from handlers.conversation import MENU
 
+if TYPE_CHECKING:
+    from knowledge.faq import FaqHit
+
 STUCK_AFTER = 3  # misunderstood messages in a row before the bot offers staff on its own
+
+
+def say_faq_answer(ctx: TurnContext, hit: FaqHit) -> None:
+    """Answer with the FAQ entry word for word (its question as the card title), and offer staff."""
+    ctx.state.fallback_streak = 0
+    ctx.say(
+        hit.answer,
+        card=Card(title=hit.question, lines=(), kind="faq"),
+        buttons=(Button("職員と話す", payload("request_human")),),
+        custom={"faq_id": hit.id},
+    )
 
 
 class FallbackHandler:
@@ -14,9 +35,6 @@ class FallbackHandler:
     intents = frozenset({"nlu_fallback"})
 
     async def handle(self, ctx: TurnContext) -> None:
-        if self._answer_from_faq(ctx):
-            ctx.state.fallback_streak = 0
-            return
         ctx.state.fallback_streak += 1
         if ctx.state.fallback_streak >= STUCK_AFTER:
             ctx.state.fallback_streak = 0
@@ -32,20 +50,3 @@ class FallbackHandler:
             "申し訳ありません。ご質問の内容がわかりませんでした。別の言葉で言い換えるか、メニューからお選びください。",
             buttons=MENU,
         )
-
-    def _answer_from_faq(self, ctx: TurnContext) -> bool:
-        faq = ctx.services.knowledge.get("faq")
-        text = ctx.parse.text or ctx.event.text
-        if faq is None or not text.strip():
-            return False
-        hits = faq.search(text, top_k=3)
-        if not hits or not faq.is_confident(hits):
-            return False
-        best = hits[0]
-        ctx.say(
-            best.answer,
-            card=Card(title=best.question, lines=(), kind="faq"),
-            buttons=(Button("職員と話す", payload("request_human")),),
-            custom={"faq_id": best.id},
-        )
-        return True

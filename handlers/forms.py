@@ -10,6 +10,8 @@ router does that through `takes_over` / `prompt`).
 
 from __future__ import annotations
 
+import logging
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,12 @@ CORRECTION_WORDS = (
     "じゃなくて",
 )
 STRONG_OTHER_INTENT = 0.75  # another procedure this sure is an interruption, not an answer
+UNREADABLE = "いただいた内容を読み取れませんでした。"  # a value no extractor or validator could use
+# What a malformed value (a button payload with a list, a dict, "abc" for a number) makes an
+# extractor or validator raise: read as "no usable value", never as a system error.
+BAD_VALUE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,23 @@ class Slot:
     free_text: bool = False  # `extract` takes any answer: use it only when this slot was asked
     render: Callable[[Any], str] = str
     required: Callable[[dict[str, Any]], bool] = field(default=lambda _slots: True)
+    when: Callable[[TurnContext], bool] | None = None  # asked only in such conversations (no linked resident)
+
+
+def as_int(value: Any) -> int | None:
+    """A whole number from an entity or payload value (3, "3", "３"); None for anything else
+    ("abc", [], {}, True, 2.5), so an extractor never has to trust a button's value type."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).strip()
+        if text.lstrip("+-").isdigit():
+            return int(text)
+    return None
 
 
 class Form:
@@ -72,6 +97,10 @@ class Form:
 
     def summary_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
         return [f"{s.label}：{s.render(values[s.name])}" for s in self.slots if s.name in values]
+
+    def confirmation_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
+        """What the confirmation card shows: the summary (a booking adds the masked contact)."""
+        return self.summary_lines(ctx, values)
 
     # -- FormHandler protocol -----------------------------------------------------------
     async def handle(self, ctx: TurnContext) -> None:
@@ -125,13 +154,30 @@ class Form:
         return False
 
     def _extract(self, ctx: TurnContext, slot: Slot, values: dict[str, Any]) -> Any | None:
-        if slot.extract is not None:
-            value = slot.extract(ctx, values)
-            if value is not None:
-                return value
-        if slot.entity is not None:
-            return ctx.parse.entity(slot.entity)
+        """The slot's value in this message, or None; a value the extractor cannot read is None."""
+        try:
+            if slot.extract is not None:
+                value = slot.extract(ctx, values)
+                if value is not None:
+                    return value
+            if slot.entity is not None:
+                value = ctx.parse.entity(slot.entity)
+                return None if isinstance(value, (list, dict)) else value
+        except BAD_VALUE_ERRORS as exc:
+            # The value itself is never logged (it may be personal data).
+            log.info("slot value unreadable", extra={"form": self.name, "slot": slot.name, "error": type(exc).__name__})
         return None
+
+    def _check(self, ctx: TurnContext, slot: Slot, value: Any, values: dict[str, Any]) -> str | None:
+        """The slot's validation message for `value` (None when fine); a value the validator
+        cannot even compare (a string for a number) fails plainly instead of raising."""
+        if slot.validate is None:
+            return None
+        try:
+            return slot.validate(ctx, value, values)
+        except BAD_VALUE_ERRORS as exc:
+            log.info("slot value invalid", extra={"form": self.name, "slot": slot.name, "error": type(exc).__name__})
+            return UNREADABLE
 
     def _fill_from_message(self, ctx: TurnContext, *, only_entities: bool) -> None:
         """Fill every slot the message gives a value for; the requested one may use free text."""
@@ -144,7 +190,7 @@ class Form:
             value = self._extract(ctx, slot, form.slots)
             if value is None:
                 continue
-            problem = slot.validate(ctx, value, form.slots) if slot.validate else None
+            problem = self._check(ctx, slot, value, form.slots)
             if problem:
                 errors[slot.name] = problem
                 form.slots.pop(slot.name, None)
@@ -156,12 +202,15 @@ class Form:
         form = self._form(ctx)
         errors: dict[str, str] = form.slots.get("_errors", {})
         values = self.values(ctx)
+        # A refused value is said at once, even for a slot asked later (a "-1通" button pressed
+        # while the requester is asked), so nothing refused looks stored.
         for slot in self.slots:
-            if slot.name in values or not slot.required(values):
-                continue
             problem = errors.pop(slot.name, None)
-            if problem and announce_errors:
+            if problem and announce_errors and slot.name not in values and self._needed(ctx, slot, values):
                 ctx.say(problem)
+        for slot in self.slots:
+            if slot.name in values or not self._needed(ctx, slot, values):
+                continue
             form.requested_slot = slot.name
             form.awaiting_confirmation = False
             buttons = list(slot.choices(ctx, values)) if slot.choices else []
@@ -171,7 +220,7 @@ class Form:
         form.awaiting_confirmation = True
         ctx.say(
             "この内容でよろしいですか。",
-            card=Card(title=self.title, lines=tuple(self.summary_lines(ctx, values)), kind="confirmation"),
+            card=Card(title=self.title, lines=tuple(self.confirmation_lines(ctx, values)), kind="confirmation"),
             buttons=(
                 Button("はい", payload("affirm")),
                 Button("変更する", payload("deny")),
@@ -199,6 +248,10 @@ class Form:
             filled = self.values(ctx)
             buttons = [Button(s.label, payload("form_change", slot=s.name)) for s in self.slots if s.name in filled]
             ctx.say("どの項目を変更しますか。", buttons=buttons + [Button("やめる", payload("cancel"))])
+
+    @staticmethod
+    def _needed(ctx: TurnContext, slot: Slot, values: dict[str, Any]) -> bool:
+        return slot.required(values) and (slot.when is None or slot.when(ctx))
 
     def _slot_named_in(self, text: str) -> Slot | None:
         for slot in self.slots:

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from bot.turn import TurnContext
 
+# Safety first: the 110番 line leads, before the counselling lines.
+DV_TEXT = (
+    "いま危険がある場合は、すぐに110番（警察）へお電話ください。\n"
+    "配偶者などからの暴力や虐待の相談は、秘密を守ってお受けします。\n"
+    "・DV相談ナビ #8008（はれれば）\n"
+    "・児童相談所虐待対応ダイヤル 189（いちはやく）"
+)
+
 
 class RequestHumanHandler:
     name = "request_human"
@@ -19,8 +27,4 @@ class SensitiveHandler:
 
     async def handle(self, ctx: TurnContext) -> None:
         ctx.request_handoff("sensitive")
-        ctx.say(
-            "配偶者などからの暴力や虐待の相談は、秘密を守ってお受けします。\n"
-            "・DV相談ナビ #8008（はれれば）\n"
-            "・児童相談所虐待対応ダイヤル 189（いちはやく）"
-        )
+        ctx.say(DV_TEXT)

@@ -100,6 +100,8 @@ class SuggestionHook:
             if ctx.state.resident_id is not None:
                 async with ctx.services.sessionmaker() as session, session.begin():
                     session.add(_interaction(ctx, intent))
+        elif ctx.handled_by == "faq":
+            return  # the FAQ answered instead of the NLU's guess: no suggestion rides on that guess
         elif intent in PROCEDURE_INTENTS | TEXT_ONLY_INTENTS:
             await self._offer(ctx, intent)
 

@@ -8,6 +8,7 @@ the list's note (size and weight limits). Several close items become buttons; an
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from bot.events import Button, Card
@@ -63,11 +64,26 @@ def area_in(collection: WasteCollection, text: str) -> CollectionArea | None:
     return None
 
 
+# The question "which area?" stays open for the next message only: {"turn": …, "category": …}.
+AREA_QUESTION = "waste_area_question"
+
+
 class WasteSortingHandler:
+    """`waste_sorting`, and `inform` when it answers this handler's "お住まいの地区は？".
+
+    No form is active when the bot asks for the area (it offers buttons), so a typed answer
+    ("本町です") is a bare `inform`, which no other handler owns outside a form. Any other
+    `inform` goes on to the fallback handler, as it would without this handler.
+    """
+
     name = "waste_sorting"
-    intents = frozenset({"waste_sorting"})
+    intents = frozenset({"waste_sorting", "inform"})
 
     async def handle(self, ctx: TurnContext) -> None:
+        asked = ctx.state.data.pop(AREA_QUESTION, None)
+        if ctx.parse.intent == "inform":
+            await self._area_answer_or_fallback(ctx, asked)
+            return
         item = ctx.parse.entity("item")
         text = _text(ctx)
         if item is None and (ctx.parse.entity("area") or ctx.parse.entity("schedule") or _about_days(text)):
@@ -86,6 +102,24 @@ class WasteSortingHandler:
             self._candidates(ctx, answer)
         else:
             self._answer(ctx, answer)
+
+    async def _area_answer_or_fallback(self, ctx: TurnContext, asked: dict[str, object] | None) -> None:
+        collection = catalog_of(ctx).waste_collection
+        text = _text(ctx)
+        just_asked = isinstance(asked, dict) and asked.get("turn") == ctx.state.turn - 1
+        if collection is not None and just_asked:
+            area = area_in(collection, text)
+            category = str(asked.get("category") or "") or category_in(text)  # type: ignore[union-attr]
+            if area is not None:
+                self._area_days(ctx, collection, area, category if category in _categories(collection) else None)
+                return
+        from handlers.fallback import FallbackHandler
+
+        ctx.handled_by = FallbackHandler.name
+        await FallbackHandler().handle(ctx)
+
+    def _ask_area(self, ctx: TurnContext, category: str | None) -> None:
+        ctx.state.data[AREA_QUESTION] = {"turn": ctx.state.turn, "category": category}
 
     def _overview(self, ctx: TurnContext) -> None:
         catalog = catalog_of(ctx)
@@ -150,8 +184,10 @@ class WasteSortingHandler:
                 card=Card(f"{category}の収集日", (*lines, collection.note)),
                 buttons=_area_buttons(collection),
             )
+            self._ask_area(ctx, category)
         else:
             ctx.say("お住まいの地区を選んでください。収集日をお知らせします。", buttons=_area_buttons(collection))
+            self._ask_area(ctx, None)
 
     def _area_days(
         self, ctx: TurnContext, collection: WasteCollection, area: CollectionArea, category: str | None
@@ -171,8 +207,14 @@ def _is_generic(item: str) -> bool:
     return item in ("", "ごみ", "ゴミ", "家庭ごみ") or any(w in item for w in GENERIC_WORDS)
 
 
+_DAY_WORDS = re.compile(r"の日|日は|日って|日を|出せる日|曜")
+
+
 def _about_days(text: str) -> bool:
-    return any(cue in text for cue in COLLECTION_CUES)
+    """A question about collection days: "燃えるごみは何曜日？", or "本町のプラの日" (a category + "…の日")."""
+    return any(cue in text for cue in COLLECTION_CUES) or (
+        category_in(text) is not None and _DAY_WORDS.search(text) is not None
+    )
 
 
 def _categories(collection: WasteCollection) -> set[str]:

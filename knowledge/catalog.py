@@ -50,6 +50,28 @@ class CatalogError(ValueError):
     """The catalog file is invalid; the message names the procedure (or block) and the field."""
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently:
+    a second `short:` under juminhyo once hid the one meant for koseki)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -105,6 +127,7 @@ class Channel(_Model):
     fee: int | None = Field(default=None, ge=0)
     hours: str | None = None  # id in `hours`
     documents: tuple[str, ...] = ()
+    address: str = ""  # where to send it (by mail): 〒, address, office
 
 
 class Requester(_Model):
@@ -212,7 +235,7 @@ class Catalog:
     @classmethod
     def load(cls, path: Path = PACKAGED_CATALOG) -> Catalog:
         try:
-            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+            raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
         except yaml.YAMLError as exc:
             raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
         return cls.from_dict(raw, source=str(path))

@@ -55,6 +55,15 @@ class WasteItem(BaseModel):
     name: str
     fee: int = Field(gt=0)
     aliases: list[str] = []
+    size_words: list[str] = []  # words that pick this size after a plain group word ("ソファは3人掛け")
+
+
+class SizedGroup(BaseModel):
+    """Items priced by size ("ソファ" = 1人掛け or 2人掛け以上): the plain word asks which."""
+
+    word: str
+    aliases: list[str] = []
+    items: list[str] = Field(min_length=2)
 
 
 class NotAccepted(BaseModel):
@@ -74,6 +83,15 @@ class BulkyWaste(BookingWindow):
     change_note: str
     not_accepted: list[NotAccepted] = []
     items: list[WasteItem] = Field(min_length=1)
+    sized: list[SizedGroup] = []
+
+    @model_validator(mode="after")
+    def _sized_items_known(self) -> BulkyWaste:
+        ids = {i.id for i in self.items}
+        unknown = {i for g in self.sized for i in g.items} - ids
+        if unknown:
+            raise ValueError(f"bulky_waste.sized names unknown items: {sorted(unknown)}")
+        return self
 
 
 class ChildcareFacility(BaseModel):

@@ -16,11 +16,19 @@ def default_model_dir() -> Path:
     return Path(os.environ.get("DATA_DIR", "var")) / "models"
 
 
+def iso_date(value: str) -> dt.date:
+    """argparse type for --today: a real calendar date, else a usage error (exit code 2)."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in the form YYYY-MM-DD: {value!r}") from None
+
+
 def _cmd_parse(args: argparse.Namespace) -> int:
     from nlu.engine import load_or_train
 
     engine = load_or_train(Path(args.model_dir), Path(args.data_dir))
-    today = dt.date.fromisoformat(args.today) if args.today else None
+    today = args.today
     texts = args.text if args.text else (line.rstrip("\r\n") for line in sys.stdin)
     for text in texts:
         print(json.dumps(engine.parse(text, today=today), ensure_ascii=False), flush=True)
@@ -50,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="Rasa NLU YAML directory")
     p = sub.add_parser("parse", parents=[common], help="parse texts (arguments or stdin lines)")
-    p.add_argument("--today", help="reference date YYYY-MM-DD (default: today in Asia/Tokyo)")
+    p.add_argument("--today", type=iso_date, help="reference date YYYY-MM-DD (default: today in Asia/Tokyo)")
     p.add_argument("--model-dir", default=str(default_model_dir()))
     p.add_argument("text", nargs="*")
     p.set_defaults(func=_cmd_parse)

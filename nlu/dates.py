@@ -6,6 +6,8 @@ Conventions (documented in the README of the NLU):
 - A month-day without a year (12月5日, 12/20) resolves to the occurrence that falls in the window
   [today − 90 days, today + 275 days): residents ask about upcoming dates, but also report recent
   ones ("11月20日に引っ越しました"), so a date up to 90 days back stays in the past.
+- A day of the month alone (8日, じゃあ15日) is the next such day: this month if not past, else
+  the next month that has it. Durations and limits (3日かかります, 14日以内, 7日間) are not dates.
 - A bare weekday (火曜日) is the next such day on or after today; 今週/来週/再来週/先週 use
   Monday-based weeks.
 """
@@ -172,6 +174,51 @@ _DATE_RULES: list[tuple[re.Pattern[str], Handler]] = [
     ),
     (re.compile(_N + r"(日|にち|週間|週|か月|ヶ月|カ月|ケ月|ヵ月|ヵ月|年)(後|前)"), _relative_offset),
 ]
+
+
+# -- a day of the month alone, katakana day words ------------------------------------------
+# "7日で", "じゃあ8日", "15日にします": the next such day — this month if it is not past, else
+# the next month that has it. Durations and limits ("3日かかります", "14日以内", "7日間",
+# "1日2回", "3日後") are not dates.
+_DAY_ALONE = re.compile(
+    r"(?<![0-9/年月.:〇零一二三四五六七八九十百千-])" + _MD + r"(?:日|にち)"
+    r"(?!間|以内|以上|以下|未満|程度|分|ほど|くらい|ぐらい|前|後|目|経|中|おき|ごと|毎|曜"
+    r"|に?[0-9〇一二三四五六七八九十]+回|かか|掛か|で(?:届|でき|終|おわ|完了|発行|処理|着))"
+)
+
+
+def _day_of_month(m: re.Match[str], today: Day) -> Day | None:
+    day = parse_number(m.group(1))
+    if day is None or not 1 <= day <= 31:
+        return None
+    for months in range(0, 3):
+        year, month = _add_months(today, months)
+        d = _safe_date(year, month, day)
+        if d is not None and d >= today:
+            return d
+    return None
+
+
+# Katakana day words, as typed in half-width (ｱｼﾀ → アシタ after NFKC) or full-width katakana.
+_KATAKANA_DAY_WORDS = {
+    "キョウ": "きょう",
+    "アシタ": "あした",
+    "アス": "明日",
+    "アサッテ": "あさって",
+    "シアサッテ": "しあさって",
+    "キノウ": "きのう",
+    "オトトイ": "おととい",
+}
+_KATAKANA_DAY = re.compile(
+    r"(?<![ァ-ヶー])(" + "|".join(sorted(_KATAKANA_DAY_WORDS, key=len, reverse=True)) + r")(?![ァ-ヶー])"
+)
+
+
+def _katakana_day_word(m: re.Match[str], today: Day) -> Day | None:
+    return today + dt.timedelta(days=_DAY_WORDS[_KATAKANA_DAY_WORDS[m.group(1)]])
+
+
+_DATE_RULES += [(_DAY_ALONE, _day_of_month), (_KATAKANA_DAY, _katakana_day_word)]
 
 
 def _weekday_prefix_ok(m: re.Match[str]) -> bool:

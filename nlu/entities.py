@@ -172,6 +172,15 @@ def find_counts(text: str) -> list[Span]:
     return select_spans(out)
 
 
+# 一時 meaning "temporary" (一時預かり, 一時保育, 一時的, 一時期, 一時金…), not 1 o'clock.
+_TEMPORARY_AFTER = re.compile(r"預か|あずか|保育|的|期|金|停止|休止|休業|帰国|避難|払い|借|入院|保護|滞在")
+
+
+def is_temporary_ichiji(text: str, span: Span) -> bool:
+    """True for a time span that is the word 一時 ("temporary") rather than the hour 1時."""
+    return text[span.start : span.end] == "一時" and _TEMPORARY_AFTER.match(text, span.end) is not None
+
+
 def _boundaries(tokens: list[Token]) -> tuple[set[int], set[int]]:
     return {t.begin for t in tokens}, {t.end for t in tokens}
 
@@ -196,7 +205,7 @@ def extract(norm: Normalized, tokens: list[Token], today: dt.date) -> list[dict[
     if not text:
         return []
     found: list[tuple[str, Span]] = [("date", s) for s in find_dates(text, today)]
-    found += [("time", s) for s in find_times(text)]
+    found += [("time", s) for s in find_times(text) if not is_temporary_ichiji(text, s)]
     taken = select_spans([s for _, s in found])
     for name, spans in (
         ("age", _numeric_spans(_AGE, text, 0, 130)),

@@ -18,13 +18,21 @@
 
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
 
+  // Staff read Japanese, not internal codes.
+  var STATUS = { pending_handoff: "待機中", human: "対応中", bot: "ボット対応中" };
+  var REASON = { requested: "職員希望", stuck: "対応困難", sensitive: "緊急（DV・虐待）" };
+  function statusText(s) { return STATUS[s] || s; }
+  function reasonText(r) { return r ? (REASON[r] || r) : ""; }
+
   function loadList() {
     api("/conversations").then(function (rows) {
       var ul = $("conversations"); ul.textContent = "";
-      rows.forEach(function (c) {
-        var li = el("li", c.id === current ? "active" : "");
-        li.appendChild(el("span", "badge " + (c.status === "human" ? "human" : ""), c.status === "human" ? "対応中" : "待ち"));
-        li.appendChild(document.createTextNode(" " + c.channel + " " + c.id.slice(-8)));
+      rows.forEach(function (c) { // the server lists urgent (DV・虐待) chats first
+        var li = el("li", (c.id === current ? "active " : "") + (c.urgent ? "urgent" : ""));
+        if (c.urgent) li.appendChild(el("span", "badge urgent", "緊急"));
+        li.appendChild(el("span", "badge " + (c.status === "human" ? "human" : "pending"), statusText(c.status)));
+        li.appendChild(el("span", "who", " " + c.id)); // the whole id ("web:…"), wrapped when long
+        if (c.reason) li.appendChild(el("span", "reason", "理由: " + reasonText(c.reason)));
         li.addEventListener("click", function () { open(c.id); });
         ul.appendChild(li);
       });
@@ -35,7 +43,9 @@
     current = id;
     api("/conversations/" + encodeURIComponent(id)).then(function (c) {
       $("title").textContent = c.channel + " / " + c.id;
-      $("status").textContent = "状態: " + c.status + (c.handoffs.length ? "（理由: " + c.handoffs[c.handoffs.length - 1].reason + "）" : "");
+      var last = c.handoffs.length ? c.handoffs[c.handoffs.length - 1].reason : null;
+      $("status").textContent = "状態: " + statusText(c.status) + (last ? "（理由: " + reasonText(last) + "）" : "");
+      $("status").className = "status" + (last === "sensitive" ? " urgent" : "");
       var form = c.state && c.state.active_form;
       $("state").textContent = form ? "入力中の手続き: " + form.name + " " + JSON.stringify(form.slots) : "";
       var ol = $("messages"); ol.textContent = "";

@@ -25,3 +25,11 @@ async def booking_day(services) -> None:  # type: ignore[no-untyped-def]
 async def stored(services, kind: str):  # type: ignore[no-untyped-def]
     async with services.sessionmaker() as session:
         return await list_reservations(session, kind=kind)
+
+
+async def give_contact(conv, name: str = "山田花子", phone: str = "090-1234-5678") -> None:  # type: ignore[no-untyped-def]
+    """An anonymous resident's booking asks a name and a phone number before the confirmation."""
+    assert "お名前を教えてください" in conv.text, conv.text
+    await conv.say(name)
+    assert "電話番号を教えてください" in conv.text, conv.text
+    await conv.say(phone)

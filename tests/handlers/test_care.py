@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.handlers.conftest import stored
+from tests.handlers.conftest import give_contact, stored
 
 pytestmark = pytest.mark.usefixtures("booking_day")
 
@@ -25,6 +25,7 @@ async def test_appointment_at_the_centre_of_the_residents_area(bot, services) ->
     await bot.say("11時")
     assert "相談の開始時刻は10:00、13:30、15:00のいずれかです" in bot.text
     await bot.press("13:30")
+    await give_contact(bot)
     assert "どなたの相談：お母さま" in bot.text and "相談の内容：物忘れが増えてきた" in bot.text
     assert "日時：12月1日（火） 13:30〜14:30" in bot.text
     await bot.press("はい")
@@ -57,6 +58,7 @@ async def test_correction_interruption_and_cancel(bot, services) -> None:  # typ
     await bot.press("センターで相談（予約する）")
     await bot.press("12月1日（火）")
     await bot.press("10:00")
+    await give_contact(bot)
     assert "デモ区南地域包括支援センター" in bot.text
     await bot.say("日付を変えたい")
     assert "相談に行く日" in bot.text
@@ -78,6 +80,7 @@ async def test_a_taken_slot_is_refused_also_after_a_date_change(bot, dispatcher)
         await conv.press("センターで相談（予約する）")
     await first.press("12月1日（火）")
     await first.press("10:00")
+    await give_contact(first)
     await first.press("はい")
     assert "K-20261201-0001" in first.text
     await bot.press("12月1日（火）")
@@ -86,6 +89,7 @@ async def test_a_taken_slot_is_refused_also_after_a_date_change(bot, dispatcher)
     assert "12月1日（火）の10:00はすでに予約が入っています" in bot.text
     await bot.say("12月2日に変更したい")
     await bot.press("10:00")
+    await give_contact(bot)
     assert "日時：12月2日（水） 10:00〜11:00" in bot.text
     await bot.say("12月1日に変更したい")  # the time is checked again against the new date
     assert "12月1日（火）の10:00はすでに予約が入っています" in bot.text

@@ -42,6 +42,7 @@ async def test_slots_from_the_first_message_then_checklist(bot, catalog: Catalog
     assert mail is not None
     assert "郵送で送るもの" in bot.text
     assert all(f"□ {d}" in bot.text for d in mail.documents)
+    assert mail.address.startswith("〒") and f"送り先：{mail.address}" in bot.text  # QA M8: where to send it
     assert "定額小為替で同封" in bot.text
     assert "請求が済んだわけではありません" in bot.text  # guidance, not an application
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.handlers.conftest import stored
+from tests.handlers.conftest import give_contact, stored
 
 pytestmark = pytest.mark.usefixtures("booking_day")
 
@@ -15,6 +15,7 @@ async def test_first_message_fills_date_and_age(bot, services) -> None:  # type:
     await bot.say("9時から15時まで")
     assert bot.button_titles[:3] == ["ひまわり保育園", "子育てプラザきた", "みなと乳児室"]
     await bot.press("ひまわり保育園")
+    await give_contact(bot)
     assert "お子さんの年齢：2歳" in bot.text and "利用日：12月1日（火）" in bot.text
     assert "時間：09:00〜15:00" in bot.text and "利用料：1,800円（1時間300円）" in bot.text
     await bot.press("はい")
@@ -47,6 +48,7 @@ async def test_closed_day_and_facility_closed_that_day(bot) -> None:  # type: ig
     await bot.say("ひまわり保育園")
     assert "12月5日（土）はひまわり保育園の休園日です" in bot.text
     await bot.say('/inform{"facility":"kodomo_plaza"}')
+    await give_contact(bot)
     assert "利用料：800円（1時間400円）" in bot.text
 
 
@@ -73,6 +75,7 @@ async def test_correction_cancel_and_interruption(bot, services) -> None:  # typ
     assert "一時預かりの予約の続きです" in bot.text and "何時から何時まで" in bot.text
     await bot.say("9時から15時")
     await bot.press("みなと乳児室")
+    await give_contact(bot)
     assert "この内容でよろしいですか" in bot.text
     await bot.say("12月2日に変更したい")
     assert "利用日：12月2日（水）" in bot.text
@@ -95,11 +98,13 @@ async def test_last_place_taken_meanwhile_is_said_and_another_facility_offered( 
         await conv.say("来週火曜に2歳の子を預けたい")
         await conv.say("9時から15時")
         await conv.press("みなと乳児室")
+        await give_contact(conv)
     for n in range(3):  # みなと乳児室 takes 4 a day; three places go elsewhere first
         third = Conversation(dispatcher, sender_id=f"p{n}")
         await third.say("来週火曜に2歳の子を預けたい")
         await third.say("9時から15時")
         await third.press("みなと乳児室")
+        await give_contact(third)
         await third.press("はい")
         assert "受付番号" in third.text
     await other.press("はい")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.testing import Conversation
-from tests.handlers.conftest import NOW, stored
+from tests.handlers.conftest import NOW, give_contact, stored
 
 pytestmark = pytest.mark.usefixtures("booking_day")
 
@@ -27,6 +27,7 @@ async def test_booking_with_closed_day_over_capacity_and_a_correction(bot, servi
     await bot.say("15名で使います")
     assert "中央区民館 会議室Aの定員は12人です" in bot.text
     await bot.say("10名です")
+    await give_contact(bot)
     assert "時間帯：午後 13:00〜17:00" in bot.text and "使用料：800円" in bot.text
     await bot.say("午前に変更したい")
     assert "時間帯：午前 09:00〜12:00" in bot.text and "使用料：600円" in bot.text
@@ -44,6 +45,7 @@ async def test_a_taken_slot_is_not_offered_and_is_refused(bot, dispatcher) -> No
     await first.say("12月9日")
     await first.press("午前 09:00〜12:00（2,400円）")
     await first.say("30名です")
+    await give_contact(first)
     await first.press("はい")
     assert "S-20261209-0001" in first.text
     await bot.say("体育館を予約したい")
@@ -79,7 +81,12 @@ def test_staff_see_reservations_made_over_the_web_chat(client, settings) -> None
     say("中央区民館の和室を予約したい")
     say('/inform{"date":"2026-12-10"}')
     say('/inform{"slot":"night"}')
-    say('/inform{"people":8}')
+    asked = say('/inform{"people":8}')
+    assert any("お名前" in m["text"] for m in asked)  # an anonymous resident: name and phone
+    say("山田花子です")
+    confirm = say("090-1234-5678")
+    assert any("電話番号：090-****-5678" in m["text"] for m in confirm) or "090-****-5678" in str(confirm)
+    assert "090-1234-5678" not in str(confirm)
     done = say("/affirm")
     assert any("S-20261210-0001" in m["text"] for m in done)
     headers = {"Authorization": "Bearer s3cret"}
@@ -88,5 +95,6 @@ def test_staff_see_reservations_made_over_the_web_chat(client, settings) -> None
     assert [(r["number"], r["resource"], r["start_time"], r["details"]["people"]) for r in rows] == [
         ("S-20261210-0001", "chuo_japanese", "18:00", 8)
     ]
+    assert rows[0]["details"]["contact"] == {"name": "山田花子", "phone": "090-1234-5678"}  # for the staff
     assert client.get("/staff/api/reservations?date=2026-12-11", headers=headers).json() == []
     assert client.get("/staff/api/reservations?kind=nope", headers=headers).status_code == 422

@@ -127,3 +127,63 @@ async def test_information_asked_mid_form_leaves_no_stale_form_behind(bot, catal
     await bot.press("はい")
     assert "必要な手続きは" in bot.text
     assert "先ほどの手続きの続きに戻ります" not in bot.text
+
+
+async def test_moving_in_qa_sequence_school_answer_in_words(bot, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
+    """QA H4: "小学生が1人" answers the school question; "犬はいません" then answers the dog question."""
+    await bot.say("来週引っ越してきます。手続き何が必要？")
+    await bot.say("横浜市から")
+    await bot.say("子どもが2人います")
+    assert "小学生・中学生はいますか" in bot.text
+    await bot.say("小学生が1人")
+    assert "犬を飼っていますか" in bot.text
+    await bot.say("犬はいません")
+    assert "マイナンバーカード" in bot.text
+    await bot.say("持っていません")
+    await bot.say("会社の保険です")  # not 国民健康保険: an answer, not a question about 国保
+    assert "小・中学生：はい" in bot.text and "犬：いいえ" in bot.text and "国民健康保険：いいえ" in bot.text
+    await bot.press("はい")
+    assert "□ " + catalog.procedure("school_transfer").title in bot.text
+    assert "□ " + catalog.procedure("dog_registration").title not in bot.text
+
+
+async def test_an_answer_to_another_question_is_kept_for_it(bot, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
+    await bot.say('/moving_in{"start":"yes"}')
+    await answer(bot, "ほかの市区町村から", "はい")
+    assert "小学生・中学生はいますか" in bot.text
+    await bot.say("犬はいません")  # does not fit the school question: never taken as its answer
+    assert "「犬：いいえ」と承りました" in bot.text and "小学生・中学生はいますか" in bot.text
+    await bot.say("はい")
+    assert "マイナンバーカード" in bot.text and "犬を飼っていますか" not in bot.text  # dog already answered
+    await answer(bot, "はい", "はい")
+    assert "小・中学生：はい" in bot.text and "犬：いいえ" in bot.text
+    await bot.press("はい")
+    assert "□ " + catalog.procedure("school_transfer").title in bot.text
+
+
+async def test_an_answer_that_fits_no_question_is_asked_again_plainly(bot) -> None:  # type: ignore[no-untyped-def]
+    await bot.say('/moving_in{"start":"yes"}')
+    await answer(bot, "ほかの市区町村から", "はい")
+    await bot.say("2人です")  # how many of them? not a yes or no
+    assert "読み取れませんでした" in bot.text and "小学生・中学生はいますか" in bot.text
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("中学生が2人", "はい"),
+        ("小1と中2", "はい"),
+        ("上の子が小学3年生です", "はい"),
+        ("いないです", "いいえ"),
+        ("未就学です", "いいえ"),
+        ("小学生はいません", "いいえ"),
+        ("2人とも保育園です", "いいえ"),
+    ],
+)
+async def test_school_children_answers_in_words(bot, reply: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    await bot.say('/moving_in{"start":"yes"}')
+    await answer(bot, "ほかの市区町村から", "はい")
+    await bot.say(reply)
+    assert "犬を飼っていますか" in bot.text, bot.text
+    await answer(bot, "いいえ", "いいえ", "いいえ")
+    assert f"小・中学生：{expected}" in bot.text

@@ -102,3 +102,42 @@ async def test_the_municipalitys_imported_list_is_used(bot, services, settings, 
     load_knowledge(services)
     await bot.say("ペットボトルは何ごみ？")
     assert "「資源物（テスト）」" in bot.text and "つぶしてください" in bot.text
+
+
+async def test_typed_town_answers_the_area_question(bot, services) -> None:  # type: ignore[no-untyped-def]
+    """QA M5: after "燃えるごみの日はいつ？" the bot offers area buttons; a typed town answers it."""
+    collection = catalog_of(services).waste_collection
+    assert collection is not None
+    central = next(a for a in collection.areas if "本町" in a.towns)
+    await bot.say("燃えるごみの日はいつ？")
+    assert central.name in bot.button_titles
+    await bot.say("本町です")
+    assert f"{central.name}（" in bot.text and f"燃やすごみ：{central.days['燃やすごみ']}" in bot.text
+    assert "わかりませんでした" not in bot.text
+
+
+async def test_area_question_then_bare_town(bot, services) -> None:  # type: ignore[no-untyped-def]
+    collection = catalog_of(services).waste_collection
+    assert collection is not None
+    central = next(a for a in collection.areas if "本町" in a.towns)
+    await bot.say("ごみの収集日を教えて")
+    assert "お住まいの地区" in bot.text
+    await bot.say("本町")
+    assert all(f"{name}：{day}" in bot.text for name, day in central.days.items())
+
+
+async def test_a_town_later_is_not_an_answer_any_more(bot) -> None:  # type: ignore[no-untyped-def]
+    await bot.say("燃えるごみの日はいつ？")
+    await bot.say("こんにちは")
+    await bot.say("本町です")
+    assert "収集日" not in bot.text
+
+
+async def test_town_and_category_day(bot, services) -> None:  # type: ignore[no-untyped-def]
+    """QA M5: "本町のプラの日" is the プラ collection day of 本町, not an item called so."""
+    collection = catalog_of(services).waste_collection
+    assert collection is not None
+    central = next(a for a in collection.areas if "本町" in a.towns)
+    await bot.say("本町のプラの日")
+    assert f"プラスチック資源：{central.days['プラスチック資源']}" in bot.text
+    assert "燃やすごみ：" not in bot.text and "見つかりませんでした" not in bot.text

@@ -193,3 +193,22 @@ def test_loader_falls_back_to_the_demo_faq_and_waste_list(tmp_path: Path) -> Non
     own.write_text("question,answer\n図書館は何時まで？,20時までです。\n", encoding="utf-8")
     import_faq(own, tmp_path)
     assert [e.question for e in load_faq(tmp_path).entries] == ["図書館は何時まで？"]
+
+
+def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    """PyYAML keeps the last of two equal keys silently; the catalog loader refuses them."""
+    text = PACKAGED_CATALOG.read_text(encoding="utf-8").replace(
+        "    short: 住民票の写し\n", "    short: 戸籍証明書\n    short: 住民票の写し\n", 1
+    )
+    path = tmp_path / "procedures.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogError, match="duplicate key 'short'"):
+        Catalog.load(path)
+
+
+def test_short_names_and_mail_addresses(catalog: Catalog) -> None:
+    assert catalog.procedure("koseki").short == "戸籍証明書"
+    assert catalog.procedure("juminhyo").short == "住民票の写し"
+    for proc in catalog.procedures.values():
+        if proc.mail is not None:
+            assert proc.mail.address.startswith("〒"), proc.id
