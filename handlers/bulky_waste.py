@@ -303,9 +303,7 @@ def _size_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
     data = services_data(ctx)
     by_id = {i.id: i for i in data.bulky_waste.items}
     group = data.bulky_waste.sized[int(pending["group"])]
-    return [
-        Button(f"{by_id[i].name} {yen(by_id[i].fee)}", payload("inform", size=i)) for i in group.items
-    ]
+    return [Button(f"{by_id[i].name} {yen(by_id[i].fee)}", payload("inform", size=i)) for i in group.items]
 
 
 def _needs_size(values: dict[str, Any]) -> bool:
@@ -319,7 +317,10 @@ def refusal_lines(refused: list[list[str]]) -> list[str]:
         names = by_reason.setdefault(reason, [])
         if name not in names:
             names.append(name)
-    return [f"{'・'.join(f'「{n}」' for n in names)}は粗大ごみとして出せません。{reason}" for reason, names in by_reason.items()]
+    return [
+        f"{'・'.join(f'「{n}」' for n in names)}は粗大ごみとして出せません。{reason}"
+        for reason, names in by_reason.items()
+    ]
 
 
 def _validate_items(ctx: TurnContext, value: dict[str, Any], _values: dict[str, Any]) -> str | None:
@@ -489,11 +490,11 @@ class BulkyWasteForm(BookingForm):
             self._fee_overview(ctx)
             return False
         if not ctx.parse.from_payload:
-            found = match_items(services_data(ctx), text, find_unknown=False)
-            if found["refused"] and not found["items"] and not found["ask"]:
+            matched_all = match_items(services_data(ctx), text, find_unknown=False)
+            if matched_all["refused"] and not matched_all["items"] and not matched_all["ask"]:
                 # Nothing here can be collected: say why once, offer other items or stopping.
                 ctx.say(
-                    "\n".join(refusal_lines(found["refused"]))
+                    "\n".join(refusal_lines(matched_all["refused"]))
                     + "\nほかに粗大ごみとして出したい品物があれば、品物の名前を送ってください。",
                     buttons=[
                         Button("ほかの品物を申し込む", payload("bulky_waste", start="yes")),

@@ -207,10 +207,7 @@ def _extract_phone(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
 def _validate_phone(_ctx: TurnContext, value: Any, _values: dict[str, Any]) -> str | None:
     if isinstance(value, str) and valid_phone(value):
         return None
-    return (
-        "電話番号の形になっていないようです。市外局番から数字で教えてください。"
-        "（例：090-1234-5678、03-1234-5678）"
-    )
+    return "電話番号の形になっていないようです。市外局番から数字で教えてください。（例：090-1234-5678、03-1234-5678）"
 
 
 CONTACT_SLOTS = (
@@ -307,7 +304,9 @@ class BookingForm(Form):
         value = self._extract(ctx, slot, values)
         if value is None:
             return False
-        if slot.name not in self.catch_all | CONTACT_SLOT_NAMES:  # a facility name, a date...: an answer even if refused
+        if (
+            slot.name not in self.catch_all | CONTACT_SLOT_NAMES
+        ):  # a facility name, a date...: an answer even if refused
             return True
         return self._check(ctx, slot, value, values) is None
 

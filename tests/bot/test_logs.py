@@ -18,7 +18,10 @@ from bot.logs import JsonFormatter, mask, pseudonym
         ("マイナンバー 1234 5678 9012 です", "1234 5678 9012"),
         ("mail hanako@example.jp", "hanako@example.jp"),
         ("生年月日 1990年4月1日", "1990年4月1日"),
-        ("(psycopg.IntegrityError) dup [SQL: INSERT INTO residents] [parameters: ('山田 花子', 'デモ区中央1-1-1')]", "山田"),
+        (
+            "(psycopg.IntegrityError) dup [SQL: INSERT INTO residents] [parameters: ('山田 花子', 'デモ区中央1-1-1')]",
+            "山田",
+        ),
     ],
 )
 def test_mask_hides_personal_data(raw: str, hidden: str) -> None:

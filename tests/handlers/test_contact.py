@@ -70,10 +70,19 @@ async def test_anonymous_booking_asks_name_and_phone(bot, services, caplog) -> N
 @pytest.mark.parametrize(
     ("start", "kind"),
     [
-        (["1人掛けのソファを出したい", "中央1-1-1", "/inform{\"date\":\"2026-12-01\"}"], "bulky_waste"),
-        (["来週火曜に2歳の子を預けたい", "9時から15時", "/inform{\"facility\":\"himawari\"}"], "childcare_temporary"),
-        (["母の介護について相談したい", "物忘れ", "中央1-1-1", "/inform{\"method\":\"visit\"}",
-          "/inform{\"date\":\"2026-12-01\"}", "/inform{\"time\":\"10:00\"}"], "care_consultation"),
+        (["1人掛けのソファを出したい", "中央1-1-1", '/inform{"date":"2026-12-01"}'], "bulky_waste"),
+        (["来週火曜に2歳の子を預けたい", "9時から15時", '/inform{"facility":"himawari"}'], "childcare_temporary"),
+        (
+            [
+                "母の介護について相談したい",
+                "物忘れ",
+                "中央1-1-1",
+                '/inform{"method":"visit"}',
+                '/inform{"date":"2026-12-01"}',
+                '/inform{"time":"10:00"}',
+            ],
+            "care_consultation",
+        ),
     ],
 )
 async def test_every_booking_kind_stores_the_contact(bot, services, start: list[str], kind: str) -> None:  # type: ignore[no-untyped-def]

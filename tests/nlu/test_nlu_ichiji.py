@@ -33,7 +33,9 @@ def test_temporary_ichiji_is_not_a_time(text: str) -> None:
     assert times(text) == []
 
 
-@pytest.mark.parametrize(("text", "value"), [("一時に行きます", "01:00"), ("午後一時から", "13:00"), ("1時預かり", "01:00")])
+@pytest.mark.parametrize(
+    ("text", "value"), [("一時に行きます", "01:00"), ("午後一時から", "13:00"), ("1時預かり", "01:00")]
+)
 def test_real_hours_stay(text: str, value: str) -> None:
     assert times(text) == [value]
 
