@@ -1,4 +1,4 @@
-"""LINE channel: the persistent outbox and webhook events queued at shutdown.
+"""LINE channel: the persistent outbox, and webhook events stored at receipt until processed.
 
 Processed-event idempotency reuses the transcript's unique (channel, external_id): the LINE
 `webhookEventId` is stored as the inbound message's external_id.
