@@ -211,6 +211,91 @@ def memory() -> dict[str, Any]:
     return out
 
 
+def _smaps_of(pid: int | str) -> dict[str, Any]:
+    """RSS, PSS, USS and the Sudachi dictionary mapping of process `pid` (from its /proc files)."""
+    proc = Path("/proc") / str(pid)
+    keys = ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Shared_Clean", "Shared_Dirty")
+    rollup = _kb_fields((proc / "smaps_rollup").read_text().splitlines(), keys)
+    status = _kb_fields((proc / "status").read_text().splitlines(), ("VmHWM", "RssAnon", "RssFile"))
+    dic = dict.fromkeys(keys, 0)
+    current: str | None = None
+    for line in (proc / "smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and ":" not in head[0]:
+            current = head[5] if len(head) > 5 else None
+        elif current and current.endswith("system.dic"):
+            for k, v in _kb_fields([line], keys).items():
+                dic[k] += v
+    mb = lambda kb: round(kb / 1024, 1)  # noqa: E731
+    uss = rollup.get("Private_Clean", 0) + rollup.get("Private_Dirty", 0)
+    dic_private = dic["Private_Clean"] + dic["Private_Dirty"]
+    return {
+        "peak_rss_mb": mb(status.get("VmHWM", 0)),
+        "rss_mb": mb(rollup.get("Rss", 0)),
+        "anon_mb": mb(status.get("RssAnon", 0)),
+        "pss_mb": mb(rollup.get("Pss", 0)),
+        "uss_mb": mb(uss),
+        "dictionary_rss_mb": mb(dic["Rss"]),
+        "dictionary_shared_mb": mb(dic["Shared_Clean"] + dic["Shared_Dirty"]),
+        "dictionary_private_mb": mb(dic_private),
+        "uss_without_dictionary_mb": mb(uss - dic_private),
+    }
+
+
+def worker_main(model_dir: str) -> None:
+    """A serving NLU worker for `workers_memory`: load the model, parse a broad sample (every
+    training example, the bench messages and xSID-ja, so most dictionary pages a long-running
+    worker touches are touched), then wait until the parent has read /proc and closes stdin."""
+    from nlu.trainingdata import load_examples
+
+    engine = NLUEngine.load(Path(model_dir))
+    texts = [e.text for e in load_examples(DEFAULT_DATA_DIR)] + MESSAGES
+    if XSID_DIR.is_dir():
+        texts += [t for t, _ in read_xsid(XSID_DIR)]
+    for text in texts:
+        engine.parse(text, today=TODAY)
+    print(f"ready {len(texts)}", flush=True)
+    sys.stdin.read()
+
+
+def workers_memory(n: int = 2) -> dict[str, Any]:
+    """Memory of `n` NLU worker processes running side by side, as a deployment runs them (one per
+    uvicorn worker). Sudachi memory-maps its read-only dictionary: the workers share those page-cache
+    pages, so each worker's own cost is its USS (private memory) and the dictionary is paid once.
+    RSS counts the shared mapping in every worker and so overstates what a worker costs."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", str(MODEL_DIR)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+    try:
+        parsed = [p.stdout.readline().split() for p in procs]  # type: ignore[union-attr]
+        if not all(line and line[0] == "ready" for line in parsed):
+            return {"error": "a worker did not start"}
+        workers = [_smaps_of(p.pid) for p in procs]
+    finally:
+        for p in procs:
+            p.communicate("")
+    uss = [w["uss_mb"] for w in workers]
+    dictionary = max(w["dictionary_rss_mb"] for w in workers)
+    return {
+        "workers": n,
+        "messages_parsed_per_worker": int(parsed[0][1]),
+        "per_worker": workers,
+        "median_uss_mb": round(statistics.median(uss), 1),
+        "median_rss_mb": round(statistics.median(w["rss_mb"] for w in workers), 1),
+        "median_pss_mb": round(statistics.median(w["pss_mb"] for w in workers), 1),
+        "shared_dictionary_mb": dictionary,
+        # what the n workers cost together: their private memory plus the dictionary pages once
+        "total_for_workers_mb": round(sum(uss) + dictionary, 1),
+    }
+
+
 def load_engine() -> NLUEngine:
     """Load the serving model; train it in a child process first so that sklearn/scipy (training
     only) do not inflate this process's memory."""
@@ -232,6 +317,7 @@ def main() -> None:
         "ood_xsid_ja": ood(engine),
     }
     results["memory_mb"] = memory()
+    results["workers_memory_mb"] = workers_memory(2)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     lat, o = results["latency"], results["ood_xsid_ja"]
@@ -258,6 +344,15 @@ def main() -> None:
         f"RSS without it {mem.get('rss_without_dictionary_mb', '?')} MB, "
         f"USS without it {mem.get('uss_without_dictionary_mb', '?')} MB"
     )
+    wm = results["workers_memory_mb"]
+    if "median_uss_mb" in wm:
+        print(
+            f"memory of {wm['workers']} NLU workers side by side, each after {wm['messages_parsed_per_worker']} "
+            f"messages: private memory (USS) per worker median {wm['median_uss_mb']} MB (target < 150 MB); "
+            f"RSS {wm['median_rss_mb']} MB of which {wm['shared_dictionary_mb']} MB is the shared read-only "
+            f"dictionary mapping; PSS {wm['median_pss_mb']} MB; all {wm['workers']} together "
+            f"{wm['total_for_workers_mb']} MB"
+        )
     if "municipal_intent_share" in o:
         print(
             f"xSID-ja out-of-domain: {o['municipal_intent_share']:.1%} of {o['utterances']} "
@@ -270,4 +365,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        worker_main(sys.argv[2])
+    else:
+        main()

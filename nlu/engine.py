@@ -15,13 +15,13 @@ from typing import Any
 
 from nlu.classifier import IntentClassifier
 from nlu.decision import decide, fallback_only
-from nlu.entities import extract
+from nlu.entities import extract, scan_values
 from nlu.features import blocks
 from nlu.text import dictionary_name, normalize, normalize_with_offsets, tokenize
 from nlu.trainingdata import DEFAULT_DATA_DIR, data_hash, load_examples
 
 log = logging.getLogger(__name__)
-MODEL_VERSION = "madoguchi-nlu-3"  # bump when features or training change
+MODEL_VERSION = "madoguchi-nlu-4"  # bump when features or training change
 _ENGINE_FILE = "engine.json"
 
 try:
@@ -91,9 +91,10 @@ class NLUEngine:
             intent, ranking = fallback_only(self.threshold)
             return {"text": text, "intent": intent, "entities": [], "intent_ranking": ranking}
         tokens = tokenize(norm.text)
-        probs = self.classifier.predict(blocks(norm.text, tokens))
+        values = scan_values(norm.text, today)
+        probs = self.classifier.predict(blocks(norm.text, tokens, values))
         intent, ranking = decide(probs, self.classifier.labels, norm.text, self.threshold)
-        entities = extract(norm, tokens, today)
+        entities = extract(norm, tokens, today, values)
         return {"text": text, "intent": intent, "entities": entities, "intent_ranking": ranking}
 
     def save(self, path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from nlu.dates import Span, find_dates, find_times, select_spans
@@ -199,17 +200,35 @@ def find_relations(text: str, tokens: list[Token]) -> list[Span]:
     return out
 
 
-def extract(norm: Normalized, tokens: list[Token], today: dt.date) -> list[dict[str, Any]]:
-    """All entities of the normalized text, as Rasa entity dicts with original offsets."""
+@dataclass(frozen=True, slots=True)
+class Values:
+    """Date, time and count spans of a normalized text, found once per message and shared by the
+    classifier's shape features and the entity extractor (both need them; scanning is not free)."""
+
+    dates: list[Span]
+    times: list[Span]
+    counts: list[Span]
+
+
+def scan_values(text: str, today: dt.date) -> Values:
+    return Values(find_dates(text, today), find_times(text), find_counts(text))
+
+
+def extract(
+    norm: Normalized, tokens: list[Token], today: dt.date, values: Values | None = None
+) -> list[dict[str, Any]]:
+    """All entities of the normalized text, as Rasa entity dicts with original offsets.
+    `values`: the scan of `norm.text` for `today`, when the caller already has it."""
     text = norm.text
     if not text:
         return []
-    found: list[tuple[str, Span]] = [("date", s) for s in find_dates(text, today)]
-    found += [("time", s) for s in find_times(text) if not is_temporary_ichiji(text, s)]
+    values = values or scan_values(text, today)
+    found: list[tuple[str, Span]] = [("date", s) for s in values.dates]
+    found += [("time", s) for s in values.times if not is_temporary_ichiji(text, s)]
     taken = select_spans([s for _, s in found])
     for name, spans in (
         ("age", _numeric_spans(_AGE, text, 0, 130)),
-        ("count", find_counts(text)),
+        ("count", values.counts),
         ("relation", find_relations(text, tokens)),
     ):
         for s in spans:
