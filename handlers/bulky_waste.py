@@ -407,6 +407,7 @@ class BulkyWasteForm(BookingForm):
     catch_all = frozenset({"items", "address"})
     intents = frozenset({"bulky_waste"})
     title = "粗大ごみ収集の申込み"
+    answers_fee_questions = True
     slots = (
         Slot(
             "items",

@@ -118,9 +118,14 @@ class Form:
             return True
         if parse.from_payload:
             return parse.intent.startswith("form_")
-        if any(word in parse.text for word in CORRECTION_WORDS):
+        strongly_other = parse.confidence >= STRONG_OTHER_INTENT
+        # "やっぱり…", "日付を変更": a correction of this form — unless the NLU is sure of another
+        # intent and no item of this form is named ("一時預かりの予約を変更したい" in the 粗大ごみ form)
+        if any(word in parse.text for word in CORRECTION_WORDS) and (
+            not strongly_other or self._slot_named_in(parse.text) is not None
+        ):
             return True
-        if parse.confidence >= STRONG_OTHER_INTENT:
+        if strongly_other:
             return False
         return self._would_fill(ctx)
 

@@ -51,8 +51,10 @@ def procedure_handlers() -> list[Handler]:
     from handlers.care import CareConsultationForm
     from handlers.childcare import ChildcareForm
     from handlers.facilities import FacilityBookingForm
+    from handlers.reservation_manage import ReservationManageForm
 
     handlers += [BulkyWasteForm(), ChildcareForm(), FacilityBookingForm(), CareConsultationForm()]
+    handlers += [ReservationManageForm()]  # 予約の確認・取消し
     return handlers
 
 

@@ -260,10 +260,29 @@ def yen(amount: int) -> str:
     return f"{amount:,}円"
 
 
+# A question about the booking rules, not a request to book ("会議室って何日前から予約できる？",
+# "キャンセルの期限は？", "使用料はいくら？"): answered from the catalog, with a button to book.
+RULES_QUESTION = re.compile(
+    r"何日前|何日まえ|何か月前|何ヶ月前|何カ月前|何ヵ月前|いつから|いつまで|期限|締め?切|受付開始|キャンセル料"
+    r"|必要なもの|持ち物|もちもの|登録(?:が|は)?(?:必要|いる|要る)|どうやって|方法|やり方"
+)
+FEE_QUESTION = re.compile(r"いくら|料金|使用料|利用料|値段|費用")
+
+
 class BookingForm(Form):
     kind: ReservationKind
     window_days = 62  # how far ahead the availability snapshot reaches
     catch_all: frozenset[str] = frozenset()  # slots whose extractor reads any text (items, address)
+    answers_fee_questions = False  # the form's own start answers fee questions (粗大ごみ: per item)
+
+    def rules_question(self, ctx: TurnContext) -> bool:
+        """A question about how booking works rather than a request to book (see RULES_QUESTION);
+        never a button, nor a message that already gives a date or a time."""
+        parse = ctx.parse
+        if parse.from_payload or parse.entity("date") or parse.entity("time"):
+            return False
+        text = parse.text or ""
+        return bool(RULES_QUESTION.search(text) or (not self.answers_fee_questions and FEE_QUESTION.search(text)))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every booking kind asks an anonymous resident for a name and a phone number, last."""
@@ -280,6 +299,12 @@ class BookingForm(Form):
         return lines
 
     async def handle(self, ctx: TurnContext) -> None:
+        if self.rules_question(ctx):
+            from handlers.procedures import catalog_of, say_procedure
+
+            proc = catalog_of(ctx).procedure(self.kind)
+            say_procedure(ctx, proc, extra_buttons=[Button(f"{self.title}をする", payload(self.kind, start="yes"))])
+            return  # a form already in progress stays as it is
         with await self._snapshot(ctx):
             await super().handle(ctx)
 

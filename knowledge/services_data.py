@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -50,6 +50,30 @@ class BookingWindow(BaseModel):
         return today + timedelta(days=self.min_days_ahead), today + timedelta(days=self.max_days_ahead)
 
 
+class CancelRule(BaseModel):
+    """Until when a reservation may be cancelled in the chat: `days_before` the service date, up to
+    `time` on that day (HH:MM) or to its end. Without a rule a kind is cancelled by phone only
+    (its `change_note` says how)."""
+
+    days_before: int = Field(ge=0)
+    time: HHMM | None = None
+
+    def deadline(self, service_date: date) -> datetime:
+        """The last moment (naive, local time of the municipality) a cancellation is accepted."""
+        day = service_date - timedelta(days=self.days_before)
+        at = time.fromisoformat(self.time) if self.time else time(23, 59, 59)
+        return datetime.combine(day, at)
+
+    def describe(self, day_noun: str) -> str:
+        """ "収集日の2日前の17時まで", "利用日の前日まで", "利用日の当日まで"."""
+        before = {0: "当日", 1: "前日"}.get(self.days_before, f"{self.days_before}日前")
+        at = ""
+        if self.time:
+            hour, minute = (int(x) for x in self.time.split(":"))
+            at = f"の{hour}時{f'{minute}分' if minute else ''}"
+        return f"{day_noun}の{before}{at}まで"
+
+
 class WasteItem(BaseModel):
     id: str
     name: str
@@ -81,6 +105,7 @@ class BulkyWaste(BookingWindow):
     rules: list[str]
     payment: str
     change_note: str
+    cancel_in_chat: CancelRule | None = None
     not_accepted: list[NotAccepted] = []
     items: list[WasteItem] = Field(min_length=1)
     sized: list[SizedGroup] = []
@@ -120,6 +145,7 @@ class Childcare(BookingWindow):
     bring: list[str]
     payment: str
     change_note: str
+    cancel_in_chat: CancelRule | None = None
     facilities: list[ChildcareFacility] = Field(min_length=1)
 
 
@@ -154,6 +180,7 @@ class Facilities(BookingWindow):
     hours: str
     payment: str
     change_note: str
+    cancel_in_chat: CancelRule | None = None
     slots: list[TimeSlot] = Field(min_length=1)
     places: list[Facility] = Field(alias="list", min_length=1)
 
@@ -187,6 +214,7 @@ class Care(BaseModel):
     note: str
     consultation: Consultation
     change_note: str
+    cancel_in_chat: CancelRule | None = None
     centers: list[CareCenter] = Field(min_length=1)
 
 

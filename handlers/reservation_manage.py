@@ -1,0 +1,448 @@
+"""予約の確認・取消し in the chat (intent `reservation_manage`).
+
+A resident who booked in the chat (粗大ごみ, 一時預かり, 施設, 介護の相談) can see their upcoming
+reservations and cancel one, up to the deadline the municipality's data gives per kind
+(`cancel_in_chat` in services.yml; a kind without it is cancelled by phone only, as its
+`change_note` says). A change of date or time is a cancellation followed by a new booking: the
+bot says so and offers the booking again once the old one is cancelled.
+
+Whose reservation may be cancelled here: one made in this conversation, or one of the linked
+resident. Any other number (a booking made on another phone, read out from a paper note) needs the
+phone number given when booking, checked against the reservation's contact; three wrong answers
+end the attempt. Before each turn the form loads what it may need (the conversation's and the
+resident's upcoming reservations, and any reservation whose number is in the message) so that
+its validators can stay synchronous; the cancellation itself re-reads the row in its own
+transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from bot.events import Button, Card
+from bot.turn import TurnContext, payload
+from handlers.forms import Form, Slot
+from handlers.reservations import format_phone, mask_phone, phone_digits, services_data, valid_phone
+from knowledge.bookings import CANCELLED, CONFIRMED, PREFIXES, Reservation, cancel_reservation, get_reservation
+from knowledge.profile import department_of, interaction, resident_exists
+from knowledge.services_data import CancelRule, ServicesData, format_date
+
+log = logging.getLogger(__name__)
+
+KIND_TITLES = {
+    "bulky_waste": "粗大ごみ収集",
+    "childcare_temporary": "一時預かり",
+    "facility_booking": "施設の予約",
+    "care_consultation": "介護の相談",
+}
+DAY_NOUNS = {
+    "bulky_waste": "収集日",
+    "childcare_temporary": "利用日",
+    "facility_booking": "利用日",
+    "care_consultation": "相談日",
+}
+BOOKING_FORMS = frozenset(KIND_TITLES)  # the booking forms are named after their kind
+MAX_LISTED = 5
+MAX_PHONE_TRIES = 3
+_PREFIX_TO_KIND = {prefix: kind for kind, prefix in PREFIXES.items()}
+_DASH = "-‐‑‒–—―ー－−"
+NUMBER = re.compile(
+    rf"(?<![A-Za-z0-9])([{''.join(_PREFIX_TO_KIND)}])\s*[{_DASH}]?\s*(\d{{8}})\s*[{_DASH}]?\s*(\d{{4}})(?!\d)",
+    re.IGNORECASE,
+)
+CHECK_CUES = (
+    "確認",
+    "見たい",
+    "みたい",
+    "見せて",
+    "どうなって",
+    "一覧",
+    "入ってる",
+    "入っている",
+    "いつだった",
+    "何日だった",
+)
+CANCEL_CUES = ("取り消", "取消", "とりけ", "キャンセル", "やめ", "止め", "中止", "行けなく", "いけなく", "不要")
+CHANGE_CUES = ("変更", "変え", "かえ", "ずらし", "別の日", "振替", "振り替")
+
+
+def find_number(text: str) -> str | None:
+    """A reservation number in `text` ("s-20261201-0003", "Ｓ２０２６１２０１０００３"), canonical."""
+    match = NUMBER.search(unicodedata.normalize("NFKC", text))
+    if match is None:
+        return None
+    return f"{match.group(1).upper()}-{match.group(2)}-{match.group(3)}"
+
+
+# -- what the form may need this turn --------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Known:
+    own: tuple[Reservation, ...]  # upcoming, confirmed, of this conversation or linked resident
+    by_number: dict[str, Reservation]  # every reservation looked up this turn, by number
+    now: datetime  # local time (naive) of the municipality
+
+    def owned(self, reservation: Reservation) -> bool:
+        return any(r.number == reservation.number for r in self.own)
+
+
+_KNOWN: ContextVar[Known | None] = ContextVar("reservations_known", default=None)
+
+
+def _known() -> Known:
+    known = _KNOWN.get()
+    if known is None:
+        raise RuntimeError("reservation look-up outside a turn")
+    return known
+
+
+@contextmanager
+def _holding(known: Known) -> Iterator[None]:
+    token = _KNOWN.set(known)
+    try:
+        yield
+    finally:
+        _KNOWN.reset(token)
+
+
+def _owned_clause(ctx: TurnContext) -> Any:
+    clause = Reservation.conversation_id == ctx.state.conversation_id
+    if ctx.state.resident_id is not None:
+        clause = or_(clause, Reservation.resident_id == ctx.state.resident_id)
+    return clause
+
+
+async def load_known(ctx: TurnContext, extra: tuple[str, ...] = ()) -> Known:
+    numbers = {n for n in (find_number(ctx.parse.text or ""), *extra) if n}
+    given = ctx.parse.entity("number") if ctx.parse.from_payload else None
+    if isinstance(given, str) and find_number(given):
+        numbers.add(find_number(given))  # type: ignore[arg-type]
+    async with ctx.services.sessionmaker() as session:
+        own = list(
+            await session.scalars(
+                select(Reservation)
+                .where(_owned_clause(ctx), Reservation.status == CONFIRMED, Reservation.service_date >= ctx.today)
+                .order_by(Reservation.service_date, Reservation.start_time, Reservation.number)
+                .limit(50)
+            )
+        )
+        by_number = {r.number: r for r in own}
+        for number in numbers - set(by_number):
+            found = await get_reservation(session, number=number)
+            if found is not None:
+                by_number[number] = found
+    return Known(own=tuple(own), by_number=by_number, now=ctx.services.now().replace(tzinfo=None))
+
+
+# -- describing a reservation -------------------------------------------------------------
+def describe(reservation: Reservation) -> str:
+    """ "施設の予約 12月1日（火）13:00〜17:00 北区民館 集会室" (no personal data: no address, no name)."""
+    details = reservation.details or {}
+    when = format_date(reservation.service_date)
+    if reservation.start_time:
+        when += f" {reservation.start_time}" + (f"〜{reservation.end_time}" if reservation.end_time else "")
+    place = {
+        "facility_booking": " ".join(str(details[k]) for k in ("facility", "room") if details.get(k)),
+        "childcare_temporary": str(details.get("facility") or ""),
+        "care_consultation": str(details.get("center") or ""),
+        "bulky_waste": f"{details['town']}地区の収集" if details.get("town") else "",
+    }.get(reservation.kind, "")
+    return " ".join(p for p in (KIND_TITLES.get(reservation.kind, "予約"), when, place) if p)
+
+
+def _rule(data: ServicesData, kind: str) -> tuple[CancelRule | None, str]:
+    spec = {
+        "bulky_waste": data.bulky_waste,
+        "childcare_temporary": data.childcare,
+        "facility_booking": data.facilities,
+        "care_consultation": data.care,
+    }.get(kind)
+    if spec is None:
+        return None, ""
+    return spec.cancel_in_chat, spec.change_note
+
+
+def cancel_problem(ctx: TurnContext, reservation: Reservation, now: datetime) -> str | None:
+    """Why this reservation cannot be cancelled in the chat now, or None."""
+    if reservation.status == CANCELLED:
+        return f"受付番号 {reservation.number} の予約は、すでに取り消されています。"
+    if reservation.service_date < now.date():
+        return f"受付番号 {reservation.number} の予約の日は、すでに過ぎています。"
+    rule, note = _rule(services_data(ctx), reservation.kind)
+    if rule is None:
+        return f"この予約はチャットでは取り消せません。{note}"
+    if now > rule.deadline(reservation.service_date):
+        limit = rule.describe(DAY_NOUNS.get(reservation.kind, "利用日"))
+        return f"チャットで取り消せるのは{limit}です。受付番号 {reservation.number} の予約は期限を過ぎています。{note}"
+    return None
+
+
+# -- slots ----------------------------------------------------------------------------------
+def _extract_number(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
+    if ctx.parse.from_payload:
+        given = ctx.parse.entity("number")
+        return find_number(given) if isinstance(given, str) else None
+    return find_number(ctx.parse.text or "")
+
+
+def _validate_number(ctx: TurnContext, value: Any, _values: dict[str, Any]) -> str | None:
+    known = _known()
+    reservation = known.by_number.get(str(value))
+    if reservation is None:
+        return f"受付番号 {value} の予約が見つかりません。番号をお確かめください。（例：S-20261201-0001）"
+    problem = cancel_problem(ctx, reservation, known.now)
+    if problem:
+        return problem
+    if not known.owned(reservation) and not _contact_phone(reservation):
+        _, note = _rule(services_data(ctx), reservation.kind)
+        return f"この予約は別の方法で受け付けたため、このチャットからは取り消せません。{note}"
+    return None
+
+
+def _contact_phone(reservation: Reservation) -> str:
+    contact = (reservation.details or {}).get("contact") or {}
+    phone = contact.get("phone") if isinstance(contact, dict) else None
+    return phone_digits(phone) if isinstance(phone, str) else ""
+
+
+def _needs_phone(values: dict[str, Any]) -> bool:
+    known = _KNOWN.get()
+    number = values.get("number")
+    if known is None or not isinstance(number, str):
+        return False
+    reservation = known.by_number.get(number)
+    return reservation is not None and not known.owned(reservation)
+
+
+def short_label(reservation: Reservation) -> str:
+    """A button title short enough for LINE (≤ 20 characters): "12/1 13:00 施設の予約"."""
+    day = reservation.service_date
+    at = f" {reservation.start_time}" if reservation.start_time else ""
+    return f"{day.month}/{day.day}{at} {KIND_TITLES.get(reservation.kind, '予約')}"[:20]
+
+
+def _number_buttons(_ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
+    return [Button(short_label(r), payload("inform", number=r.number)) for r in _known().own[:MAX_LISTED]]
+
+
+def _extract_phone(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
+    form = ctx.state.active_form
+    if form is None or form.requested_slot != "phone":
+        return None
+    text = unicodedata.normalize("NFKC", ctx.parse.text or "")
+    digits = phone_digits(text)
+    return format_phone(text) if valid_phone(digits) else (text.strip() or None)
+
+
+def _validate_phone(ctx: TurnContext, value: Any, values: dict[str, Any]) -> str | None:
+    if not isinstance(value, str) or not valid_phone(value):
+        return "電話番号の形になっていないようです。予約のときにお知らせいただいた番号を、市外局番から教えてください。"
+    reservation = _known().by_number.get(str(values.get("number")))
+    if reservation is None or phone_digits(value) != _contact_phone(reservation):
+        form = ctx.state.active_form
+        tries = int(form.slots.get("_phone_tries", 0)) + 1 if form is not None else MAX_PHONE_TRIES
+        if form is not None:
+            form.slots["_phone_tries"] = tries
+        return "予約のときの電話番号と一致しません。"
+    return None
+
+
+class ReservationManageForm(Form):
+    name = "reservation_manage"
+    intents = frozenset({"reservation_manage"})
+    title = "予約の取消し"
+    slots = (
+        Slot(
+            "number",
+            "取り消す予約の受付番号を教えてください。（例：S-20261201-0001）",
+            "受付番号",
+            extract=_extract_number,
+            validate=_validate_number,
+            choices=_number_buttons,
+            aliases=("受付番号", "番号"),
+        ),
+        Slot(
+            "phone",
+            "ご本人の確認のため、予約のときにお知らせいただいた電話番号を教えてください。",
+            "電話番号",
+            extract=_extract_phone,
+            validate=_validate_phone,
+            render=mask_phone,
+            free_text=True,
+            required=_needs_phone,
+        ),
+    )
+
+    # every turn of the form sees the reservations it may need
+    async def _with_known(self, ctx: TurnContext) -> Known:
+        form = ctx.state.active_form
+        kept = form.slots.get("number") if form is not None and form.name == self.name else None
+        return await load_known(ctx, (kept,) if isinstance(kept, str) else ())
+
+    async def handle(self, ctx: TurnContext) -> None:
+        booking = self._new_booking_meant(ctx)
+        if booking is not None:
+            await booking.handle(ctx)
+            return
+        with _holding(await self._with_known(ctx)):
+            await super().handle(ctx)
+
+    @staticmethod
+    def _new_booking_meant(ctx: TurnContext) -> Form | None:
+        """ "一時預かりの予約をする": no number and no word of checking, cancelling or changing —
+        a new booking. The booking form the NLU ranks highest takes it (None: none is ranked)."""
+        parse = ctx.parse
+        text = parse.text or ""
+        cues = (*CHECK_CUES, *CANCEL_CUES, *CHANGE_CUES)
+        if parse.from_payload or find_number(text) or any(cue in text for cue in cues):
+            return None
+        kind = next((r.get("name") for r in parse.ranking if r.get("name") in KIND_TITLES), None)
+        if kind is None:
+            return None
+        from handlers.bulky_waste import BulkyWasteForm
+        from handlers.care import CareConsultationForm
+        from handlers.childcare import ChildcareForm
+        from handlers.facilities import FacilityBookingForm
+
+        forms: dict[str, type[Form]] = {
+            "bulky_waste": BulkyWasteForm,
+            "childcare_temporary": ChildcareForm,
+            "facility_booking": FacilityBookingForm,
+            "care_consultation": CareConsultationForm,
+        }
+        parse.intent = str(kind)
+        ctx.handled_by = str(kind)
+        return forms[str(kind)]()
+
+    async def resume(self, ctx: TurnContext) -> None:
+        with _holding(await self._with_known(ctx)):
+            await super().resume(ctx)
+            self._stop_after_failed_checks(ctx)
+
+    async def prompt(self, ctx: TurnContext) -> None:
+        with _holding(await self._with_known(ctx)):
+            await super().prompt(ctx)
+
+    def takes_over(self, ctx: TurnContext) -> bool:
+        if find_number(ctx.parse.text or ""):
+            return True
+        form = ctx.state.active_form
+        if form is not None and form.requested_slot == "phone" and not ctx.parse.from_payload:
+            return valid_phone(phone_digits(unicodedata.normalize("NFKC", ctx.parse.text or "")))
+        return super().takes_over(ctx)
+
+    def _stop_after_failed_checks(self, ctx: TurnContext) -> None:
+        form = ctx.state.active_form
+        if form is None or form.name != self.name or int(form.slots.get("_phone_tries", 0)) < MAX_PHONE_TRIES:
+            return
+        reservation = _known().by_number.get(str(form.slots.get("number")))
+        _, note = _rule(services_data(ctx), reservation.kind) if reservation else (None, "")
+        ctx.state.active_form = None
+        log.info("reservation cancel refused: phone check failed", extra={"form": self.name})
+        ctx.replies.clear()
+        ctx.say(f"ご本人の確認ができなかったため、チャットでの取消しはできません。{note}".rstrip())
+        self._resume_paused(ctx)
+
+    async def start(self, ctx: TurnContext) -> bool:
+        text = ctx.parse.text or ""
+        known = _known()
+        number = find_number(text)
+        wants_change = any(cue in text for cue in CHANGE_CUES)
+        wants_cancel = any(cue in text for cue in CANCEL_CUES)
+        if not number and not wants_cancel and not wants_change and any(cue in text for cue in CHECK_CUES):
+            self._list(ctx, known)
+            return False
+        active = ctx.state.active_form
+        if active is not None and active.name in BOOKING_FORMS and not number and not known.own and not wants_change:
+            # "予約をやめたい" while booking: the booking being entered is what the resident means
+            ctx.state.active_form = None
+            ctx.say(f"入力中の{KIND_TITLES[active.name]}の予約をやめました。")
+            self._resume_paused(ctx)
+            return False
+        if not number and not known.own:
+            ctx.say(
+                "このチャットで受け付けた、これからの予約は見つかりませんでした。"
+                "別の端末などで予約した場合は、受付番号を教えてください。"
+            )
+        elif wants_change:
+            ctx.say(
+                "日時などの変更は、いまの予約を取り消してから、あらためて予約していただく形になります。"
+                "まず、取り消す予約を選んでください。"
+            )
+        else:
+            ctx.say("予約の取消しをお手伝いします。")
+        if known.own and not number:
+            ctx.say("これからの予約です。", card=self._card(known))
+        return True
+
+    @staticmethod
+    def _card(known: Known) -> Card:
+        lines = tuple(f"{r.number}：{describe(r)}" for r in known.own[:MAX_LISTED])
+        return Card(title="予約の一覧", lines=lines, kind="info")
+
+    def _list(self, ctx: TurnContext, known: Known) -> None:
+        if not known.own:
+            ctx.say(
+                "このチャットで受け付けた、これからの予約はありません。"
+                "予約の内容は、受付番号をお知らせのうえ各窓口へお問い合わせください。"
+            )
+            return
+        more = f"（最初の{MAX_LISTED}件を表示しています）" if len(known.own) > MAX_LISTED else ""
+        ctx.say(
+            f"これからの予約は{len(known.own)}件です。{more}",
+            card=self._card(known),
+            buttons=(Button("予約を取り消す", payload("reservation_manage", action="cancel")),),
+        )
+
+    def summary_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
+        reservation = _known().by_number.get(str(values.get("number")))
+        lines = [f"受付番号：{values.get('number')}"]
+        if reservation is not None:
+            lines.append(f"内容：{describe(reservation)}")
+        if "phone" in values:
+            lines.append(f"確認した電話番号：{mask_phone(values['phone'])}")
+        return lines
+
+    async def submit(self, ctx: TurnContext, values: dict[str, Any]) -> None:
+        number = str(values["number"])
+        async with ctx.services.sessionmaker() as session, session.begin():
+            current = await get_reservation(session, number=number)
+            problem = None if current is None else cancel_problem(ctx, current, ctx.services.now().replace(tzinfo=None))
+            if current is None or problem:
+                ctx.say(problem or f"受付番号 {number} の予約が見つかりません。")
+                return
+            kind = current.kind
+            label = describe(current)
+            await cancel_reservation(session, number=number)
+            rid = ctx.state.resident_id
+            owner = current.resident_id
+            for resident in {r for r in (rid, owner) if r}:
+                if await resident_exists(session, resident):
+                    session.add(
+                        interaction(
+                            resident_id=resident,
+                            kind="reservation",
+                            intent=kind,
+                            department=department_of(ctx.services.knowledge.get("catalog"), kind),
+                            conversation_id=ctx.state.conversation_id,
+                            channel=ctx.state.channel,
+                            details={"number": number, "action": "cancelled"},
+                        )
+                    )
+        log.info("reservation cancelled in chat", extra={"kind": kind, "number": number})
+        ctx.say(
+            f"受付番号 {number} の予約を取り消しました。",
+            card=Card(
+                title="予約の取消し", lines=(f"受付番号：{number}", f"内容：{label}", "状態：取消し済み"), kind="info"
+            ),
+            buttons=(Button(f"{KIND_TITLES[kind]}をあらためて予約する", payload(kind)),),
+        )
