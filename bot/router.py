@@ -83,6 +83,11 @@ INTENT_SURE = 0.75  # NLU confidence from which an intent keeps its handler (= f
 # 0.88-0.9; a request that only shares words with an entry scores lower and keeps its handler
 # ("中央区民館の会議室Aを予約したい" is `facility_booking` 0.62 and 0.81 on the 会議室 entry: a booking).
 FAQ_OVER_INTENT = 0.85
+# The surer the NLU is that a message is outside the municipality, the closer the FAQ must match:
+# "今何時？" (out_of_scope 1.0) shares only 何時 with the opening-hours entry (0.85), while
+# "犬を飼い始めたんだけど登録いる？" (0.94) and "駐車場ある？" (0.82) are the FAQ's questions (0.9).
+OUT_OF_SCOPE_SURE = 0.97
+FAQ_OVER_SURE_OUT_OF_SCOPE = 0.88
 # While a form waits for an answer it also claims messages the NLU could not place, since a free
 # answer ("山田です", "桜台2-3-4") often looks like that. Such a message that the form would take
 # no value from, and that the FAQ answers or the NLU calls out of scope, is an unrelated question:
@@ -106,7 +111,10 @@ def faq_answer(ctx: TurnContext) -> FaqHit | None:
     if parse.intent in FAQ_FIRST_INTENTS:
         return best
     over_nlu = parse.intent in FAQ_OVER_NLU_INTENTS or parse.confidence < INTENT_SURE
-    return best if over_nlu and best.confidence >= FAQ_OVER_INTENT else None
+    bar = FAQ_OVER_INTENT
+    if parse.intent == "out_of_scope" and parse.confidence >= OUT_OF_SCOPE_SURE:
+        bar = FAQ_OVER_SURE_OUT_OF_SCOPE
+    return best if over_nlu and best.confidence >= bar else None
 
 
 class Router:

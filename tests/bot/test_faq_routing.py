@@ -62,6 +62,13 @@ async def test_a_sure_procedure_request_keeps_its_handler(bot) -> None:  # type:
     assert "どなたの証明書" in bot.text  # the certificate form started
 
 
+@pytest.mark.parametrize("text", ["今何時？", "いま何時"])
+async def test_a_sure_out_of_scope_question_is_not_answered_by_a_loose_faq_match(bot, text: str) -> None:  # type: ignore[no-untyped-def]
+    await bot.say(text)  # shares only 何時 with the opening-hours entry
+    assert faq_reply(bot) is None, bot.text
+    assert "平日の午前8時30分" not in bot.text
+
+
 async def test_out_of_scope_without_an_faq_entry_gets_the_out_of_scope_answer(bot) -> None:  # type: ignore[no-untyped-def]
     await bot.say("明日の天気は？")
     assert faq_reply(bot) is None
