@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from datetime import date, time
 from typing import Any
 
@@ -30,6 +33,8 @@ from handlers.reservations import (
     yen,
 )
 from knowledge.bookings import Capacity
+from knowledge.profile import load_turn_profile
+from knowledge.residents import audit
 from knowledge.services_data import ChildcareFacility, format_date, weekday_of
 from nlu.numerals import NUM, parse_number
 
@@ -77,7 +82,53 @@ def candidates(ctx: TurnContext, values: dict[str, Any]) -> list[ChildcareFacili
 
 
 # -- age ---------------------------------------------------------------------------------------
+# A linked resident who consented to the use of their household data is offered the ages of the
+# household's small children as buttons ("2歳のお子さん"): no name, only the age the form needs.
+# The household is read once per turn while the age is still asked, consent-gated in SQL
+# (`load_turn_profile`), and every read that offers buttons is in the audit log.
+_CHILDREN: ContextVar[tuple[int, ...]] = ContextVar("household_children_months", default=())
+
+
+def months_between(birth: date, today: date) -> int:
+    months = (today.year - birth.year) * 12 + today.month - birth.month
+    return months - (1 if today.day < birth.day else 0)
+
+
+async def household_children(ctx: TurnContext, max_months: int) -> tuple[int, ...]:
+    """Ages in months of the linked resident's household members up to `max_months` (never the
+    resident), youngest first; () without a linked resident or without consent."""
+    rid = ctx.state.resident_id
+    if rid is None:
+        return ()
+    async with ctx.services.sessionmaker() as session, session.begin():
+        turn = await load_turn_profile(session, rid, with_household=True)
+        months = sorted(
+            m
+            for member_id, birth, _relation, _care, death in turn.rows
+            if member_id != rid and birth is not None and death is None
+            for m in (months_between(birth, ctx.today),)
+            if 0 <= m <= max_months
+        )
+        if months:
+            session.add(
+                audit(
+                    actor="system",
+                    action="read_profile",
+                    why="一時預かりの予約: お子さんの年齢の候補",
+                    resident_id=rid,
+                    conversation_id=ctx.event.conversation_id,
+                )
+            )
+    return tuple(months)
+
+
+def _age_choices(_ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
+    return [Button(f"{render_age(m)}のお子さん", payload("inform", age_months=m)) for m in _CHILDREN.get()[:3]]
+
+
 def _extract_age(ctx: TurnContext, _values: dict[str, Any]) -> int | None:
+    if ctx.parse.from_payload and ctx.parse.entity("age_months") is not None:
+        return as_int(ctx.parse.entity("age_months"))
     match = _MONTHS.search(unicodedata.normalize("NFKC", ctx.parse.text))
     if match:
         return parse_number(match.group(1))
@@ -220,6 +271,7 @@ class ChildcareForm(BookingForm):
             "お子さんの年齢",
             extract=_extract_age,
             validate=_validate_age,
+            choices=_age_choices,
             render=render_age,
             aliases=("年齢", "歳"),
         ),
@@ -258,6 +310,17 @@ class ChildcareForm(BookingForm):
     async def start(self, ctx: TurnContext) -> bool:
         ctx.say("一時預かりの予約をお手伝いします。途中で「やめる」と送ると取りやめられます。")
         return True
+
+    async def _snapshot(self, ctx: TurnContext):  # type: ignore[no-untyped-def]
+        """The booked places, and while the age is still to be asked, the household's children."""
+        booked = await super()._snapshot(ctx)
+        form = ctx.state.active_form
+        asking_age = form is None or form.name != self.name or "age" not in form.slots
+        children: tuple[int, ...] = ()
+        if asking_age and ctx.parse.entity("age") is None:
+            oldest = max(f.max_months for f in services_data(ctx).childcare.facilities)
+            children = await household_children(ctx, oldest)
+        return _both(booked, children)
 
     def summary_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
         data = services_data(ctx)
@@ -312,3 +375,13 @@ class ChildcareForm(BookingForm):
                 f"【取消し・変更】{spec.change_note}（{f.name}：{f.phone}）",
             ],
         )
+
+
+@contextmanager
+def _both(booked: AbstractContextManager[None], children: tuple[int, ...]) -> Iterator[None]:
+    token = _CHILDREN.set(children)
+    try:
+        with booked:
+            yield
+    finally:
+        _CHILDREN.reset(token)
