@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     line_channel_access_token: str = ""
     line_api_base_url: str = "https://api.line.me"
     suggestion_decline_cooldown_days: int = Field(default=90)
+    # `python -m bot.retention`: days personal data is kept (0: keep forever)
+    retention_transcript_days: int = Field(default=365, ge=0)
+    retention_contact_days: int = Field(default=90, ge=0)
+    retention_line_days: int = Field(default=30, ge=0)
+    retention_link_days: int = Field(default=30, ge=0)
 
     @property
     def resolved_database_url(self) -> str:
