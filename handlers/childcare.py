@@ -25,6 +25,7 @@ from handlers.reservations import (
     contact_details,
     date_buttons,
     daytime_span,
+    holding,
     next_days,
     render_date,
     services_data,
@@ -379,9 +380,5 @@ class ChildcareForm(BookingForm):
 
 @contextmanager
 def _both(booked: AbstractContextManager[None], children: tuple[int, ...]) -> Iterator[None]:
-    token = _CHILDREN.set(children)
-    try:
-        with booked:
-            yield
-    finally:
-        _CHILDREN.reset(token)
+    with holding(_CHILDREN, children), booked:
+        yield

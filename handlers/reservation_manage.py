@@ -20,8 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,10 +31,10 @@ from sqlalchemy import or_, select
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
 from handlers.forms import Form, Slot
-from handlers.reservations import format_phone, mask_phone, phone_digits, services_data, valid_phone
+from handlers.reservations import format_phone, holding, mask_phone, phone_digits, services_data, valid_phone
 from knowledge.bookings import CANCELLED, CONFIRMED, PREFIXES, Reservation, cancel_reservation, get_reservation
 from knowledge.profile import department_of, interaction, resident_exists
-from knowledge.services_data import CancelRule, ServicesData, format_date
+from knowledge.services_data import BulkyWaste, CancelRule, Care, Childcare, Facilities, ServicesData, format_date
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +104,8 @@ def _known() -> Known:
     return known
 
 
-@contextmanager
-def _holding(known: Known) -> Iterator[None]:
-    token = _KNOWN.set(known)
-    try:
-        yield
-    finally:
-        _KNOWN.reset(token)
+def _holding(known: Known) -> AbstractContextManager[None]:
+    return holding(_KNOWN, known)
 
 
 def _owned_clause(ctx: TurnContext) -> Any:
@@ -160,12 +154,13 @@ def describe(reservation: Reservation) -> str:
 
 
 def _rule(data: ServicesData, kind: str) -> tuple[CancelRule | None, str]:
-    spec = {
+    specs: dict[str, BulkyWaste | Childcare | Facilities | Care] = {
         "bulky_waste": data.bulky_waste,
         "childcare_temporary": data.childcare,
         "facility_booking": data.facilities,
         "care_consultation": data.care,
-    }.get(kind)
+    }
+    spec = specs.get(kind)
     if spec is None:
         return None, ""
     return spec.cancel_in_chat, spec.change_note

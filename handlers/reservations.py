@@ -15,10 +15,10 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from datetime import date, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.events import Button, Card
 from bot.state import ActiveForm
@@ -30,6 +30,7 @@ from knowledge.residents import Interaction
 from knowledge.services_data import BookingWindow, ServicesData, format_date
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Booked = list[tuple[str, date, str | None, str | None, int]]
 _BOOKED: ContextVar[Booked | None] = ContextVar("booked", default=None)
@@ -429,9 +430,15 @@ class BookingForm(Form):
 
 
 @contextmanager
-def _holding(booked: Booked) -> Iterator[None]:
-    token = _BOOKED.set(booked)
+def holding(var: ContextVar[T], value: T) -> Iterator[None]:
+    """`var` is `value` inside the block: what a form loaded (async) before its synchronous
+    validators and button choices run."""
+    token = var.set(value)
     try:
         yield
     finally:
-        _BOOKED.reset(token)
+        var.reset(token)
+
+
+def _holding(booked: Booked) -> AbstractContextManager[None]:
+    return holding(_BOOKED, booked)
