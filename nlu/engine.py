@@ -114,6 +114,17 @@ class NLUEngine:
         return cls(IntentClassifier.load(path), float(meta["threshold"]), meta.get("data_hash", ""))
 
 
+def entities_of(text: str, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """The entity extraction of `NLUEngine.parse` alone (no model needed): date, time, age, count
+    and relation with offsets into `text`. The Rasa engine's answers get these too (a Rasa
+    pipeline resolves neither 来週の火曜日 to a date nor 二通 to 2)."""
+    text = text if isinstance(text, str) else ""
+    norm = normalize_with_offsets(text)
+    if not _has_content(norm.text):
+        return []
+    return extract(norm, tokenize(norm.text), today or today_in_tokyo())
+
+
 def saved_hash(model_dir: Path) -> str | None:
     try:
         return json.loads((model_dir / _ENGINE_FILE).read_text(encoding="utf-8")).get("data_hash")

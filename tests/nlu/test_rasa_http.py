@@ -57,6 +57,18 @@ async def test_parse_goes_to_the_rasa_server(rasa_url: str) -> None:
     await interpreter.aclose()
 
 
+async def test_contract_entities_come_with_rasa_answers(rasa_url: str) -> None:
+    """Rasa resolves no dates or counts: the embedded extractor adds them, so forms work the same."""
+    import datetime as dt
+
+    interpreter = RasaHTTPInterpreter(rasa_url)
+    data = await interpreter.parse("来週の火曜日に住民票を２通", today=dt.date(2026, 11, 27))
+    found = {(e["entity"], e["value"]) for e in data["entities"]}
+    assert ("date", "2026-12-01") in found and ("count", 2) in found
+    assert data["intent"]["name"] == "juminhyo"  # the intent is Rasa's
+    await interpreter.aclose()
+
+
 async def test_unreachable_rasa_raises_a_clear_error() -> None:
     interpreter = RasaHTTPInterpreter("http://127.0.0.1:1", timeout=1)
     with pytest.raises(RasaUnavailable):
