@@ -2,15 +2,23 @@
 
 Every change of who is in charge goes through the handoff transition table and runs under the
 conversation's lock, so a bot turn and a staff action never interleave.
+
+Who may use it: a bearer token that is either the shared STAFF_TOKEN (the demo, small set-ups;
+the caller then declares a `staff_id` in the body, as before) or the token of an enabled personal
+account (bot/staff_accounts.py; the account id is recorded, and a `staff_id` in the body is
+ignored). Each request looks the token up again, so a disabled or rotated token stops at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
 from sqlalchemy import func, select, update
 
 from bot.channels.web import BadRequest, read_json_object
@@ -19,28 +27,63 @@ from bot.events import Reply
 from bot.handoff import InvalidTransition, Transition, next_status
 from bot.models import Conversation, Handoff, Message, utcnow
 from bot.services import Services
+from bot.staff_accounts import any_enabled, find_account
 from bot.state import ConversationState
 from bot.transcript import TranscriptEntry, append_messages, list_messages
 
 TAKEN_TEXT = "職員が対応を引き継ぎました。このままメッセージをお送りください。"
 RELEASED_TEXT = "職員の対応を終了しました。引き続きチャットでご案内します。"
+DISABLED = (
+    "the staff console is disabled: set STAFF_TOKEN or create a staff account (python -m bot.staff_accounts add …)"
+)
+UNAUTHORIZED = "a valid staff token is required"
+WS_AUTH_SECONDS = 10.0  # how long /staff/ws waits for the token in its first message
 
 
-def require_staff(services: ServicesDep, authorization: Annotated[str, Header()] = "") -> str:
-    token = services.settings.staff_token
-    if not token:
-        raise HTTPException(503, "the staff console is disabled: set STAFF_TOKEN")
-    given = authorization.removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        raise HTTPException(401, "a valid staff token is required")
-    return "staff"
+@dataclass(frozen=True)
+class StaffIdentity:
+    """Who is calling: a personal account, or (`id` None) whoever holds the shared STAFF_TOKEN."""
+
+    id: str | None = None
+    name: str | None = None
+
+    @property
+    def shared(self) -> bool:
+        return self.id is None
+
+    def staff_id(self, declared: str) -> str:
+        """The staff id to record: an account's own id; with the shared token, what was declared."""
+        return self.id if self.id is not None else declared
 
 
-StaffDep = Annotated[str, Depends(require_staff)]
+async def authenticate(services: Services, token: str) -> StaffIdentity:
+    """The caller behind a bearer token; HTTPException 401 (or 503 with the console disabled)."""
+    shared = services.settings.staff_token
+    if shared and token and hmac.compare_digest(token.encode(), shared.encode()):
+        return StaffIdentity()
+    async with services.sessionmaker() as s:
+        account = await find_account(s, token) if token else None
+        if account is not None:
+            return StaffIdentity(id=account.id, name=account.name)
+        if not shared and not await any_enabled(s):
+            raise HTTPException(503, DISABLED)
+    raise HTTPException(401, UNAUTHORIZED)
+
+
+async def require_staff(services: ServicesDep, authorization: Annotated[str, Header()] = "") -> StaffIdentity:
+    return await authenticate(services, authorization.removeprefix("Bearer ").strip())
+
+
+StaffDep = Annotated[StaffIdentity, Depends(require_staff)]
 
 
 def router() -> APIRouter:
     api = APIRouter(prefix="/staff/api")
+
+    @api.get("/me")
+    async def me(who: StaffDep) -> dict[str, Any]:
+        """Who is signed in, for the console's header."""
+        return {"id": who.id, "name": who.name, "shared": who.shared}
 
     @api.get("/conversations")
     async def conversations(services: ServicesDep, _: StaffDep, status: str = "open") -> list[dict[str, Any]]:
@@ -79,13 +122,13 @@ def router() -> APIRouter:
             }
 
     @api.post("/conversations/{conversation_id}/take")
-    async def take(conversation_id: str, request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
-        staff_id = await _staff_id(request)
+    async def take(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
+        staff_id = await _staff_id(request, who)
         return await _transition(services, conversation_id, "take", staff_id=staff_id, announce=TAKEN_TEXT)
 
     @api.post("/conversations/{conversation_id}/release")
-    async def release(conversation_id: str, request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
-        staff_id = await _staff_id(request)
+    async def release(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
+        staff_id = await _staff_id(request, who)
         return await _transition(services, conversation_id, "release", staff_id=staff_id, announce=RELEASED_TEXT)
 
     @api.post("/conversations/{conversation_id}/messages")
@@ -111,27 +154,87 @@ def console_websocket() -> APIRouter:
 
     @api.websocket("/staff/ws")
     async def live(websocket: WebSocket) -> None:
+        """Live updates for the console. The token comes in the first message,
+        `{"type": "auth", "token": "…"}`, answered by `{"type": "ready"}`: a token in the URL ends up
+        in access logs. (`?token=` still works for older clients.) It is checked again before each
+        update is sent, so a disabled or rotated token is cut off (close code 1008)."""
         services: Services = websocket.app.state.services
-        token = websocket.query_params.get("token", "")
-        if not services.settings.staff_token or not hmac.compare_digest(
-            token.encode(), services.settings.staff_token.encode()
-        ):
-            await websocket.close(code=1008, reason="a valid staff token is required")
+        in_url = websocket.query_params.get("token", "")
+        if not in_url:
+            await websocket.accept()
+        token = in_url or await _first_message_token(websocket)
+        if token is None:
+            return  # the client went away
+        if await _identify(services, token) is None:
+            await websocket.close(code=1008, reason=UNAUTHORIZED)
             return
-        from bot.channels.web import _relay
-
-        await websocket.accept()
+        if in_url:
+            await websocket.accept()
         async with services.hub.subscribe("staff") as queue:
-            await _relay(websocket, queue)
+            if not in_url:
+                await websocket.send_json({"type": "ready"})  # subscribed: updates from now on arrive
+            await _relay_while_allowed(websocket, queue, services, token)
 
     return api
 
 
-async def _staff_id(request: Request) -> str:
+async def _identify(services: Services, token: str) -> StaffIdentity | None:
+    try:
+        return await authenticate(services, token)
+    except HTTPException:
+        return None
+
+
+async def _first_message_token(websocket: WebSocket) -> str | None:
+    """The token of the auth message; "" for anything else or nothing in time, None if gone."""
+    try:
+        message = await asyncio.wait_for(websocket.receive(), WS_AUTH_SECONDS)
+    except TimeoutError:
+        return ""
+    except (WebSocketDisconnect, RuntimeError):
+        return None
+    if message["type"] == "websocket.disconnect":
+        return None
+    try:
+        data = json.loads(message.get("text") or "")
+    except ValueError:
+        return ""
+    token = data.get("token") if isinstance(data, dict) and data.get("type") == "auth" else None
+    return token if isinstance(token, str) else ""
+
+
+async def _relay_while_allowed(
+    websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]], services: Services, token: str
+) -> None:
+    """Forward hub messages until the client goes away or its token stops being valid."""
+    from bot.channels.web import _until_closed
+
+    closed = asyncio.ensure_future(_until_closed(websocket))
+    try:
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if closed in done:
+                getter.cancel()
+                return
+            if await _identify(services, token) is None:
+                await websocket.close(code=1008, reason=UNAUTHORIZED)
+                return
+            await websocket.send_json(getter.result())
+    except (WebSocketDisconnect, RuntimeError):
+        return
+    finally:
+        closed.cancel()
+
+
+async def _staff_id(request: Request, who: StaffIdentity) -> str:
+    """The staff id to record: the account's; with the shared token, the body's `staff_id`."""
     body = await request.body()
     if not body:
-        return "staff"
+        return who.staff_id("staff")
     data = await read_json_object(request)
+    if not who.shared:
+        return who.staff_id("staff")  # a `staff_id` in the body cannot speak for an account
     staff_id = data.get("staff_id", "staff")
     if not isinstance(staff_id, str) or not 0 < len(staff_id) <= 80:
         raise BadRequest(422, "'staff_id' must be a short string")
@@ -192,7 +295,8 @@ async def _record_and_deliver(
             await s.execute(
                 update(Handoff)
                 .where(Handoff.conversation_id == conv.id, Handoff.status.in_(("pending", "active")))
-                .values(status="closed", closed_at=now)
+                # who closed a request nobody took; a taken one keeps who took it
+                .values(status="closed", closed_at=now, staff_id=func.coalesce(Handoff.staff_id, staff_id))
             )
         entries = [TranscriptEntry(direction="out", author="staff", text=r.text) for r in replies]
         await append_messages(s, conversation=conv, entries=entries)

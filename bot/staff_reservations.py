@@ -2,7 +2,8 @@
 
 `GET /staff/api/reservations?kind=&date=&date_from=&date_to=&status=` answers a JSON list, by service
 date then number. It carries what the resident gave (address, the topic of a care consultation) for
-the staff who serve them, so it sits behind the staff token like the rest of the console.
+the staff who serve them, so it sits behind the staff sign-in (a personal account's token or the shared
+STAFF_TOKEN) like the rest of the console. It only reads, so it records no staff id.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Staff API for residents: issue a one-time link code at the counter, and read a resident's
 360° profile for the console (household, consents, history across channels and departments,
-reservations, suggestions). Every read is written to the audit log with the staff id, the stated
-reason and, from the console, the conversation it was read for. Nothing here is logged.
+reservations, suggestions). Every read is written to the audit log with the staff id (a personal
+account's own id; with the shared STAFF_TOKEN the one the caller gives), the stated reason and, from
+the console, the conversation it was read for. Nothing here is logged.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
 from bot.identity import issue_link_code
-from bot.staff import StaffDep
+from bot.staff import StaffDep, StaffIdentity
 from knowledge.bookings import Reservation
 from knowledge.catalog import Catalog
 from knowledge.residents import Consent, Interaction, Resident, SuggestionRecord, age_on, audit
@@ -26,12 +27,16 @@ from knowledge.suggestions import RuleBook, RuleError
 HISTORY_LIMIT = 50  # the most recent rows of each list the console shows
 
 
-async def _staff_and_reason(request: Request) -> tuple[str, str, str | None]:
+async def _staff_and_reason(request: Request, who: StaffIdentity) -> tuple[str, str, str | None]:
+    """The staff id to record (a personal account's own id; with the shared token the body's
+    `staff_id`), the stated reason and the conversation it is for."""
     body = await request.body()
     data = await read_json_object(request) if body else {}
     staff_id, reason = data.get("staff_id", "staff"), data.get("reason", "")
     conversation_id = data.get("conversation_id")
-    if not isinstance(staff_id, str) or not 0 < len(staff_id) <= 60:
+    if not who.shared:
+        staff_id = who.staff_id(staff_id)  # the body cannot speak for an account
+    elif not isinstance(staff_id, str) or not 0 < len(staff_id) <= 60:
         raise BadRequest(422, "'staff_id' must be a short string")
     if not isinstance(reason, str) or len(reason) > 120:
         raise BadRequest(422, "'reason' must be a string of at most 120 characters")
@@ -44,8 +49,8 @@ def router() -> APIRouter:
     api = APIRouter(prefix="/staff/api/residents")
 
     @api.post("/{resident_id}/link-code")
-    async def link_code(resident_id: str, request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
-        staff_id, _reason, _conversation = await _staff_and_reason(request)
+    async def link_code(resident_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
+        staff_id, _reason, _conversation = await _staff_and_reason(request, who)
         async with services.sessionmaker() as session, session.begin():
             issued = await issue_link_code(session, resident_id=resident_id, staff_id=staff_id)
         if issued is None:
@@ -54,9 +59,9 @@ def router() -> APIRouter:
         return {"resident_id": resident_id, "code": code, "expires_at": expires.isoformat()}
 
     @api.post("/{resident_id}/profile")
-    async def profile(resident_id: str, request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
+    async def profile(resident_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         """POST, not GET: the staff member states why they read the profile, and that is audited."""
-        staff_id, reason, conversation_id = await _staff_and_reason(request)
+        staff_id, reason, conversation_id = await _staff_and_reason(request, who)
         if not reason:
             raise BadRequest(422, "'reason' is required to read a resident's profile")
         catalog = services.knowledge.get("catalog")

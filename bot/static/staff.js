@@ -162,18 +162,35 @@
       .then(function () { open(current); }).catch(function (e) { alert(e.message); });
   }
 
+  // The token goes in the socket's first message, not in its URL (URLs end up in access logs).
+  var socket = null;
   function listen() {
+    if (socket) { socket.onclose = null; socket.close(); }
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(proto + location.host + "/staff/ws?token=" + encodeURIComponent(token));
+    var ws = socket = new WebSocket(proto + location.host + "/staff/ws");
+    ws.onopen = function () { ws.send(JSON.stringify({ type: "auth", token: token })); };
     ws.onmessage = function (ev) {
       var m = JSON.parse(ev.data);
+      if (m.type === "ready") return;
       if (m.conversation_id === current) open(current); else loadList();
     };
-    ws.onclose = function () { setTimeout(listen, 3000); };
+    ws.onclose = function (ev) { if (ev.code !== 1008) setTimeout(listen, 3000); }; // 1008: token refused
   }
 
+  // A personal account is shown by name, and its staff id is the account's own (the field is not used).
+  function whoAmI() {
+    api("/me").then(function (me) {
+      var personal = !me.shared;
+      $("signed-in").textContent = personal ? "ログイン中：" + me.name : "";
+      $("signed-in").hidden = !personal;
+      $("staff-id-label").hidden = $("staff-id").disabled = personal;
+    }).catch(function () { $("signed-in").hidden = true; });
+  }
+
+  function connect() { whoAmI(); loadList(); listen(); }
+
   $("login").addEventListener("submit", function (ev) {
-    ev.preventDefault(); token = $("token").value; sessionStorage.setItem("madoguchi.staff", token); loadList(); listen();
+    ev.preventDefault(); token = $("token").value; sessionStorage.setItem("madoguchi.staff", token); connect();
   });
   $("take").addEventListener("click", function () { act("/take", { staff_id: $("staff-id").value || "staff" }); });
   $("release").addEventListener("click", function () { act("/release", { staff_id: $("staff-id").value || "staff" }); });
@@ -190,5 +207,5 @@
     if (!reason) { $("profile-error").textContent = "閲覧の理由を入力してください。"; return; }
     readProfile(reason);
   });
-  if (token) { $("token").value = token; loadList(); listen(); }
+  if (token) { $("token").value = token; connect(); }
 })();

@@ -1,0 +1,240 @@
+"""Personal staff accounts: each staff member signs in to the console with a token of their own, so
+take-overs, 住民情報 reads and link codes are recorded under who really did them.
+
+Tokens are `secrets.token_urlsafe(32)` (256 random bits), shown once when an account is added or
+rotated; only their SHA-256 is stored. A plain (unsalted, fast) hash is enough here: it only has to
+be one-way, and nobody can brute-force 256 random bits, so salting or a slow KDF (needed for
+passwords people choose) would add nothing. A token is found by its hash through a unique index;
+the match is confirmed with `hmac.compare_digest`.
+
+The shared STAFF_TOKEN (the demo, small set-ups) still works beside the accounts; see bot/staff.py.
+
+    python -m bot.staff_accounts add tanaka 田中 太郎   # prints tanaka's token, once
+    python -m bot.staff_accounts list
+    python -m bot.staff_accounts rotate tanaka          # a new token; the old one stops working
+    python -m bot.staff_accounts disable tanaka
+    python -m bot.staff_accounts enable tanaka
+
+Every command first migrates the database (DATABASE_URL, or the SQLite file under DATA_DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import re
+import secrets
+import sys
+import unicodedata
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import DateTime, Index, String, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bot.db import Base
+
+ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,59}")
+NAME_MAX = 100
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class StaffAccount(Base):
+    __tablename__ = "staff_accounts"
+    __table_args__ = (Index("ix_staff_accounts_token_hash", "token_hash", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)  # the login id, e.g. "tanaka"
+    name: Mapped[str] = mapped_column(String(NAME_MAX))  # shown in the console: 田中 太郎
+    token_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the token; never the token
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AccountError(Exception):
+    """A refused command: a malformed id or name, an id taken or unknown."""
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_id(account_id: str) -> str:
+    if not ID_RE.fullmatch(account_id):
+        raise AccountError(
+            f"bad staff id {account_id!r}: use 1–60 lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (e.g. tanaka or t.tanaka)"
+        )
+    return account_id
+
+
+def check_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name or len(name) > NAME_MAX or any(unicodedata.category(c).startswith("C") for c in name):
+        raise AccountError(f"bad name: give a display name of 1–{NAME_MAX} printable characters")
+    return name
+
+
+# ---- the API side (async): one indexed query per request, nothing cached
+
+
+async def find_account(session: AsyncSession, token: str) -> StaffAccount | None:
+    """The enabled account whose token this is, or None."""
+    digest = hash_token(token)
+    account = await session.scalar(
+        select(StaffAccount).where(StaffAccount.token_hash == digest, StaffAccount.disabled_at.is_(None))
+    )
+    if account is None or not hmac.compare_digest(account.token_hash, digest):
+        return None
+    return account
+
+
+async def any_enabled(session: AsyncSession) -> bool:
+    found = await session.scalar(select(StaffAccount.id).where(StaffAccount.disabled_at.is_(None)).limit(1))
+    return found is not None
+
+
+# ---- the command-line side (sync)
+
+
+def add_account(session: Session, account_id: str, name: str) -> str:
+    """Create the account; returns its token (the only time it exists in clear)."""
+    check_id(account_id)
+    name = check_name(name)
+    if session.get(StaffAccount, account_id) is not None:
+        raise AccountError(f"staff id {account_id!r} already exists (rotate its token, or choose another id)")
+    token = new_token()
+    session.add(StaffAccount(id=account_id, name=name, token_hash=hash_token(token), created_at=utcnow()))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise AccountError(f"staff id {account_id!r} already exists") from None
+    return token
+
+
+def list_accounts(session: Session) -> list[StaffAccount]:
+    return list(session.scalars(select(StaffAccount).order_by(StaffAccount.id)))
+
+
+def _get(session: Session, account_id: str) -> StaffAccount:
+    check_id(account_id)
+    account = session.get(StaffAccount, account_id)
+    if account is None:
+        raise AccountError(f"no staff account {account_id!r} (see: python -m bot.staff_accounts list)")
+    return account
+
+
+def disable_account(session: Session, account_id: str) -> bool:
+    """Disable the account at once; False if it already was."""
+    account = _get(session, account_id)
+    if account.disabled_at is not None:
+        return False
+    account.disabled_at = utcnow()
+    return True
+
+
+def enable_account(session: Session, account_id: str) -> bool:
+    """Enable a disabled account again (with the token it had); False if it was enabled."""
+    account = _get(session, account_id)
+    if account.disabled_at is None:
+        return False
+    account.disabled_at = None
+    return True
+
+
+def rotate_token(session: Session, account_id: str) -> str:
+    """A new token for the account; the old one stops working at once."""
+    account = _get(session, account_id)
+    token = new_token()
+    account.token_hash = hash_token(token)
+    return token
+
+
+def _when(at: datetime | None, zone: ZoneInfo) -> str:
+    if at is None:
+        return "-"
+    if at.tzinfo is None:  # SQLite hands back naive datetimes, which are UTC here
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.staff_accounts", description="Personal staff console accounts and their tokens."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    add = commands.add_parser("add", help="create an account and print its token once")
+    add.add_argument("id", help="login id: lowercase letters, digits, '.', '_', '-'")
+    add.add_argument("name", nargs="+", help="display name, e.g. 田中 太郎")
+    commands.add_parser("list", help="list the accounts (never their tokens)")
+    for command, text in (
+        ("disable", "disable an account at once"),
+        ("enable", "enable a disabled account again"),
+        ("rotate", "print a new token once; the old one stops working"),
+    ):
+        commands.add_parser(command, help=text).add_argument("id")
+    return parser
+
+
+def _token_lines(account_id: str, token: str) -> list[str]:
+    return [
+        f"token for {account_id}: {token}",
+        "This token is shown only now: hand it to the staff member; it cannot be shown again.",
+    ]
+
+
+def _run(session: Session, args: argparse.Namespace, zone: ZoneInfo) -> list[str]:
+    """Carry out one command; the lines to print once it is committed."""
+    if args.command == "add":
+        token = add_account(session, args.id, " ".join(args.name))
+        return [f"added staff account {args.id}", *_token_lines(args.id, token)]
+    if args.command == "list":
+        lines = [f"{'id':<20} {'name':<20} {'created':<16}  disabled"]
+        for a in list_accounts(session):
+            lines.append(f"{a.id:<20} {a.name:<20} {_when(a.created_at, zone):<16}  {_when(a.disabled_at, zone)}")
+        return lines
+    if args.command == "disable":
+        return [f"disabled {args.id}" if disable_account(session, args.id) else f"{args.id} was already disabled"]
+    if args.command == "enable":
+        return [f"enabled {args.id}" if enable_account(session, args.id) else f"{args.id} was already enabled"]
+    token = rotate_token(session, args.id)  # "rotate"
+    lines = [f"new token for {args.id}; the old one no longer works"]
+    if _get(session, args.id).disabled_at is not None:
+        lines.append(f"note: {args.id} is disabled; enable it before it can sign in")
+    return [*lines, *_token_lines(args.id, token)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from bot.db import make_sync_engine, migrate
+    from bot.settings import Settings
+
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    migrate(url)
+    engine = make_sync_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            lines = _run(session, args, ZoneInfo(settings.timezone))
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print("\n".join(lines))  # only once committed: a printed token always works
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
