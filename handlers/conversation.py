@@ -53,9 +53,10 @@ class CapabilitiesHandler:
             "・証明書（住民票・印鑑証明・税証明）の取り方\n"
             "・引っ越し、出生、おくやみなどの手続き一覧\n"
             "・一時預かり、施設、粗大ごみの予約・申込み\n"
+            "・このチャットでした予約の確認・取消し\n"
             "・ごみの分け方、介護や子育ての相談先\n"
             "文章でそのまま聞いてください。職員と話すこともできます。",
-            buttons=MENU,
+            buttons=[*MENU, Button("予約の確認・取消し", payload("reservation_manage", action="check"))],
         )
 
 

@@ -353,7 +353,9 @@ class ReservationManageForm(Form):
         number = find_number(text)
         wants_change = any(cue in text for cue in CHANGE_CUES)
         wants_cancel = any(cue in text for cue in CANCEL_CUES)
-        if not number and not wants_cancel and not wants_change and any(cue in text for cue in CHECK_CUES):
+        action = ctx.parse.entity("action") if ctx.parse.from_payload else None
+        asks_list = not number and not wants_cancel and not wants_change and any(cue in text for cue in CHECK_CUES)
+        if action == "check" or asks_list:
             self._list(ctx, known)
             return False
         active = ctx.state.active_form

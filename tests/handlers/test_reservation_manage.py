@@ -185,3 +185,12 @@ async def test_questions_about_booking_rules_are_answered_not_booked(bot, servic
     assert any(t.endswith("をする") for t in bot.button_titles), bot.button_titles
     await bot.press(next(t for t in bot.button_titles if t.endswith("をする")))
     assert "教えてください" in bot.text or "選んでください" in bot.text  # the button starts the booking
+
+
+async def test_the_capabilities_menu_lists_reservations(bot) -> None:  # type: ignore[no-untyped-def]
+    number = await book_gym(bot)
+    await bot.say("何ができるの？")
+    await bot.press("予約の確認・取消し")
+    assert "これからの予約は1件です" in bot.text and number in bot.text
+    await bot.press("予約を取り消す")
+    assert "予約の取消しをお手伝いします" in bot.text
