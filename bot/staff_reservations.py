@@ -1,21 +1,43 @@
-"""Staff console API, read-only: the reservations residents made in chat (粗大ごみ, 一時預かり, 施設, 介護).
+"""Staff console API: the reservations residents made in chat (粗大ごみ, 一時預かり, 施設, 介護).
 
 `GET /staff/api/reservations?kind=&date=&date_from=&date_to=&status=` answers a JSON list, by service
 date then number. It carries what the resident gave (address, the topic of a care consultation) for
 the staff who serve them, so it sits behind the staff sign-in (a personal account's token or the shared
-STAFF_TOKEN) like the rest of the console. It only reads, so it records no staff id.
+STAFF_TOKEN) like the rest of the console.
+
+`GET /staff/api/reservations/{number}` finds one by its number (as residents read it out on the
+phone: "s-20261201-0003", full-width digits …). `POST /staff/api/reservations/{number}/cancel`
+with `{"reason": "…"}` cancels it for a resident who called (the chat's own cancellation keeps to
+the deadlines in the data; staff decide themselves): the place is freed, the staff id (the
+account's, or the declared one with the shared token) and the reason are kept in the reservation's
+details, and a linked resident's history records it. 404 for an unknown number, 409 when it was
+already cancelled.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 
+from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
 from bot.staff import StaffDep
-from knowledge.bookings import PREFIXES, list_reservations, reservation_dict
+from knowledge.bookings import (
+    CANCELLED,
+    PREFIXES,
+    cancel_reservation,
+    find_number,
+    get_reservation,
+    list_reservations,
+    reservation_dict,
+)
+from knowledge.profile import department_of, interaction, resident_exists
+
+log = logging.getLogger(__name__)
+MAX_REASON = 120
 
 
 def router() -> APIRouter:
@@ -41,4 +63,53 @@ def router() -> APIRouter:
             )
             return [reservation_dict(r) for r in rows]
 
+    @api.get("/reservations/{number}")
+    async def reservation(number: str, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
+        async with services.sessionmaker() as session:
+            found = await get_reservation(session, number=_canonical(number))
+            if found is None:
+                raise HTTPException(404, "no reservation with this number")
+            return reservation_dict(found)
+
+    @api.post("/reservations/{number}/cancel")
+    async def cancel(number: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
+        data = await read_json_object(request)
+        reason, declared = data.get("reason", ""), data.get("staff_id", "staff")
+        if not isinstance(reason, str) or not 0 < len(reason.strip()) <= MAX_REASON:
+            raise BadRequest(422, f"'reason' is required (at most {MAX_REASON} characters)")
+        if not isinstance(declared, str) or not 0 < len(declared) <= 80:
+            declared = "staff"
+        staff_id = who.staff_id(declared)
+        async with services.sessionmaker() as session, session.begin():
+            found = await get_reservation(session, number=_canonical(number))
+            if found is None:
+                raise HTTPException(404, "no reservation with this number")
+            if found.status == CANCELLED:
+                raise HTTPException(409, "this reservation is already cancelled")
+            await cancel_reservation(session, number=found.number)
+            found.details = {
+                **(found.details or {}),
+                "cancellation": {"by": f"staff:{staff_id}", "reason": reason.strip()},
+            }
+            if found.resident_id and await resident_exists(session, found.resident_id):
+                session.add(
+                    interaction(
+                        resident_id=found.resident_id,
+                        kind="reservation",
+                        intent=found.kind,
+                        department=department_of(services.knowledge.get("catalog"), found.kind),
+                        conversation_id=found.conversation_id,
+                        channel="staff",
+                        details={"number": found.number, "action": "cancelled", "by": f"staff:{staff_id}"},
+                    )
+                )
+            await session.flush()
+            result = reservation_dict(found)
+        log.info("reservation cancelled by staff", extra={"kind": result["kind"], "number": result["number"]})
+        return result
+
     return api
+
+
+def _canonical(number: str) -> str:
+    return find_number(number) or number.strip()

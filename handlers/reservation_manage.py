@@ -18,7 +18,6 @@ transaction.
 from __future__ import annotations
 
 import logging
-import re
 import unicodedata
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
@@ -32,7 +31,14 @@ from bot.events import Button, Card
 from bot.turn import TurnContext, payload
 from handlers.forms import Form, Slot
 from handlers.reservations import format_phone, holding, mask_phone, phone_digits, services_data, valid_phone
-from knowledge.bookings import CANCELLED, CONFIRMED, PREFIXES, Reservation, cancel_reservation, get_reservation
+from knowledge.bookings import (
+    CANCELLED,
+    CONFIRMED,
+    Reservation,
+    cancel_reservation,
+    find_number,
+    get_reservation,
+)
 from knowledge.profile import department_of, interaction, resident_exists
 from knowledge.services_data import BulkyWaste, CancelRule, Care, Childcare, Facilities, ServicesData, format_date
 
@@ -53,34 +59,9 @@ DAY_NOUNS = {
 BOOKING_FORMS = frozenset(KIND_TITLES)  # the booking forms are named after their kind
 MAX_LISTED = 5
 MAX_PHONE_TRIES = 3
-_PREFIX_TO_KIND = {prefix: kind for kind, prefix in PREFIXES.items()}
-_DASH = "-‐‑‒–—―ー－−"
-NUMBER = re.compile(
-    rf"(?<![A-Za-z0-9])([{''.join(_PREFIX_TO_KIND)}])\s*[{_DASH}]?\s*(\d{{8}})\s*[{_DASH}]?\s*(\d{{4}})(?!\d)",
-    re.IGNORECASE,
-)
-CHECK_CUES = (
-    "確認",
-    "見たい",
-    "みたい",
-    "見せて",
-    "どうなって",
-    "一覧",
-    "入ってる",
-    "入っている",
-    "いつだった",
-    "何日だった",
-)
+CHECK_CUES = ("確認", "見たい", "みたい", "見せて", "どうなって", "一覧", "入ってる", "入っている", "いつだった", "何日だった")
 CANCEL_CUES = ("取り消", "取消", "とりけ", "キャンセル", "やめ", "止め", "中止", "行けなく", "いけなく", "不要")
 CHANGE_CUES = ("変更", "変え", "かえ", "ずらし", "別の日", "振替", "振り替")
-
-
-def find_number(text: str) -> str | None:
-    """A reservation number in `text` ("s-20261201-0003", "Ｓ２０２６１２０１０００３"), canonical."""
-    match = NUMBER.search(unicodedata.normalize("NFKC", text))
-    if match is None:
-        return None
-    return f"{match.group(1).upper()}-{match.group(2)}-{match.group(3)}"
 
 
 # -- what the form may need this turn --------------------------------------------------------

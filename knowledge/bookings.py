@@ -11,6 +11,8 @@ second waits, then sees the first one's reservation. Call it inside `async with 
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -30,6 +32,19 @@ PREFIXES: dict[str, str] = {
 }
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
+_DASH = "-‐‑‒–—―ー－−"
+NUMBER_PATTERN = re.compile(
+    rf"(?<![A-Za-z0-9])([{''.join(PREFIXES.values())}])\s*[{_DASH}]?\s*(\d{{8}})\s*[{_DASH}]?\s*(\d{{4}})(?!\d)",
+    re.IGNORECASE,
+)
+
+
+def find_number(text: str) -> str | None:
+    """A reservation number in `text` ("s-20261201-0003", "Ｓ２０２６１２０１０００３"), canonical."""
+    match = NUMBER_PATTERN.search(unicodedata.normalize("NFKC", text))
+    if match is None:
+        return None
+    return f"{match.group(1).upper()}-{match.group(2)}-{match.group(3)}"
 
 
 def utcnow() -> datetime:

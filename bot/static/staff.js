@@ -187,6 +187,41 @@
     }).catch(function () { $("signed-in").hidden = true; });
   }
 
+  // ---- 予約の検索・取消し: a resident calls with their number; staff cancel it with a reason
+  var KIND_TITLE = { bulky_waste: "粗大ごみ収集", childcare_temporary: "一時預かり", facility_booking: "施設の予約",
+    care_consultation: "介護の相談" };
+  function showBooking(r) {
+    var box = $("booking"); box.textContent = "";
+    var d = r.details || {};
+    var place = [d.facility, d.room, d.center, d.town].filter(Boolean).join(" ");
+    var lines = [["受付番号", r.number], ["内容", label(KIND_TITLE, r.kind) + (place ? "（" + place + "）" : "")],
+      ["利用日", day(r.date) + (r.start_time ? " " + r.start_time + (r.end_time ? "〜" + r.end_time : "") : "")],
+      ["状態", label(BOOKING, r.status)]];
+    if (d.cancellation) lines.push(["取消し", d.cancellation.by + "：" + d.cancellation.reason]);
+    var dl = el("dl");
+    lines.forEach(function (l) { dl.appendChild(el("dt", "", l[0])); dl.appendChild(el("dd", "", l[1])); });
+    box.appendChild(dl);
+    if (r.status !== "confirmed") return;
+    var form = el("form", "booking-cancel");
+    var reason = el("input"); reason.id = "booking-reason"; reason.placeholder = "取消しの理由（例：電話で連絡）";
+    reason.maxLength = 120; reason.required = true;
+    var button = el("button", "", "この予約を取り消す"); button.id = "booking-cancel";
+    form.appendChild(reason); form.appendChild(button);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault(); if (!reason.value.trim()) return;
+      api("/reservations/" + encodeURIComponent(r.number) + "/cancel", { method: "POST",
+        body: JSON.stringify({ reason: reason.value.trim(), staff_id: $("staff-id").value || "staff" }) })
+        .then(showBooking).catch(function (e) { box.appendChild(el("p", "error", "取り消せませんでした: " + e.message)); });
+    });
+    box.appendChild(form);
+  }
+  $("booking-find").addEventListener("submit", function (ev) {
+    ev.preventDefault(); var n = $("booking-number").value.trim(); if (!n) return;
+    api("/reservations/" + encodeURIComponent(n)).then(showBooking).catch(function (e) {
+      $("booking").textContent = e.message === "no reservation with this number" ? "この受付番号の予約はありません。" : "検索できません: " + e.message;
+    });
+  });
+
   function connect() { whoAmI(); loadList(); listen(); }
 
   $("login").addEventListener("submit", function (ev) {
