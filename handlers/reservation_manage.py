@@ -59,7 +59,18 @@ DAY_NOUNS = {
 BOOKING_FORMS = frozenset(KIND_TITLES)  # the booking forms are named after their kind
 MAX_LISTED = 5
 MAX_PHONE_TRIES = 3
-CHECK_CUES = ("確認", "見たい", "みたい", "見せて", "どうなって", "一覧", "入ってる", "入っている", "いつだった", "何日だった")
+CHECK_CUES = (
+    "確認",
+    "見たい",
+    "みたい",
+    "見せて",
+    "どうなって",
+    "一覧",
+    "入ってる",
+    "入っている",
+    "いつだった",
+    "何日だった",
+)
 CANCEL_CUES = ("取り消", "取消", "とりけ", "キャンセル", "やめ", "止め", "中止", "行けなく", "いけなく", "不要")
 CHANGE_CUES = ("変更", "変え", "かえ", "ずらし", "別の日", "振替", "振り替")
 
