@@ -142,7 +142,7 @@ async def test_in_a_booking_form_it_stops_the_booking_being_entered(bot, service
 async def test_change_request_explains_cancel_then_rebook(bot, services) -> None:  # type: ignore[no-untyped-def]
     number = await book_gym(bot)
     await bot.say("予約した日を変更したい")
-    assert "あらためて予約していただく形" in bot.text and number in bot.text
+    assert "あらためて予約していただく形で日時などを変更できます" in bot.text and number in bot.text
     rows = await stored(services, "facility_booking")
     await bot.press(short_label(rows[0]))
     await bot.press("はい")
