@@ -173,7 +173,12 @@ def console_websocket() -> APIRouter:
         async with services.hub.subscribe("staff") as queue:
             if not in_url:
                 await websocket.send_json({"type": "ready"})  # subscribed: updates from now on arrive
-            await _relay_while_allowed(websocket, queue, services, token)
+            from bot.channels.web import _relay
+
+            async def allowed() -> bool:  # a disabled or rotated token is cut off at the next update
+                return await _identify(services, token) is not None
+
+            await _relay(websocket, queue, allowed)
 
     return api
 
@@ -201,30 +206,6 @@ async def _first_message_token(websocket: WebSocket) -> str | None:
         return ""
     token = data.get("token") if isinstance(data, dict) and data.get("type") == "auth" else None
     return token if isinstance(token, str) else ""
-
-
-async def _relay_while_allowed(
-    websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]], services: Services, token: str
-) -> None:
-    """Forward hub messages until the client goes away or its token stops being valid."""
-    from bot.channels.web import _until_closed
-
-    closed = asyncio.ensure_future(_until_closed(websocket))
-    try:
-        while True:
-            getter = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
-            if closed in done:
-                getter.cancel()
-                return
-            if await _identify(services, token) is None:
-                await websocket.close(code=1008, reason=UNAUTHORIZED)
-                return
-            await websocket.send_json(getter.result())
-    except (WebSocketDisconnect, RuntimeError):
-        return
-    finally:
-        closed.cancel()
 
 
 async def _staff_id(request: Request, who: StaffIdentity) -> str:

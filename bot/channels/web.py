@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
@@ -128,8 +129,13 @@ def router() -> APIRouter:
     return api
 
 
-async def _relay(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:
-    """Forward hub messages until the client goes away (noticed by the receive side)."""
+async def _relay(
+    websocket: WebSocket,
+    queue: asyncio.Queue[dict[str, Any]],
+    allowed: Callable[[], Awaitable[bool]] | None = None,
+) -> None:
+    """Forward hub messages until the client goes away (noticed by the receive side) or, with
+    `allowed`, until it says no before a message is sent (then close 1008: policy violation)."""
     closed = asyncio.ensure_future(_until_closed(websocket))
     try:
         while True:
@@ -137,6 +143,9 @@ async def _relay(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> 
             done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
             if closed in done:
                 getter.cancel()
+                return
+            if allowed is not None and not await allowed():
+                await websocket.close(code=1008, reason="the token is no longer valid")
                 return
             await websocket.send_json(getter.result())
     except (WebSocketDisconnect, RuntimeError):
