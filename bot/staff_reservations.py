@@ -34,7 +34,7 @@ from knowledge.bookings import (
     list_reservations,
     reservation_dict,
 )
-from knowledge.profile import department_of, interaction, resident_exists
+from knowledge.profile import record_cancellation
 
 log = logging.getLogger(__name__)
 MAX_REASON = 120
@@ -91,18 +91,16 @@ def router() -> APIRouter:
                 **(found.details or {}),
                 "cancellation": {"by": f"staff:{staff_id}", "reason": reason.strip()},
             }
-            if found.resident_id and await resident_exists(session, found.resident_id):
-                session.add(
-                    interaction(
-                        resident_id=found.resident_id,
-                        kind="reservation",
-                        intent=found.kind,
-                        department=department_of(services.knowledge.get("catalog"), found.kind),
-                        conversation_id=found.conversation_id,
-                        channel="staff",
-                        details={"number": found.number, "action": "cancelled", "by": f"staff:{staff_id}"},
-                    )
-                )
+            await record_cancellation(
+                session,
+                catalog=services.knowledge.get("catalog"),
+                kind=found.kind,
+                number=found.number,
+                residents={found.resident_id} if found.resident_id else set(),
+                conversation_id=found.conversation_id,
+                channel="staff",
+                by=f"staff:{staff_id}",
+            )
             await session.flush()
             result = reservation_dict(found)
         log.info("reservation cancelled by staff", extra={"kind": result["kind"], "number": result["number"]})

@@ -39,7 +39,7 @@ from knowledge.bookings import (
     find_number,
     get_reservation,
 )
-from knowledge.profile import department_of, interaction, resident_exists
+from knowledge.profile import record_cancellation
 from knowledge.services_data import BulkyWaste, CancelRule, Care, Childcare, Facilities, ServicesData, format_date
 
 log = logging.getLogger(__name__)
@@ -414,19 +414,15 @@ class ReservationManageForm(Form):
             await cancel_reservation(session, number=number)
             rid = ctx.state.resident_id
             owner = current.resident_id
-            for resident in {r for r in (rid, owner) if r}:
-                if await resident_exists(session, resident):
-                    session.add(
-                        interaction(
-                            resident_id=resident,
-                            kind="reservation",
-                            intent=kind,
-                            department=department_of(ctx.services.knowledge.get("catalog"), kind),
-                            conversation_id=ctx.state.conversation_id,
-                            channel=ctx.state.channel,
-                            details={"number": number, "action": "cancelled"},
-                        )
-                    )
+            await record_cancellation(
+                session,
+                catalog=ctx.services.knowledge.get("catalog"),
+                kind=kind,
+                number=number,
+                residents={r for r in (rid, owner) if r},
+                conversation_id=ctx.state.conversation_id,
+                channel=ctx.state.channel,
+            )
         log.info("reservation cancelled in chat", extra={"kind": kind, "number": number})
         ctx.say(
             f"受付番号 {number} の予約を取り消しました。",

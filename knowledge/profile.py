@@ -99,6 +99,35 @@ def interaction(
     )
 
 
+async def record_cancellation(
+    session: AsyncSession,
+    *,
+    catalog: Catalog | None,
+    kind: str,
+    number: str,
+    residents: set[str],
+    conversation_id: str,
+    channel: str,
+    by: str | None = None,
+) -> None:
+    """A reservation cancelled: one `reservation` interaction in the history of each of
+    `residents` that exists (in the caller's transaction), with the department from the catalog."""
+    details = {"number": number, "action": "cancelled", **({"by": by} if by else {})}
+    for resident_id in sorted(residents):
+        if await resident_exists(session, resident_id):
+            session.add(
+                interaction(
+                    resident_id=resident_id,
+                    kind="reservation",
+                    intent=kind,
+                    department=department_of(catalog, kind),
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    details=details,
+                )
+            )
+
+
 async def resident_exists(session: AsyncSession, resident_id: str) -> bool:
     """A primary-key probe: a conversation may still carry the id of a resident removed since."""
     return await session.scalar(select(Resident.id).where(Resident.id == resident_id)) is not None

@@ -14,6 +14,7 @@ from bot.testing import Conversation
 from handlers.reservation_manage import find_number, short_label
 from knowledge.bookings import CANCELLED, CONFIRMED, places_taken
 from tests.handlers.conftest import give_contact, stored
+from tests.residents.conftest import chat, demo, fixed_today, tag  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.usefixtures("booking_day")
 
@@ -194,3 +195,22 @@ async def test_the_capabilities_menu_lists_reservations(bot) -> None:  # type: i
     assert "これからの予約は1件です" in bot.text and number in bot.text
     await bot.press("予約を取り消す")
     assert "予約の取消しをお手伝いします" in bot.text
+
+
+async def test_linked_residents_cancellation_is_in_their_history(demo, chat, services) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from sqlalchemy import select
+
+    from knowledge.residents import Interaction
+
+    conv = chat(demo("demo-hanako"))  # linked: no name or phone asked
+    await conv.say("12月9日の午前に体育館を20人で使いたい")
+    await conv.press("はい")
+    number = find_number(conv.text)
+    assert number, conv.text
+    await conv.say(f"{number}を取り消したい")
+    await conv.press("はい")
+    assert "取り消しました" in conv.text
+    async with services.sessionmaker() as session:
+        rows = list(await session.scalars(select(Interaction).where(Interaction.resident_id == demo("R001"))))
+    cancelled = [r for r in rows if (r.details or {}).get("action") == "cancelled"]
+    assert [(r.kind, r.intent, r.details["number"]) for r in cancelled] == [("reservation", "facility_booking", number)]
