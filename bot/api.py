@@ -29,15 +29,19 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         checks["database"] = f"error: {exc}"
     except Exception as exc:  # readiness reports, it does not raise
         checks["database"] = f"error: {exc.__class__.__name__}"
-    try:
-        await services.state.ping()
-        checks["state"] = "ok"
-    except Exception as exc:
-        checks["state"] = f"error: {exc.__class__.__name__}"
+    checks["state"] = checks["database"]  # the conversation state is a column of the database
     checks["nlu"] = "ok" if services.interpreter is not None else "missing"
     ready = all(v == "ok" for v in checks.values())
+    live: dict[str, str] = {}
+    if services.redis is not None:  # only live wake-ups use Redis: without it workers poll, still ready
+        try:
+            await services.redis.ping()
+            live["redis"] = "ok"
+        except Exception as exc:
+            live["redis"] = f"degraded: {exc.__class__.__name__}"
     return JSONResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+        {"status": "ready" if ready else "unavailable", "checks": checks, "live": live},
+        status_code=200 if ready else 503,
     )
 
 

@@ -1,7 +1,8 @@
 """One turn of one conversation, start to end, under the conversation's lock.
 
-event -> lock -> load state -> handoff gate -> NLU -> router -> hooks -> handoff transition
--> transcript (one transaction) -> state saved -> live copy to staff.
+event -> NLU -> [one transaction: claim the conversation row and its state -> handoff gate ->
+router -> hooks (in a savepoint) -> handoff transition -> transcript, outbox rows, state] -> commit
+-> wake-up for live connections.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Button, InboundEvent, Reply
-from bot.handoff import next_status
-from bot.models import Handoff, utcnow
+from bot.handoff import apply_transition
+from bot.models import Conversation
 from bot.router import Router
 from bot.services import Services
-from bot.state import ConversationState
-from bot.transcript import TranscriptEntry, append_messages, ensure_conversation, external_id_seen
+from bot.state import ConversationState, begin_turn, claim, put
+from bot.transcript import TranscriptEntry, append_messages, external_id_seen
 from bot.turn import Parse, TurnContext, payload
 from handlers.base import TurnHook
 
@@ -47,36 +48,46 @@ class Dispatcher:
         self.outbound_writers: dict[str, OutboundWriter] = {}
 
     async def handle(self, event: InboundEvent) -> list[Reply]:
-        async with self.services.locker.hold(event.conversation_id):
-            return await self._turn(event)
-
-    async def _turn(self, event: InboundEvent) -> list[Reply]:
-        svc = self.services
-        if event.external_id and await self._seen(event):
-            log.info("duplicate event ignored", extra={"channel": event.channel})
+        async with self.services.locker.hold(event.conversation_id):  # arrival order, NLU included
+            parse = await self._understand(event)  # before the transaction: no row lock held meanwhile
+            ctx = await self._turn(event, parse)
+        if ctx is None:
             return []
-        state = await svc.state.get(event.conversation_id)
-        if state is None:
-            state = ConversationState(
-                conversation_id=event.conversation_id, channel=event.channel, sender_id=event.sender_id
-            )
-        if state.resident_id is None:
-            state.resident_id = await svc.resolve_resident(event.channel, event.sender_id)
-        parse = await self._understand(event)
-        ctx = TurnContext(event=event, state=state, parse=parse, services=svc, today=svc.today())
-        if state.status == "human":
-            pass  # a person is in charge: record and forward, the bot stays silent
-        elif state.status == "pending_handoff":
-            self._while_pending(ctx)
-        else:
-            await self._run_bot(ctx, snapshot=state.model_copy(deep=True))
-        ctx.state.turn += 1
-        if parse.intent not in ("nlu_fallback", ""):
-            ctx.state.last_intent = parse.intent
-        await self._persist(ctx)
-        await svc.state.save(ctx.state)
         await self._notify_staff(ctx)
         return ctx.replies
+
+    async def _turn(self, event: InboundEvent, parse: Parse) -> TurnContext | None:
+        """One transaction: the conversation row is claimed first and everything the turn changes
+        (records, transcript, outbox rows, state) commits together at the end, or nothing does."""
+        svc, settings = self.services, self.services.settings
+        async with svc.sessionmaker() as db, db.begin():
+            await begin_turn(db)
+            if event.external_id and await external_id_seen(db, channel=event.channel, external_id=event.external_id):
+                log.info("duplicate event ignored", extra={"channel": event.channel})
+                return None
+            conv, state = await claim(
+                db,
+                conversation_id=event.conversation_id,
+                channel=event.channel,
+                sender_id=event.sender_id,
+                lock_timeout_seconds=settings.lock_timeout_seconds,
+                ttl_seconds=settings.state_ttl_seconds,
+            )
+            if state.resident_id is None:
+                state.resident_id = await svc.resolve_resident(event.channel, event.sender_id)
+            ctx = TurnContext(event=event, state=state, parse=parse, services=svc, today=svc.today(), db=db)
+            if state.status == "human":
+                pass  # a person is in charge: record and forward, the bot stays silent
+            elif state.status == "pending_handoff":
+                await self._while_pending(ctx)
+            else:
+                await self._run_bot(ctx, snapshot=state.model_copy(deep=True))
+            ctx.state.turn += 1
+            if parse.intent not in ("nlu_fallback", ""):
+                ctx.state.last_intent = parse.intent
+            await self._persist(ctx, conv)
+            put(conv, ctx.state)
+        return ctx
 
     async def _understand(self, event: InboundEvent) -> Parse:
         if event.kind == "follow":
@@ -91,35 +102,41 @@ class Dispatcher:
         return Parse.from_nlu(data)
 
     async def _run_bot(self, ctx: TurnContext, *, snapshot: ConversationState) -> None:
+        savepoint = await ctx.db.begin_nested()
         try:
             await self.router.route(ctx)
             for hook in self.hooks:
                 await hook.after_turn(ctx)
+            await ctx.db.flush()
         except Exception:
             log.exception("handler failed", extra={"handler": ctx.handled_by, "intent": ctx.parse.intent})
+            await savepoint.rollback()  # nothing the failed handler wrote stays
             ctx.state = snapshot  # the failed turn must not leave a half-changed form behind
             ctx.replies = [Reply(text=SORRY, buttons=(Button("職員と話す", payload("request_human")),))]
             return
+        await savepoint.commit()
         if ctx.handoff_request:
-            ctx.state.status = next_status(ctx.state.status, "request")
+            await apply_transition(
+                ctx.db,
+                conversation_id=ctx.event.conversation_id,
+                state=ctx.state,
+                transition="request",
+                reason=ctx.handoff_request,
+            )
             ctx.state.active_form = None
             ctx.say(HANDOFF_TEXT[ctx.handoff_request])
 
-    def _while_pending(self, ctx: TurnContext) -> None:
+    async def _while_pending(self, ctx: TurnContext) -> None:
         if ctx.parse.intent == "cancel":
-            ctx.state.status = next_status(ctx.state.status, "withdraw")
+            await apply_transition(
+                ctx.db, conversation_id=ctx.event.conversation_id, state=ctx.state, transition="withdraw"
+            )
             ctx.handoff_request = None
             ctx.say(WITHDRAWN_TEXT)
-            ctx.state.data["handoff_withdrawn"] = True
         else:
             ctx.say(PENDING_TEXT)
 
-    async def _seen(self, event: InboundEvent) -> bool:
-        assert event.external_id is not None
-        async with self.services.sessionmaker() as session:
-            return await external_id_seen(session, channel=event.channel, external_id=event.external_id)
-
-    async def _persist(self, ctx: TurnContext) -> None:
+    async def _persist(self, ctx: TurnContext, conv: Conversation) -> None:
         event, parse = ctx.event, ctx.parse
         inbound_text = event.text or (event.payload or "")
         entries = [
@@ -139,24 +156,10 @@ class Dispatcher:
             TranscriptEntry(direction="out", author=r.sender, text=r.text, payload=_reply_payload(r))
             for r in ctx.replies
         ]
-        async with self.services.sessionmaker() as session, session.begin():
-            conv = await ensure_conversation(
-                session, conversation_id=event.conversation_id, channel=event.channel, sender_id=event.sender_id
-            )
-            conv.status = ctx.state.status
-            conv.resident_id = ctx.state.resident_id
-            if ctx.handoff_request and not ctx.state.data.get("handoff_withdrawn"):
-                session.add(
-                    Handoff(
-                        conversation_id=conv.id, reason=ctx.handoff_request, status="pending", requested_at=utcnow()
-                    )
-                )
-            if ctx.state.data.pop("handoff_withdrawn", None):
-                await _close_open_handoffs(session, conv.id)
-            await append_messages(session, conversation=conv, entries=entries)
-            writer = self.outbound_writers.get(event.channel)
-            if writer is not None and ctx.replies:
-                await writer(session, event, ctx.replies)
+        await append_messages(ctx.db, conversation=conv, entries=entries)
+        writer = self.outbound_writers.get(event.channel)
+        if writer is not None and ctx.replies:
+            await writer(ctx.db, event, ctx.replies)
 
     async def _notify_staff(self, ctx: TurnContext) -> None:
         if ctx.state.status == "bot" and not ctx.handoff_request:
@@ -179,13 +182,3 @@ def _reply_payload(reply: Reply) -> dict[str, Any] | None:
     data.pop("text", None)
     data.pop("sender", None)
     return data or None
-
-
-async def _close_open_handoffs(session: Any, conversation_id: str) -> None:
-    from sqlalchemy import update
-
-    await session.execute(
-        update(Handoff)
-        .where(Handoff.conversation_id == conversation_id, Handoff.status.in_(("pending", "active")))
-        .values(status="closed", closed_at=utcnow())
-    )

@@ -6,9 +6,14 @@ and while it is `pending_handoff` it only says that staff have been asked.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
-from bot.state import ConversationStatus
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Handoff
+from bot.state import ConversationState, ConversationStatus
 
 Transition = Literal["request", "take", "withdraw", "release"]
 
@@ -32,3 +37,38 @@ def next_status(current: ConversationStatus, transition: Transition) -> Conversa
         return TRANSITIONS[(current, transition)]
     except KeyError:
         raise InvalidTransition(f"cannot {transition} a conversation that is {current}") from None
+
+
+async def apply_transition(
+    db: AsyncSession,
+    *,
+    conversation_id: str,
+    state: ConversationState,
+    transition: Transition,
+    reason: str | None = None,
+    staff_id: str | None = None,
+) -> None:
+    """Change the status and the handoff rows together, in the caller's transaction: the one way
+    a conversation moves between the bot and a person (the dispatcher and the staff API use it)."""
+    current = state.status
+    state.status = next_status(current, transition)
+    now = datetime.now(UTC)
+    open_rows = Handoff.conversation_id == conversation_id
+    if transition == "request":
+        if current == "bot":
+            db.add(
+                Handoff(
+                    conversation_id=conversation_id, reason=reason or "requested", status="pending", requested_at=now
+                )
+            )
+    elif transition == "take":
+        await db.execute(
+            update(Handoff)
+            .where(open_rows, Handoff.status == "pending")
+            .values(status="active", staff_id=staff_id, taken_at=now)
+        )
+    else:  # withdraw / release close what is open; a taken one keeps who took it
+        values: dict[str, object] = {"status": "closed", "closed_at": now}
+        if staff_id is not None:
+            values["staff_id"] = func.coalesce(Handoff.staff_id, staff_id)
+        await db.execute(update(Handoff).where(open_rows, Handoff.status.in_(("pending", "active"))).values(**values))

@@ -96,39 +96,39 @@ async def _active_code(session: AsyncSession, code: str, now: datetime) -> LinkC
 
 
 async def redeem_link_code(
-    sessionmaker: async_sessionmaker,  # type: ignore[type-arg]
+    session: AsyncSession,
     *,
     channel: str,
     user_id: str,
     code: str,
     conversation_id: str,
 ) -> LinkResult:
+    """Inside the caller's transaction (the turn's): attempts and the link commit with it."""
     now = utcnow()
-    async with sessionmaker() as session, session.begin():
-        if not await is_linkable(session, channel, user_id):
-            return LinkResult("not_linkable")
-        if await _too_many_failures(session, channel, user_id, now):
-            return LinkResult("rate_limited")
-        row = await _active_code(session, code, now)
-        session.add(LinkAttempt(channel=channel, user_id=user_id, success=row is not None, at=now))
-        if row is None:
-            return LinkResult("invalid")
-        claimed = await session.execute(
-            update(LinkCode).where(LinkCode.id == row.id, LinkCode.used_at.is_(None)).values(used_at=now)
+    if not await is_linkable(session, channel, user_id):
+        return LinkResult("not_linkable")
+    if await _too_many_failures(session, channel, user_id, now):
+        return LinkResult("rate_limited")
+    row = await _active_code(session, code, now)
+    session.add(LinkAttempt(channel=channel, user_id=user_id, success=row is not None, at=now))
+    if row is None:
+        return LinkResult("invalid")
+    claimed = await session.execute(
+        update(LinkCode).where(LinkCode.id == row.id, LinkCode.used_at.is_(None)).values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return LinkResult("invalid")  # redeemed concurrently by someone else
+    await _bind(session, channel, user_id, row.resident_id, now)
+    session.add(
+        audit(
+            actor="system",
+            action="link",
+            why=f"link code:{channel}",
+            resident_id=row.resident_id,
+            conversation_id=conversation_id,
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return LinkResult("invalid")  # redeemed concurrently by someone else
-        await _bind(session, channel, user_id, row.resident_id, now)
-        session.add(
-            audit(
-                actor="system",
-                action="link",
-                why=f"link code:{channel}",
-                resident_id=row.resident_id,
-                conversation_id=conversation_id,
-            )
-        )
-        return LinkResult("linked", row.resident_id)
+    )
+    return LinkResult("linked", row.resident_id)
 
 
 async def _too_many_failures(session: AsyncSession, channel: str, user_id: str, now: datetime) -> bool:

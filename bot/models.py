@@ -25,6 +25,9 @@ class Conversation(Base):
     resident_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # the bot's memory of the conversation (bot.state.ConversationState as JSON), saved by each turn
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    state_saved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Message(Base):

@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db import expected_heads, make_async_engine, make_sessionmaker
 from bot.events import Reply
 from bot.hub import Hub, RedisHub
-from bot.locks import InMemoryLocker, Locker, RedisLocker
+from bot.locks import InMemoryLocker, Locker
 from bot.settings import Settings
-from bot.state import InMemoryStateStore, RedisStateStore, StateStore
+from bot.state import SqlStateStore, StateStore
 
 if TYPE_CHECKING:
     from nlu.interpreter import Interpreter
@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ResidentResolver = Callable[[str, str], Awaitable[str | None]]
-Sender = Callable[[str, list[Reply]], Awaitable[None]]  # (sender_id, replies) -> delivered
+Sender = Callable[[str, list[Reply]], Awaitable[None]]  # (sender_id, replies): wake delivery after a commit
+# (session, sender_id, replies): a channel's outgoing rows, added to the caller's transaction
+OutboxWriter = Callable[[AsyncSession, str, list[Reply]], Awaitable[None]]
 
 
 async def _anonymous(_channel: str, _sender_id: str) -> str | None:
@@ -54,7 +56,8 @@ class Services:
     redis: Redis | None = None
     knowledge: dict[str, Any] = field(default_factory=dict)  # catalog, faq, waste ... by name
     resolve_resident: ResidentResolver = _anonymous
-    senders: dict[str, Sender] = field(default_factory=dict)  # channel -> later-message delivery
+    senders: dict[str, Sender] = field(default_factory=dict)  # channel -> wake its delivery after a commit
+    outbox_writers: dict[str, OutboxWriter] = field(default_factory=dict)  # channel -> rows in a transaction
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(ZoneInfo("Asia/Tokyo")))
 
     def now(self) -> datetime:
@@ -64,7 +67,8 @@ class Services:
         return self.now().date()
 
     async def deliver(self, channel: str, sender_id: str, replies: list[Reply]) -> None:
-        """Send messages outside a request (staff replies) through the conversation's channel."""
+        """After a commit that queued messages outside a resident's request (staff replies): wake
+        the conversation's channel so that it delivers them now (the rows are already stored)."""
         sender = self.senders.get(channel)
         if sender is None:
             log.warning("no live delivery for this channel", extra={"channel": channel})
@@ -83,7 +87,6 @@ class Services:
 
     async def close(self) -> None:
         await self.hub.close()
-        await self.state.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
@@ -91,25 +94,20 @@ class Services:
 
 def build_services(settings: Settings, interpreter: Interpreter) -> Services:
     engine = make_async_engine(settings.resolved_database_url)
+    sessionmaker = make_sessionmaker(engine)
     redis: Redis | None = None
-    state: StateStore
-    locker: Locker
     hub: Hub
-    if settings.redis_url:
+    if settings.redis_url:  # Redis only wakes other workers' live connections; it holds no state
         redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-        state = RedisStateStore(redis, prefix=settings.state_key_prefix, ttl_seconds=settings.state_ttl_seconds)
-        locker = RedisLocker(redis, prefix=settings.state_key_prefix, timeout_seconds=settings.lock_timeout_seconds)
         hub = RedisHub(redis, prefix=settings.state_key_prefix)
     else:
-        state = InMemoryStateStore(settings.state_ttl_seconds)
-        locker = InMemoryLocker(settings.lock_timeout_seconds)
         hub = Hub()
     return Services(
         settings=settings,
         engine=engine,
-        sessionmaker=make_sessionmaker(engine),
-        state=state,
-        locker=locker,
+        sessionmaker=sessionmaker,
+        state=SqlStateStore(sessionmaker, ttl_seconds=settings.state_ttl_seconds),
+        locker=InMemoryLocker(settings.lock_timeout_seconds),
         interpreter=interpreter,
         hub=hub,
         redis=redis,

@@ -19,16 +19,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
 from bot.events import Reply
-from bot.handoff import InvalidTransition, Transition, next_status
-from bot.models import Conversation, Handoff, Message, utcnow
+from bot.handoff import InvalidTransition, Transition, apply_transition
+from bot.models import Conversation, Handoff, Message
 from bot.services import Services
 from bot.staff_accounts import any_enabled, find_account
-from bot.state import ConversationState
+from bot.state import ConversationState, begin_turn, claim_existing, put
 from bot.transcript import TranscriptEntry, append_messages, list_messages
 
 TAKEN_TEXT = "職員が対応を引き継ぎました。このままメッセージをお送りください。"
@@ -140,10 +140,7 @@ def router() -> APIRouter:
         if len(text) > services.settings.max_message_chars:
             raise BadRequest(422, f"'text' is longer than {services.settings.max_message_chars} characters")
         async with services.locker.hold(conversation_id):
-            state = await _state(services, conversation_id)
-            if state.status != "human":
-                raise HTTPException(409, "take the conversation over before replying")
-            await _record_and_deliver(services, state, [Reply(text=text.strip(), sender="staff")])
+            await _staff_turn(services, conversation_id, [Reply(text=text.strip(), sender="staff")], require_human=True)
         return {"status": "sent"}
 
     return api
@@ -222,16 +219,50 @@ async def _staff_id(request: Request, who: StaffIdentity) -> str:
     return staff_id
 
 
-async def _state(services: Services, conversation_id: str) -> ConversationState:
-    state = await services.state.get(conversation_id)
-    if state is None:
-        async with services.sessionmaker() as s:
-            conv = await s.get(Conversation, conversation_id)
-        if conv is None:
+async def _staff_turn(
+    services: Services,
+    conversation_id: str,
+    replies: list[Reply],
+    *,
+    transition: Transition | None = None,
+    staff_id: str = "staff",
+    require_human: bool = False,
+) -> ConversationState:
+    """One transaction, like a resident's turn: claim the conversation, move it through the
+    transition table, record the staff messages and queue them on the resident's channel."""
+    settings = services.settings
+    async with services.sessionmaker() as db, db.begin():
+        await begin_turn(db)
+        found = await claim_existing(
+            db,
+            conversation_id=conversation_id,
+            lock_timeout_seconds=settings.lock_timeout_seconds,
+            ttl_seconds=settings.state_ttl_seconds,
+        )
+        if found is None:
             raise HTTPException(404, "no such conversation")
-        state = ConversationState(
-            conversation_id=conv.id, channel=conv.channel, sender_id=conv.sender_id, status=conv.status
-        )  # type: ignore[arg-type]
+        conv, state = found
+        if require_human and state.status != "human":
+            raise HTTPException(409, "take the conversation over before replying")
+        if transition is not None:
+            try:
+                await apply_transition(
+                    db, conversation_id=conv.id, state=state, transition=transition, staff_id=staff_id
+                )
+            except InvalidTransition as exc:
+                raise HTTPException(409, str(exc)) from None
+            if transition == "release":
+                state.active_form = None
+        entries = [TranscriptEntry(direction="out", author="staff", text=r.text) for r in replies]
+        await append_messages(db, conversation=conv, entries=entries)
+        writer = services.outbox_writers.get(state.channel)
+        if writer is not None:
+            await writer(db, state.sender_id, replies)
+        put(conv, state)
+    await services.deliver(state.channel, state.sender_id, replies)  # after the commit: a wake-up
+    await services.hub.publish(
+        "staff", {"type": "status", "conversation_id": state.conversation_id, "status": state.status}
+    )
     return state
 
 
@@ -239,53 +270,14 @@ async def _transition(
     services: Services, conversation_id: str, transition: Transition, *, staff_id: str, announce: str
 ) -> dict[str, Any]:
     async with services.locker.hold(conversation_id):
-        state = await _state(services, conversation_id)
-        try:
-            state.status = next_status(state.status, transition)
-        except InvalidTransition as exc:
-            raise HTTPException(409, str(exc)) from None
-        if transition == "release":
-            state.active_form = None
-        await _record_and_deliver(
-            services, state, [Reply(text=announce, sender="staff")], transition=transition, staff_id=staff_id
+        state = await _staff_turn(
+            services,
+            conversation_id,
+            [Reply(text=announce, sender="staff")],
+            transition=transition,
+            staff_id=staff_id,
         )
     return {"conversation_id": conversation_id, "status": state.status}
-
-
-async def _record_and_deliver(
-    services: Services,
-    state: ConversationState,
-    replies: list[Reply],
-    *,
-    transition: Transition | None = None,
-    staff_id: str = "staff",
-) -> None:
-    now = utcnow()
-    async with services.sessionmaker() as s, s.begin():
-        conv = await s.get(Conversation, state.conversation_id)
-        if conv is None:
-            raise HTTPException(404, "no such conversation")
-        conv.status = state.status
-        if transition == "take":
-            await s.execute(
-                update(Handoff)
-                .where(Handoff.conversation_id == conv.id, Handoff.status == "pending")
-                .values(status="active", staff_id=staff_id, taken_at=now)
-            )
-        elif transition == "release":
-            await s.execute(
-                update(Handoff)
-                .where(Handoff.conversation_id == conv.id, Handoff.status.in_(("pending", "active")))
-                # who closed a request nobody took; a taken one keeps who took it
-                .values(status="closed", closed_at=now, staff_id=func.coalesce(Handoff.staff_id, staff_id))
-            )
-        entries = [TranscriptEntry(direction="out", author="staff", text=r.text) for r in replies]
-        await append_messages(s, conversation=conv, entries=entries)
-    await services.state.save(state)
-    await services.deliver(state.channel, state.sender_id, replies)
-    await services.hub.publish(
-        "staff", {"type": "status", "conversation_id": state.conversation_id, "status": state.status}
-    )
 
 
 URGENT_REASONS = frozenset({"sensitive"})  # DV・虐待: staff must see these first

@@ -1,19 +1,27 @@
 """Conversation state: what the bot remembers between turns of one conversation.
 
-Two stores share one contract (tests/bot/test_state_store.py runs it over both): an in-memory
-store for the embedded mode and a Redis store (JSON values, key prefix, TTL) for production.
-A store that cannot reach its backend raises `StateStoreError`; it never silently drops state.
+The state is a JSON column of the conversation row. A turn claims that row (`claim`, inside the
+turn's transaction: on PostgreSQL `SELECT … FOR UPDATE`, which also orders the conversation's
+turns across workers and is released by the database when a crashed worker's connection goes;
+on SQLite `BEGIN IMMEDIATE`) and writes the new state back in the same transaction (`put`), so a
+turn commits whole or not at all and no cache holds the only copy. `SqlStateStore` reads and
+writes the same column outside a turn (staff, tests); the contract suite runs it over SQLite and
+PostgreSQL. A state idle for longer than the TTL is forgotten: the next message starts afresh.
 """
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, Field
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.models import Conversation
 
 ConversationStatus = Literal["bot", "pending_handoff", "human"]
 
@@ -47,87 +55,131 @@ class ConversationState(BaseModel):
 
 
 class StateStoreError(RuntimeError):
-    """The state backend is unavailable or returned something unreadable."""
+    """The stored state is unreadable for this version (the database itself failing raises its own
+    errors, answered with 503 by the app)."""
+
+
+class LockTimeout(RuntimeError):
+    """The conversation stayed locked longer than the lock timeout."""
 
 
 class StateStore(Protocol):
     async def get(self, conversation_id: str) -> ConversationState | None: ...
     async def save(self, state: ConversationState) -> None: ...
     async def delete(self, conversation_id: str) -> None: ...
-    async def ping(self) -> None: ...
-    async def close(self) -> None: ...
 
 
-class InMemoryStateStore:
-    """Single-process store with the same TTL semantics as Redis."""
+async def begin_turn(db: AsyncSession) -> None:
+    """Open the turn's transaction. SQLite: take the write lock now (`BEGIN IMMEDIATE`), so a turn
+    that reads first and writes later never fails to upgrade its lock under a concurrent writer."""
+    if db.bind.dialect.name == "sqlite":
+        await db.execute(text("BEGIN IMMEDIATE"))
 
-    def __init__(self, ttl_seconds: int) -> None:
+
+async def claim(
+    db: AsyncSession,
+    *,
+    conversation_id: str,
+    channel: str,
+    sender_id: str,
+    lock_timeout_seconds: float,
+    ttl_seconds: int,
+) -> tuple[Conversation, ConversationState]:
+    """The conversation's row (created when new), locked for this transaction, and its state."""
+    now = datetime.now(UTC)
+    values = {"id": conversation_id, "channel": channel, "sender_id": sender_id, "status": "bot"}
+    values |= {"created_at": now, "updated_at": now}
+    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    await db.execute(insert(Conversation).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+    found = await claim_existing(
+        db, conversation_id=conversation_id, lock_timeout_seconds=lock_timeout_seconds, ttl_seconds=ttl_seconds
+    )
+    assert found is not None
+    return found
+
+
+async def claim_existing(
+    db: AsyncSession, *, conversation_id: str, lock_timeout_seconds: float, ttl_seconds: int
+) -> tuple[Conversation, ConversationState] | None:
+    """Like `claim` for a conversation that must exist already (staff actions): None when not."""
+    dialect = db.bind.dialect.name
+    query = select(Conversation).where(Conversation.id == conversation_id).execution_options(populate_existing=True)
+    if dialect == "postgresql":
+        await db.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'"))
+        query = query.with_for_update()
+    try:
+        conv = (await db.scalars(query)).one_or_none()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            raise LockTimeout(f"conversation busy for more than {lock_timeout_seconds:g} s") from None
+        raise
+    return None if conv is None else (conv, state_of(conv, ttl_seconds=ttl_seconds))
+
+
+def state_of(conv: Conversation, *, ttl_seconds: int) -> ConversationState:
+    """The state saved on `conv`, or a fresh one when there is none or it is older than the TTL."""
+    if conv.state is not None and not _expired(conv, ttl_seconds):
+        try:
+            return ConversationState.model_validate(conv.state)
+        except ValidationError as exc:
+            raise StateStoreError("stored state is not valid for this version") from exc
+    return ConversationState(
+        conversation_id=conv.id,
+        channel=conv.channel,
+        sender_id=conv.sender_id,
+        status=conv.status,  # type: ignore[arg-type]  # a person may be in charge of an old chat
+    )
+
+
+def put(conv: Conversation, state: ConversationState) -> None:
+    """Write `state` onto its row: committed with the rest of the turn."""
+    now = datetime.now(UTC)
+    state.updated_at = now
+    conv.state = state.model_dump(mode="json")
+    conv.state_saved_at = now
+    conv.status = state.status
+    conv.resident_id = state.resident_id
+    conv.updated_at = now
+
+
+def _expired(conv: Conversation, ttl_seconds: int) -> bool:
+    saved = conv.state_saved_at
+    if saved is None:
+        return False
+    saved = saved if saved.tzinfo else saved.replace(tzinfo=UTC)  # SQLite gives naive UTC
+    return saved < datetime.now(UTC) - timedelta(seconds=ttl_seconds)
+
+
+class SqlStateStore:
+    """The conversation state outside a turn (staff actions, tools, tests), one transaction a call."""
+
+    def __init__(self, sessionmaker: async_sessionmaker, *, ttl_seconds: int) -> None:  # type: ignore[type-arg]
+        self._sessionmaker = sessionmaker
         self._ttl = ttl_seconds
-        self._items: dict[str, tuple[float, str]] = {}
 
     async def get(self, conversation_id: str) -> ConversationState | None:
-        item = self._items.get(conversation_id)
-        if item is None:
-            return None
-        expires, raw = item
-        if expires <= time.monotonic():
-            del self._items[conversation_id]
-            return None
-        return ConversationState.model_validate_json(raw)
+        async with self._sessionmaker() as db:
+            conv = await db.get(Conversation, conversation_id)
+            if conv is None or conv.state is None or _expired(conv, self._ttl):
+                return None
+            return state_of(conv, ttl_seconds=self._ttl)
 
     async def save(self, state: ConversationState) -> None:
-        state.updated_at = datetime.now(UTC)
-        self._items[state.conversation_id] = (time.monotonic() + self._ttl, state.model_dump_json())
+        async with self._sessionmaker() as db, db.begin():
+            conv, _ = await claim(
+                db,
+                conversation_id=state.conversation_id,
+                channel=state.channel,
+                sender_id=state.sender_id,
+                lock_timeout_seconds=30,
+                ttl_seconds=self._ttl,
+            )
+            put(conv, state)
 
     async def delete(self, conversation_id: str) -> None:
-        self._items.pop(conversation_id, None)
-
-    async def ping(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        self._items.clear()
-
-
-class RedisStateStore:
-    def __init__(self, redis: Redis, *, prefix: str, ttl_seconds: int) -> None:
-        self._redis = redis
-        self._prefix = f"{prefix}state:"
-        self._ttl = ttl_seconds
-
-    def _key(self, conversation_id: str) -> str:
-        return self._prefix + conversation_id
-
-    async def get(self, conversation_id: str) -> ConversationState | None:
-        try:
-            raw = await self._redis.get(self._key(conversation_id))
-        except RedisError as exc:
-            raise StateStoreError(f"redis unavailable: {exc.__class__.__name__}") from exc
-        if raw is None:
-            return None
-        try:
-            return ConversationState.model_validate_json(raw)
-        except ValueError as exc:
-            raise StateStoreError("stored state is not valid JSON for this version") from exc
-
-    async def save(self, state: ConversationState) -> None:
-        state.updated_at = datetime.now(UTC)
-        try:
-            await self._redis.set(self._key(state.conversation_id), state.model_dump_json(), ex=self._ttl)
-        except RedisError as exc:
-            raise StateStoreError(f"redis unavailable: {exc.__class__.__name__}") from exc
-
-    async def delete(self, conversation_id: str) -> None:
-        try:
-            await self._redis.delete(self._key(conversation_id))
-        except RedisError as exc:
-            raise StateStoreError(f"redis unavailable: {exc.__class__.__name__}") from exc
-
-    async def ping(self) -> None:
-        try:
-            await self._redis.ping()
-        except RedisError as exc:
-            raise StateStoreError(f"redis unavailable: {exc.__class__.__name__}") from exc
-
-    async def close(self) -> None:
-        return None  # the Redis client is owned and closed by the app
+        """Forget what the bot remembered (the transcript stays): the next message starts afresh."""
+        async with self._sessionmaker() as db, db.begin():
+            conv = await db.get(Conversation, conversation_id)
+            if conv is not None:
+                conv.state = None
+                conv.state_saved_at = None

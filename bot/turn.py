@@ -1,7 +1,8 @@
 """What a handler sees and produces in one turn.
 
 `Parse` wraps the NLU's Rasa-format dict; `TurnContext` carries the event, the conversation
-state (mutable: handlers change it and the dispatcher saves it), the shared services and the
+state (mutable: handlers change it and the dispatcher saves it), the shared services, the turn's
+database session (`db`: one transaction that the dispatcher commits once, at the end) and the
 replies collected so far. Button payloads in Rasa's form (`/intent` or `/intent{"slot": value}`)
 become a parse with confidence 1.0, so pressing a button is the same as typing its meaning.
 """
@@ -13,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Button, Card, InboundEvent, Reply
 from bot.state import ConversationState
@@ -85,6 +88,7 @@ class TurnContext:
     parse: Parse
     services: Services
     today: date
+    db: AsyncSession  # the turn's one transaction: handlers read and write here, never commit
     replies: list[Reply] = field(default_factory=list)
     handoff_request: HandoffReason | None = None
     handled_by: str | None = None

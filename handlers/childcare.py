@@ -101,25 +101,25 @@ async def household_children(ctx: TurnContext, max_months: int) -> tuple[int, ..
     rid = ctx.state.resident_id
     if rid is None:
         return ()
-    async with ctx.services.sessionmaker() as session, session.begin():
-        turn = await load_turn_profile(session, rid, with_household=True)
-        months = sorted(
-            m
-            for member_id, birth, _relation, _care, death in turn.rows
-            if member_id != rid and birth is not None and death is None
-            for m in (months_between(birth, ctx.today),)
-            if 0 <= m <= max_months
-        )
-        if months:
-            session.add(
-                audit(
-                    actor="system",
-                    action="read_profile",
-                    why="一時預かりの予約: お子さんの年齢の候補",
-                    resident_id=rid,
-                    conversation_id=ctx.event.conversation_id,
-                )
+    session = ctx.db
+    turn = await load_turn_profile(session, rid, with_household=True)
+    months = sorted(
+        m
+        for member_id, birth, _relation, _care, death in turn.rows
+        if member_id != rid and birth is not None and death is None
+        for m in (months_between(birth, ctx.today),)
+        if 0 <= m <= max_months
+    )
+    if months:
+        session.add(
+            audit(
+                actor="system",
+                action="read_profile",
+                why="一時預かりの予約: お子さんの年齢の候補",
+                resident_id=rid,
+                conversation_id=ctx.event.conversation_id,
             )
+        )
     return tuple(months)
 
 

@@ -70,14 +70,14 @@ def find_code(text: str, *, bare: bool) -> str | None:
 
 
 async def change_consent(ctx: TurnContext, status: str) -> None:
-    async with ctx.services.sessionmaker() as session, session.begin():
-        await set_consent(
-            session,
-            resident_id=ctx.state.resident_id or "",
-            status=status,
-            channel=ctx.event.channel,
-            conversation_id=ctx.event.conversation_id,
-        )
+    session = ctx.db
+    await set_consent(
+        session,
+        resident_id=ctx.state.resident_id or "",
+        status=status,
+        channel=ctx.event.channel,
+        conversation_id=ctx.event.conversation_id,
+    )
     ctx.state.consent_asked = True
     ctx.state.pending_question = None
 
@@ -90,8 +90,8 @@ class PrivacyInfoHandler:
         if ctx.state.resident_id is None:
             ctx.say(PRIVACY_TEXT + "\n" + NOT_LINKED_TEXT)
             return
-        async with ctx.services.sessionmaker() as session:
-            profile = await load_turn_profile(session, ctx.state.resident_id, with_household=False)
+        session = ctx.db
+        profile = await load_turn_profile(session, ctx.state.resident_id, with_household=False)
         given = profile.consent == "given"
         action = (
             Button("同意を取り消す", payload("consent_withdraw"))
@@ -147,7 +147,7 @@ class LinkAccountHandler:
 async def link_with_code(ctx: TurnContext, code: str) -> None:
     ctx.state.pending_question = None
     result = await redeem_link_code(
-        ctx.services.sessionmaker,
+        ctx.db,
         channel=ctx.event.channel,
         user_id=ctx.event.sender_id,
         code=code,

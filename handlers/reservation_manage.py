@@ -112,20 +112,20 @@ async def load_known(ctx: TurnContext, extra: tuple[str, ...] = ()) -> Known:
     given = ctx.parse.entity("number") if ctx.parse.from_payload else None
     if isinstance(given, str) and find_number(given):
         numbers.add(find_number(given))  # type: ignore[arg-type]
-    async with ctx.services.sessionmaker() as session:
-        own = list(
-            await session.scalars(
-                select(Reservation)
-                .where(_owned_clause(ctx), Reservation.status == CONFIRMED, Reservation.service_date >= ctx.today)
-                .order_by(Reservation.service_date, Reservation.start_time, Reservation.number)
-                .limit(50)
-            )
+    session = ctx.db
+    own = list(
+        await session.scalars(
+            select(Reservation)
+            .where(_owned_clause(ctx), Reservation.status == CONFIRMED, Reservation.service_date >= ctx.today)
+            .order_by(Reservation.service_date, Reservation.start_time, Reservation.number)
+            .limit(50)
         )
-        by_number = {r.number: r for r in own}
-        for number in numbers - set(by_number):
-            found = await get_reservation(session, number=number)
-            if found is not None:
-                by_number[number] = found
+    )
+    by_number = {r.number: r for r in own}
+    for number in numbers - set(by_number):
+        found = await get_reservation(session, number=number)
+        if found is not None:
+            by_number[number] = found
     return Known(own=tuple(own), by_number=by_number, now=ctx.services.now().replace(tzinfo=None))
 
 
@@ -403,26 +403,26 @@ class ReservationManageForm(Form):
 
     async def submit(self, ctx: TurnContext, values: dict[str, Any]) -> None:
         number = str(values["number"])
-        async with ctx.services.sessionmaker() as session, session.begin():
-            current = await get_reservation(session, number=number)
-            problem = None if current is None else cancel_problem(ctx, current, ctx.services.now().replace(tzinfo=None))
-            if current is None or problem:
-                ctx.say(problem or f"受付番号 {number} の予約が見つかりません。")
-                return
-            kind = current.kind
-            label = describe(current)
-            await cancel_reservation(session, number=number)
-            rid = ctx.state.resident_id
-            owner = current.resident_id
-            await record_cancellation(
-                session,
-                catalog=ctx.services.knowledge.get("catalog"),
-                kind=kind,
-                number=number,
-                residents={r for r in (rid, owner) if r},
-                conversation_id=ctx.state.conversation_id,
-                channel=ctx.state.channel,
-            )
+        session = ctx.db
+        current = await get_reservation(session, number=number)
+        problem = None if current is None else cancel_problem(ctx, current, ctx.services.now().replace(tzinfo=None))
+        if current is None or problem:
+            ctx.say(problem or f"受付番号 {number} の予約が見つかりません。")
+            return
+        kind = current.kind
+        label = describe(current)
+        await cancel_reservation(session, number=number)
+        rid = ctx.state.resident_id
+        owner = current.resident_id
+        await record_cancellation(
+            session,
+            catalog=ctx.services.knowledge.get("catalog"),
+            kind=kind,
+            number=number,
+            residents={r for r in (rid, owner) if r},
+            conversation_id=ctx.state.conversation_id,
+            channel=ctx.state.channel,
+        )
         log.info("reservation cancelled in chat", extra={"kind": kind, "number": number})
         ctx.say(
             f"受付番号 {number} の予約を取り消しました。",

@@ -353,10 +353,10 @@ class BookingForm(Form):
                     errors[slot.name] = problem
 
     async def _snapshot(self, ctx: TurnContext):  # type: ignore[no-untyped-def]
-        async with ctx.services.sessionmaker() as session:
-            booked = await taken_by_day(
-                session, kind=self.kind, date_from=ctx.today, date_to=ctx.today + timedelta(days=self.window_days)
-            )
+        session = ctx.db
+        booked = await taken_by_day(
+            session, kind=self.kind, date_from=ctx.today, date_to=ctx.today + timedelta(days=self.window_days)
+        )
         return _holding(booked)
 
     async def book(
@@ -372,8 +372,9 @@ class BookingForm(Form):
         end: str | None = None,
     ) -> str | None:
         """Create the reservation; its number, or None when the place was taken meanwhile."""
+        session = ctx.db
         try:
-            async with ctx.services.sessionmaker() as session, session.begin():
+            async with session.begin_nested():  # a full place undoes only this attempt
                 reservation = await create_reservation(
                     session,
                     kind=self.kind,
@@ -414,10 +415,10 @@ class BookingForm(Form):
         ctx.say(message)
         kept = {k: v for k, v in values.items() if k not in drop}
         ctx.state.active_form = ActiveForm(name=self.name, slots=kept)
-        async with ctx.services.sessionmaker() as session:
-            booked = await taken_by_day(
-                session, kind=self.kind, date_from=ctx.today, date_to=ctx.today + timedelta(days=self.window_days)
-            )
+        session = ctx.db
+        booked = await taken_by_day(
+            session, kind=self.kind, date_from=ctx.today, date_to=ctx.today + timedelta(days=self.window_days)
+        )
         with _holding(booked):
             await self._next(ctx)
 

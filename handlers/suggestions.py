@@ -88,7 +88,8 @@ class SuggestionHook:
         if state.pending_question == "consent" and intent not in ("affirm", "deny", "privacy_info"):
             state.pending_question = None  # the question was passed over: never repeat it here
         try:
-            await self._after_answer(ctx, intent)
+            async with ctx.db.begin_nested():  # a failing suggestion undoes only its own writes
+                await self._after_answer(ctx, intent)
         except Exception:  # never lose the handler's answer over a suggestion; nothing is shown then
             log.warning("suggestion hook failed", exc_info=True, extra={"intent": intent})
 
@@ -98,8 +99,8 @@ class SuggestionHook:
             await record_decision(ctx, accepted, "accepted")
         elif ctx.handoff_request:
             if ctx.state.resident_id is not None:
-                async with ctx.services.sessionmaker() as session, session.begin():
-                    session.add(_interaction(ctx, intent))
+                session = ctx.db
+                session.add(_interaction(ctx, intent))
         elif ctx.handled_by == "faq":
             return  # the FAQ answered instead of the NLU's guess: no suggestion rides on that guess
         elif intent in PROCEDURE_INTENTS | TEXT_ONLY_INTENTS:
@@ -108,47 +109,47 @@ class SuggestionHook:
     async def _offer(self, ctx: TurnContext, intent: str) -> None:
         state, rid = ctx.state, ctx.state.resident_id
         skip = state.offered_suggestions + list(state.data.get("declined_suggestions", []))
-        async with ctx.services.sessionmaker() as session, session.begin():
-            ev = await evaluate(
+        session = ctx.db
+        ev = await evaluate(
+            session,
+            self.rules,
+            resident_id=rid,
+            intent=intent,
+            text=ctx.parse.text or ctx.event.text,
+            today=ctx.today,
+            skip=skip,
+            need_consent=not state.consent_asked,  # only to decide whether to ask for it
+        )
+        match = ev.match
+        if ev.turn is not None and ev.turn.consent in ("given", "declined", "withdrawn"):
+            state.consent_asked = True  # decided: later turns need not read the consent to ask
+        if (
+            match
+            and rid
+            and await declined_recently(
                 session,
-                self.rules,
                 resident_id=rid,
-                intent=intent,
-                text=ctx.parse.text or ctx.event.text,
-                today=ctx.today,
-                skip=skip,
-                need_consent=not state.consent_asked,  # only to decide whether to ask for it
+                rule=match.rule.id,
+                days=ctx.services.settings.suggestion_decline_cooldown_days,
             )
-            match = ev.match
-            if ev.turn is not None and ev.turn.consent in ("given", "declined", "withdrawn"):
-                state.consent_asked = True  # decided: later turns need not read the consent to ask
-            if (
-                match
-                and rid
-                and await declined_recently(
-                    session,
-                    resident_id=rid,
-                    rule=match.rule.id,
-                    days=ctx.services.settings.suggestion_decline_cooldown_days,
-                )
-            ):
-                match = None
-            if ev.read_household:
-                session.add(_audit_read(ctx, f"suggestion:{intent}"))
-            if rid and intent in PROCEDURE_INTENTS:
-                session.add(_interaction(ctx, intent))
-            if match:
-                session.add(_offer_record(ctx, match))
-            elif rid and ev.turn is not None and _should_ask_consent(ctx, ev.turn):
-                await set_consent(
-                    session,
-                    resident_id=rid,
-                    status="asked",
-                    channel=ctx.event.channel,
-                    conversation_id=ctx.event.conversation_id,
-                )
-                state.consent_asked, state.pending_question = True, "consent"
-                ctx.say(ASK_TEXT, buttons=consent_buttons())
+        ):
+            match = None
+        if ev.read_household:
+            session.add(_audit_read(ctx, f"suggestion:{intent}"))
+        if rid and intent in PROCEDURE_INTENTS:
+            session.add(_interaction(ctx, intent))
+        if match:
+            session.add(_offer_record(ctx, match))
+        elif rid and ev.turn is not None and _should_ask_consent(ctx, ev.turn):
+            await set_consent(
+                session,
+                resident_id=rid,
+                status="asked",
+                channel=ctx.event.channel,
+                conversation_id=ctx.event.conversation_id,
+            )
+            state.consent_asked, state.pending_question = True, "consent"
+            ctx.say(ASK_TEXT, buttons=consent_buttons())
         if match:
             state.offered_suggestions.append(match.rule.id)
             _say_suggestion(ctx, match)
@@ -185,16 +186,16 @@ def _say_suggestion(ctx: TurnContext, match: Match) -> None:
 
 async def record_decision(ctx: TurnContext, rule: str, status: str) -> None:
     """The resident pressed a suggestion's service (accepted) or 「今は結構です」 (declined)."""
-    async with ctx.services.sessionmaker() as session, session.begin():
-        rid = await decide_suggestion(
-            session,
-            conversation_id=ctx.event.conversation_id,
-            rule=rule,
-            status=status,
-            intent=ctx.parse.intent if status == "accepted" else None,
-        )
-        if rid and status == "accepted":
-            session.add(_interaction(ctx, ctx.parse.intent, kind="suggestion", details={"rule": rule}))
+    session = ctx.db
+    rid = await decide_suggestion(
+        session,
+        conversation_id=ctx.event.conversation_id,
+        rule=rule,
+        status=status,
+        intent=ctx.parse.intent if status == "accepted" else None,
+    )
+    if rid and status == "accepted":
+        session.add(_interaction(ctx, ctx.parse.intent, kind="suggestion", details={"rule": rule}))
     if rid is not None and status == "declined":
         declined = ctx.state.data.setdefault("declined_suggestions", [])
         if rule not in declined:

@@ -275,9 +275,14 @@ class LineChannel:
         )
         await self.outbox.send(target.recipient_id)
 
-    async def deliver(self, sender_id: str, replies: list[Reply]) -> None:
-        """`services.senders["line"]`: later messages (staff replies) are pushed."""
-        await self.send(Target(sender_id, None, datetime.now(UTC), True), replies)
+    async def write_push(self, session: AsyncSession, sender_id: str, replies: list[Reply]) -> None:
+        """`services.outbox_writers["line"]`: later messages (staff replies) as push rows of the
+        caller's transaction."""
+        session.add_all(self.outbox.rows(recipient_id=sender_id, batches=batches(render(replies))))
+
+    async def deliver(self, sender_id: str, _replies: list[Reply]) -> None:
+        """`services.senders["line"]`: after the commit, push what was queued for `sender_id`."""
+        await self.outbox.send(sender_id)
 
     async def _record_unfollow(self, inbound: InboundEvent) -> None:
         """The resident blocked the account: keep it in the transcript, answer nothing."""
@@ -355,6 +360,7 @@ async def start_channel(app: FastAPI, services: Services, dispatcher: Dispatcher
     dispatcher.outbound_writers["line"] = channel.write_outbox
     await channel.start()
     services.senders["line"] = channel.deliver
+    services.outbox_writers["line"] = channel.write_push
     app.state.line = channel
 
 

@@ -132,6 +132,7 @@ def ctx_for(text: str, intent: str, confidence: float, *, payload: bool = False,
         parse=Parse(text=text, intent=intent, confidence=confidence, from_payload=payload),
         services=SimpleNamespace(knowledge={"faq": INDEX}),  # type: ignore[arg-type]
         today=date(2026, 11, 27),
+        db=None,  # type: ignore[arg-type]  # routing only: no database
     )
 
 

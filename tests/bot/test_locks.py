@@ -3,31 +3,52 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
+from bot.db import make_async_engine, make_sessionmaker
 from bot.dispatcher import Dispatcher
 from bot.events import InboundEvent
-from bot.locks import InMemoryLocker, Locker, LockTimeout, RedisLocker
+from bot.locks import InMemoryLocker, Locker, LockTimeout
+from bot.state import begin_turn, claim
 from handlers.registry import build_hooks, build_router
-from tests.conftest import REDIS_URL, skip_unless_available
 
 
-@pytest.fixture(params=["memory", "redis"])
+class RowLocker:
+    """The order across workers: a conversation row claimed inside a transaction (PostgreSQL's
+    `SELECT … FOR UPDATE`), here held open for as long as the block runs."""
+
+    def __init__(self, sessionmaker, timeout_seconds: float) -> None:  # type: ignore[no-untyped-def]
+        self._sessionmaker = sessionmaker
+        self._timeout = timeout_seconds
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        async with self._sessionmaker() as db, db.begin():
+            await begin_turn(db)
+            await claim(
+                db,
+                conversation_id=key,
+                channel="web",
+                sender_id=key,
+                lock_timeout_seconds=self._timeout,
+                ttl_seconds=60,
+            )
+            yield
+
+
+@pytest.fixture(params=["memory", "postgres-row"])
 async def locker(request: pytest.FixtureRequest) -> AsyncIterator[Locker]:
     if request.param == "memory":
         yield InMemoryLocker(timeout_seconds=2)
         return
-    if not REDIS_URL:
-        skip_unless_available("REDIS_URL is not set")
-    redis = Redis.from_url(REDIS_URL)
-    yield RedisLocker(redis, prefix=f"madoguchi-test-{uuid.uuid4().hex[:8]}:", timeout_seconds=2)
-    await redis.aclose()
+    engine = make_async_engine(request.getfixturevalue("postgres_url"))
+    yield RowLocker(make_sessionmaker(engine), timeout_seconds=2)
+    await engine.dispose()
 
 
 async def test_same_key_is_exclusive(locker: Locker) -> None:
@@ -67,6 +88,17 @@ async def test_timeout_when_held_too_long() -> None:
         with pytest.raises(LockTimeout):
             async with locker.hold("k"):
                 pass
+
+
+async def test_row_lock_timeout_is_a_lock_timeout(postgres_url: str) -> None:
+    """Another worker holding the conversation past the timeout: LockTimeout (→ 503), no hang."""
+    engine = make_async_engine(postgres_url)
+    locker = RowLocker(make_sessionmaker(engine), timeout_seconds=0.2)
+    async with locker.hold("web:row-timeout"):
+        with pytest.raises(LockTimeout):
+            async with locker.hold("web:row-timeout"):
+                pass
+    await engine.dispose()
 
 
 class SlowInterpreter:

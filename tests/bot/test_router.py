@@ -45,6 +45,7 @@ def ctx_for(text: str, intent: str, *, form: str | None = "demo_form", payload: 
         parse=parse,
         services=None,
         today=date(2026, 11, 27),  # type: ignore[arg-type]
+        db=None,  # type: ignore[arg-type]  # routing only: no database
     )
 
 

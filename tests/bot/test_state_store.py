@@ -1,39 +1,31 @@
-"""One contract, every state store: in-memory always, Redis where REDIS_URL is set."""
+"""One contract for the state store: the conversation row's state column, over SQLite always and
+PostgreSQL where DATABASE_URL is set (the state no longer lives in Redis at all)."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
+from sqlalchemy import text
 
-from bot.state import (
-    ActiveForm,
-    ConversationState,
-    InMemoryStateStore,
-    RedisStateStore,
-    StateStore,
-    StateStoreError,
-)
-from tests.conftest import REDIS_URL, skip_unless_available
+from bot.db import make_async_engine, make_sessionmaker, migrate
+from bot.state import ActiveForm, ConversationState, SqlStateStore, StateStore, StateStoreError
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
-    if request.param == "memory":
-        yield InMemoryStateStore(ttl_seconds=2)
-        return
-    if not REDIS_URL:
-        skip_unless_available("REDIS_URL is not set")
-    redis = Redis.from_url(REDIS_URL)
-    prefix = f"madoguchi-test-{uuid.uuid4().hex[:8]}:"
-    yield RedisStateStore(redis, prefix=prefix, ttl_seconds=2)
-    keys = [k async for k in redis.scan_iter(f"{prefix}*")]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StateStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+        migrate(url)
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = make_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM conversations"))
+    yield SqlStateStore(make_sessionmaker(engine), ttl_seconds=2)
+    await engine.dispose()
 
 
 def new_state(cid: str = "web:alice") -> ConversationState:
@@ -82,13 +74,10 @@ async def test_state_expires_after_ttl(store: StateStore) -> None:
     assert await store.get("web:ttl") is None
 
 
-async def test_unreachable_redis_raises_not_drops() -> None:
-    redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
-    store = RedisStateStore(redis, prefix="x:", ttl_seconds=10)
+async def test_unreadable_state_raises_not_drops(store: StateStore) -> None:
+    await store.save(new_state("web:bad"))
+    sessionmaker = store._sessionmaker  # type: ignore[attr-defined]
+    async with sessionmaker() as db, db.begin():
+        await db.execute(text("UPDATE conversations SET state = :s WHERE id = 'web:bad'"), {"s": '{"turn": "x"}'})
     with pytest.raises(StateStoreError):
-        await store.save(new_state())
-    with pytest.raises(StateStoreError):
-        await store.get("web:alice")
-    with pytest.raises(StateStoreError):
-        await store.ping()
-    await redis.aclose()
+        await store.get("web:bad")

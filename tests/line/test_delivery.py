@@ -97,7 +97,14 @@ def test_more_than_five_messages_go_out_as_a_reply_then_a_push(client: TestClien
 
 def test_staff_replies_are_pushed_with_the_staff_sender_name(client: TestClient, standin: StandIn) -> None:
     services = client.app.state.services  # type: ignore[attr-defined]
-    client.portal.call(services.deliver, "line", wh.USER, [Reply(text="担当の者です。", sender="staff")])  # type: ignore[union-attr]
+    replies = [Reply(text="担当の者です。", sender="staff")]
+
+    async def staff_reply() -> None:  # as the staff API does: rows in its transaction, then a wake-up
+        async with services.sessionmaker() as db, db.begin():
+            await services.outbox_writers["line"](db, wh.USER, replies)
+        await services.deliver("line", wh.USER, replies)
+
+    client.portal.call(staff_reply)  # type: ignore[union-attr]
     wh.drain(client)
     [call] = standin.calls_to(PUSH)
     assert call.json["to"] == wh.USER
