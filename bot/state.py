@@ -89,31 +89,51 @@ async def claim(
     now = datetime.now(UTC)
     values = {"id": conversation_id, "channel": channel, "sender_id": sender_id, "status": "bot"}
     values |= {"created_at": now, "updated_at": now}
-    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
-    await db.execute(insert(Conversation).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+    postgres = db.bind.dialect.name == "postgresql"
+    if postgres:  # the insert too waits for a row another transaction is inserting or holding
+        await db.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'"))
+    insert = pg_insert if postgres else sqlite_insert
+    try:
+        await db.execute(insert(Conversation).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+    except DBAPIError as exc:
+        _raise_lock_timeout(exc, lock_timeout_seconds)
+        raise
     found = await claim_existing(
-        db, conversation_id=conversation_id, lock_timeout_seconds=lock_timeout_seconds, ttl_seconds=ttl_seconds
+        db,
+        conversation_id=conversation_id,
+        lock_timeout_seconds=lock_timeout_seconds,
+        ttl_seconds=ttl_seconds,
+        timeout_set=postgres,
     )
     assert found is not None
     return found
 
 
 async def claim_existing(
-    db: AsyncSession, *, conversation_id: str, lock_timeout_seconds: float, ttl_seconds: int
+    db: AsyncSession,
+    *,
+    conversation_id: str,
+    lock_timeout_seconds: float,
+    ttl_seconds: int,
+    timeout_set: bool = False,
 ) -> tuple[Conversation, ConversationState] | None:
     """Like `claim` for a conversation that must exist already (staff actions): None when not."""
-    dialect = db.bind.dialect.name
     query = select(Conversation).where(Conversation.id == conversation_id).execution_options(populate_existing=True)
-    if dialect == "postgresql":
-        await db.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'"))
+    if db.bind.dialect.name == "postgresql":
         query = query.with_for_update()
+    if db.bind.dialect.name == "postgresql" and not timeout_set:
+        await db.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'"))
     try:
         conv = (await db.scalars(query)).one_or_none()
     except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
-            raise LockTimeout(f"conversation busy for more than {lock_timeout_seconds:g} s") from None
+        _raise_lock_timeout(exc, lock_timeout_seconds)
         raise
     return None if conv is None else (conv, state_of(conv, ttl_seconds=ttl_seconds))
+
+
+def _raise_lock_timeout(exc: DBAPIError, seconds: float) -> None:
+    if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+        raise LockTimeout(f"conversation busy for more than {seconds:g} s") from None
 
 
 def state_of(conv: Conversation, *, ttl_seconds: int) -> ConversationState:

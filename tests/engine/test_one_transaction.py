@@ -1,0 +1,104 @@
+"""A turn is one transaction: what a handler writes commits with the transcript and the state, or
+not at all; handlers own no sessions; a crashed worker's hold on a conversation heals."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from bot import dispatcher as dispatcher_module
+from tests.conftest import REPO
+from tests.handlers.conftest import booking_day, give_contact, stored  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("booking_day")
+
+
+async def _to_confirmation(bot) -> None:  # type: ignore[no-untyped-def]
+    await bot.say("1人掛けのソファを出したい")
+    await bot.say("デモ区中央1-1-1")
+    await bot.press("12月4日（金）")
+    await give_contact(bot)
+    assert "料金合計：800円" in bot.text
+
+
+async def test_a_booking_whose_transcript_write_fails_leaves_no_booking(bot, services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    await _to_confirmation(bot)
+
+    async def failing_append(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("INSERT INTO messages", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(dispatcher_module, "append_messages", failing_append)
+    with pytest.raises(OperationalError):
+        await bot.say("はい")
+    assert not await stored(services, "bulky_waste")  # the reservation went with the transcript
+    state = await services.state.get(f"web:{bot.sender_id}")
+    assert state is not None and state.active_form is not None  # still at the confirmation
+    assert state.active_form.awaiting_confirmation
+
+    monkeypatch.undo()  # the resident (or the client) sends the same message again
+    await bot.say("はい")
+    assert "受付番号は G-20261204-0001" in bot.text
+    assert [r.number for r in await stored(services, "bulky_waste")] == ["G-20261204-0001"]  # once
+
+
+def test_handlers_open_no_sessions_and_commit_nothing() -> None:
+    """Handlers get the turn's session (`ctx.db`); a session or commit of their own would let a
+    turn commit in parts."""
+    offending: list[str] = []
+    for path in sorted((REPO / "handlers").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in {"sessionmaker", "commit", "begin"}:
+                offending.append(f"{path.relative_to(REPO)}:{node.lineno} .{node.attr}")
+    assert offending == []
+
+
+HOLDER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from bot.db import make_async_engine, make_sessionmaker
+    from bot.state import begin_turn, claim
+
+    async def main() -> None:
+        engine = make_async_engine(sys.argv[1])
+        async with make_sessionmaker(engine)() as db, db.begin():
+            await begin_turn(db)
+            await claim(db, conversation_id=sys.argv[2], channel="web", sender_id=sys.argv[2].split(":", 1)[1],
+                        lock_timeout_seconds=5, ttl_seconds=60)
+            print("held", flush=True)
+            await asyncio.sleep(600)  # a turn that never ends: killed -9 below
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_a_worker_killed_mid_turn_releases_the_conversation(postgres_url: str, dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """A worker process holding a conversation's row dies (kill -9) mid-turn: the database ends its
+    transaction with its connection, and the conversation answers again within 10 s."""
+    from bot.events import InboundEvent
+
+    sender = "killed-worker"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, postgres_url, f"web:{sender}"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30)  # type: ignore[union-attr]
+        assert line.strip() == "held"
+        proc.kill()
+        proc.wait(10)
+        replies = await asyncio.wait_for(
+            dispatcher.handle(InboundEvent(channel="web", sender_id=sender, text="こんにちは")), 10
+        )
+        assert replies  # answered, not a lock timeout
+    finally:
+        if proc.poll() is None:
+            proc.kill()
