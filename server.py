@@ -93,7 +93,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LockTimeout)
     async def busy(_: Request, exc: LockTimeout) -> JSONResponse:
-        return error(503, "the conversation is busy with an earlier message; please retry")
+        res = error(503, "the conversation is busy with an earlier message; please retry")
+        res.headers["Retry-After"] = "2"
+        return res
 
     @app.exception_handler(RasaUnavailable)
     async def nlu_down(_: Request, exc: RasaUnavailable) -> JSONResponse:

@@ -19,7 +19,7 @@ from bot.models import Conversation
 from bot.router import Router
 from bot.services import Services
 from bot.state import ConversationState, begin_turn, claim, put
-from bot.transcript import TranscriptEntry, append_messages, external_id_seen
+from bot.transcript import TranscriptEntry, append_messages, button_title, external_id_seen
 from bot.turn import Parse, TurnContext, payload
 from handlers.base import TurnHook
 
@@ -139,14 +139,14 @@ class Dispatcher:
     async def _persist(self, ctx: TurnContext, conv: Conversation) -> None:
         event, parse = ctx.event, ctx.parse
         inbound_text = event.text or (event.payload or "")
+        pressed = event.payload or (inbound_text if parse.from_payload else None)
+        title = await button_title(ctx.db, conversation_id=conv.id, payload=pressed) if pressed else None
         entries = [
             TranscriptEntry(
                 direction="in",
                 author="resident",
-                text=inbound_text,
-                payload={"payload": event.payload, "kind": event.kind}
-                if event.payload or event.kind != "message"
-                else None,
+                text=title or inbound_text,  # staff read 「はい」, not `/affirm`
+                payload={"payload": pressed, "kind": event.kind} if pressed or event.kind != "message" else None,
                 intent=parse.intent,
                 confidence=parse.confidence,
                 external_id=event.external_id,

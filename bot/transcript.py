@@ -75,3 +75,24 @@ async def external_id_seen(session: AsyncSession, *, channel: str, external_id: 
         select(Message.id).where(Message.channel == channel, Message.external_id == external_id).limit(1)
     )
     return found is not None
+
+
+async def button_title(session: AsyncSession, *, conversation_id: str, payload: str) -> str | None:
+    """The title of the button with `payload` among the bot's last messages (what the resident
+    pressed, as they saw it), or None when it was typed or is not there any more."""
+    rows = await session.scalars(
+        select(Message.payload)
+        .where(Message.conversation_id == conversation_id, Message.direction == "out")
+        .order_by(Message.id.desc())
+        .limit(6)
+    )
+    for data in rows:
+        for button in _buttons(data or {}):
+            if button.get("payload") == payload and isinstance(button.get("title"), str):
+                return str(button["title"])
+    return None
+
+
+def _buttons(data: dict[str, Any]) -> list[dict[str, Any]]:
+    card = data.get("card") or {}
+    return [b for b in [*(data.get("buttons") or []), *(card.get("buttons") or [])] if isinstance(b, dict)]

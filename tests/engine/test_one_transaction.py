@@ -102,3 +102,42 @@ async def test_a_worker_killed_mid_turn_releases_the_conversation(postgres_url: 
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_message_that_waits_too_long_gets_503_with_retry_after(settings, interpreter) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from server import create_app
+
+    settings.lock_timeout_seconds = 0.3
+    with TestClient(create_app(settings, interpreter=interpreter)) as client:
+        services = client.app.state.services  # type: ignore[attr-defined]
+
+        async def earlier_turn() -> None:  # an earlier message of the same conversation, still running
+            async with services.locker.hold("web:busy-one"):
+                await asyncio.sleep(1.5)
+
+        running = client.portal.start_task_soon(earlier_turn)  # type: ignore[union-attr]
+        res = client.post("/webhooks/rest/webhook", json={"sender": "busy-one", "message": "こんにちは"})
+        assert res.status_code == 503
+        assert res.headers["Retry-After"].isdigit()
+        assert "busy" in res.json()["error"]
+        running.result(5)
+        assert (
+            client.post("/webhooks/rest/webhook", json={"sender": "busy-one", "message": "こんにちは"}).status_code
+            == 200
+        )
+
+
+async def test_the_transcript_shows_the_button_title_not_the_payload(bot, services) -> None:  # type: ignore[no-untyped-def]
+    from bot.transcript import list_messages
+
+    await bot.say("粗大ごみを出したい")
+    await bot.say("ソファ")
+    title = bot.button_titles[0]
+    await bot.press(title)
+    async with services.sessionmaker() as db:
+        inbound = [m for m in await list_messages(db, conversation_id=f"web:{bot.sender_id}") if m.direction == "in"]
+    assert inbound[-1].text == title
+    assert inbound[-1].payload is not None and inbound[-1].payload["payload"].startswith("/")
+    assert inbound[0].text == "粗大ごみを出したい" and inbound[0].payload is None  # typed text stays as typed
