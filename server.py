@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from bot import api, identity, staff, staff_reservations, staff_residents
+from bot.assembly import build_hooks, build_router
 from bot.channels import line, pages, web
 from bot.channels.web import BadRequest
 from bot.db import migrate
@@ -29,7 +30,6 @@ from bot.logs import configure
 from bot.services import build_services
 from bot.settings import Settings
 from bot.state import StateStoreError
-from handlers.registry import build_hooks, build_router
 from knowledge.loader import load_knowledge
 from nlu.interpreter import Interpreter
 from nlu.rasa_http import RasaUnavailable

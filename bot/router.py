@@ -6,26 +6,20 @@ question is answered and the form asks again for what it still needs.
 
 The municipality's FAQ knows questions no intent models (駐車場, ハチの巣, 開庁時間). The NLU
 still names an intent for them (often `greet`, `out_of_scope` or a procedure with a modest
-score), so before the intent's handler runs, `faq_answer` decides whether the FAQ answers
-instead; the rule and its thresholds are below, in one place.
+score), so before the intent's handler runs, the FAQ step the router is given (`FaqStep`;
+`handlers/faq_first.py`) decides whether the FAQ answers instead.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from bot.turn import TurnContext
-from handlers.base import FormHandler, Handler
-from handlers.fallback import say_faq_answer
-
-if TYPE_CHECKING:
-    from knowledge.faq import FaqHit
+from handlers.base import ALWAYS_FIRST, FaqStep, FormHandler, Handler
 
 log = logging.getLogger(__name__)
 
-ALWAYS_FIRST = ("dv_abuse", "request_human", "cancel")
 # While a form waits for an answer, a bare value ("中央2-5", "3人") can look like `cancel` or
 # `request_human` to the classifier. Those two only win over the form when the words say so.
 CUES = {
@@ -59,35 +53,6 @@ CUES = {
 }
 
 
-# -- FAQ first ------------------------------------------------------------------------------
-# The FAQ answers instead of the intent's handler when its top hit clears the bar for that kind
-# of intent. The bars use the FAQ's own confidence (0..1, `FaqIndex.confidence`):
-#   * `nlu_fallback` (the NLU found nothing): the FAQ's own bar (`FaqHit.confident`); the FAQ is
-#     the only other place that may know the answer.
-#   * `out_of_scope`: the NLU judged the message outside the municipality, but the FAQ is the
-#     municipality's own word on what it handles; it answers when it clears FAQ_OVER_INTENT,
-#     whatever the NLU's confidence ("駐車場ある？" is `out_of_scope` 0.81, the FAQ knows it).
-#   * every other intent has an answer of its own (a greeting, a yes/no, a procedure, a profile
-#     command, a bare value for a question the bot asked): the FAQ takes over only when the NLU
-#     is unsure (< INTENT_SURE) AND the FAQ clears FAQ_OVER_INTENT ("区役所に駐車場はありますか？"
-#     reads as `greet` 0.57 and is an FAQ question word for word).
-# The FAQ's bar is stricter when it overrides the NLU because its confidence also counts words of
-# the answers and runs high on one- or two-word messages: a sure "はい、それでお願いします"
-# (affirm 1.0) scores 0.78 on an entry whose answer says "お願い", "北区民館" (inform) 0.9 on the
-# 会議室 entry. Never: buttons, the commands that always win (cancel, a person, DV), or while the
-# bot's own yes/no or code question is open (`pending_question`: its answer has an owner).
-FAQ_FIRST_INTENTS = frozenset({"nlu_fallback"})
-FAQ_OVER_NLU_INTENTS = frozenset({"out_of_scope"})
-INTENT_SURE = 0.75  # NLU confidence from which an intent keeps its handler (= forms' STRONG_OTHER_INTENT)
-# FAQ confidence needed to answer instead of what the NLU chose. Near-verbatim FAQ questions score
-# 0.88-0.9; a request that only shares words with an entry scores lower and keeps its handler
-# ("中央区民館の会議室Aを予約したい" is `facility_booking` 0.62 and 0.81 on the 会議室 entry: a booking).
-FAQ_OVER_INTENT = 0.85
-# The surer the NLU is that a message is outside the municipality, the closer the FAQ must match:
-# "今何時？" (out_of_scope 1.0) shares only 何時 with the opening-hours entry (0.85), while
-# "犬を飼い始めたんだけど登録いる？" (0.94) and "駐車場ある？" (0.82) are the FAQ's questions (0.9).
-OUT_OF_SCOPE_SURE = 0.97
-FAQ_OVER_SURE_OUT_OF_SCOPE = 0.88
 # While a form waits for an answer it also claims messages the NLU could not place, since a free
 # answer ("山田です", "桜台2-3-4") often looks like that. Such a message that the form would take
 # no value from, and that the FAQ answers or the NLU calls out of scope, is an unrelated question:
@@ -95,30 +60,9 @@ FAQ_OVER_SURE_OUT_OF_SCOPE = 0.88
 UNPLACED_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 
 
-def faq_answer(ctx: TurnContext) -> FaqHit | None:
-    """The FAQ hit to answer this message with instead of its intent's handler, or None."""
-    parse = ctx.parse
-    if parse.from_payload or parse.intent in ALWAYS_FIRST or ctx.state.pending_question is not None:
-        return None
-    faq = getattr(ctx.services, "knowledge", {}).get("faq")
-    text = parse.text or ctx.event.text
-    if faq is None or not text.strip():
-        return None
-    hits = faq.search(text, top_k=3)
-    if not faq.is_confident(hits):
-        return None
-    best: FaqHit = hits[0]
-    if parse.intent in FAQ_FIRST_INTENTS:
-        return best
-    over_nlu = parse.intent in FAQ_OVER_NLU_INTENTS or parse.confidence < INTENT_SURE
-    bar = FAQ_OVER_INTENT
-    if parse.intent == "out_of_scope" and parse.confidence >= OUT_OF_SCOPE_SURE:
-        bar = FAQ_OVER_SURE_OUT_OF_SCOPE
-    return best if over_nlu and best.confidence >= bar else None
-
-
 class Router:
-    def __init__(self, handlers: Iterable[Handler], *, fallback: Handler) -> None:
+    def __init__(self, handlers: Iterable[Handler], *, fallback: Handler, faq: FaqStep | None = None) -> None:
+        self._faq = faq
         self._by_name: dict[str, Handler] = {}
         self._by_intent: dict[str, Handler] = {}
         for handler in handlers:
@@ -173,7 +117,7 @@ class Router:
         parse = ctx.parse
         if parse.from_payload or parse.intent not in UNPLACED_INTENTS or self._form_would_fill(ctx, form):
             return False
-        return parse.intent == "out_of_scope" or faq_answer(ctx) is not None
+        return parse.intent == "out_of_scope" or (self._faq is not None and self._faq.match(ctx) is not None)
 
     @staticmethod
     def _form_would_fill(ctx: TurnContext, form: FormHandler) -> bool:
@@ -191,11 +135,11 @@ class Router:
         return bool(would_fill(ctx))
 
     async def _answer(self, ctx: TurnContext) -> None:
-        """The FAQ when `faq_answer` says so, else the intent's handler (or the fallback)."""
-        hit = faq_answer(ctx)
+        """The FAQ when the FAQ step says so, else the intent's handler (or the fallback)."""
+        hit = self._faq.match(ctx) if self._faq is not None else None
         if hit is not None:
             ctx.handled_by = "faq"
-            say_faq_answer(ctx, hit)
+            self._faq.answer(ctx, hit)  # type: ignore[union-attr]
             return
         await self._by_intent_or_fallback(ctx)
 

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 
+from bot.assembly import build_hooks, build_router
 from bot.db import migrate
 from bot.dispatcher import Dispatcher
 from bot.events import Button, Reply
@@ -18,7 +19,6 @@ from bot.interpreters import build_interpreter
 from bot.services import build_services
 from bot.settings import Settings
 from bot.testing import Conversation
-from handlers.registry import build_hooks, build_router
 from knowledge.loader import load_knowledge
 
 

@@ -8,9 +8,12 @@ after an interruption).
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bot.turn import TurnContext
+
+# Intents that win over everything, an active form and the FAQ included (when the words say so)
+ALWAYS_FIRST = ("dv_abuse", "request_human", "cancel")
 
 
 @runtime_checkable
@@ -43,3 +46,13 @@ class TurnHook(Protocol):
     """Runs after the handler, e.g. consent-gated suggestions from the resident profile."""
 
     async def after_turn(self, ctx: TurnContext) -> None: ...
+
+
+class FaqStep(Protocol):
+    """Before the intent's handler: does the municipality's FAQ answer this message instead?"""
+
+    def match(self, ctx: TurnContext) -> Any | None:
+        """The FAQ hit to answer with, or None to let the intent's handler answer."""
+        ...
+
+    def answer(self, ctx: TurnContext, hit: Any) -> None: ...

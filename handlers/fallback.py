@@ -1,7 +1,7 @@
 """What no handler owns: say so and offer a person; and how an FAQ answer is shown.
 
 Whether the municipality's FAQ answers a message is decided before any handler runs, in one
-place (`bot.router.faq_answer`); by the time a message reaches `FallbackHandler`, the FAQ had
+place (`handlers.faq_first.faq_answer`); by the time a message reaches `FallbackHandler`, the FAQ had
 nothing confident for it.
 """
 

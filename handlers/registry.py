@@ -1,9 +1,11 @@
-"""Every handler the router knows, in one list."""
+"""Every handler the router knows, in one list, plus the FAQ step and the after-turn hooks.
+
+The app (`bot/assembly.py`) hands these to the engine; handlers never import the engine's router.
+"""
 
 from __future__ import annotations
 
-from bot.router import Router
-from handlers.base import Handler, TurnHook
+from handlers.base import FaqStep, Handler, TurnHook
 from handlers.consent import profile_handlers
 from handlers.conversation import (
     CancelHandler,
@@ -16,6 +18,7 @@ from handlers.conversation import (
     YesNoHandler,
 )
 from handlers.fallback import FallbackHandler
+from handlers.faq_first import FaqFirst
 from handlers.handoff import RequestHumanHandler, SensitiveHandler
 from handlers.suggestions import SuggestionHook
 
@@ -58,8 +61,16 @@ def procedure_handlers() -> list[Handler]:
     return handlers
 
 
-def build_router() -> Router:
-    return Router(conversation_handlers() + procedure_handlers(), fallback=FallbackHandler())
+def all_handlers() -> list[Handler]:
+    return conversation_handlers() + procedure_handlers()
+
+
+def fallback_handler() -> Handler:
+    return FallbackHandler()
+
+
+def faq_step() -> FaqStep:
+    return FaqFirst()
 
 
 def build_hooks(services: object) -> list[TurnHook]:

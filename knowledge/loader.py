@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, Protocol
 
-from bot.services import Services
 from knowledge.catalog import load_catalog
 from knowledge.faq import FaqIndex, parse_faq_file
 from knowledge.services_data import load_services
@@ -23,7 +23,18 @@ DEMO_FAQ = DEMO_DIR / "demo_faq.csv"
 DEMO_WASTE = DEMO_DIR / "demo_waste.csv"
 
 
-def load_knowledge(services: Services) -> None:
+class _Settings(Protocol):
+    data_dir: Path
+
+
+class KnowledgeHolder(Protocol):
+    """What the knowledge is loaded into (the engine's services): no import of the engine here."""
+
+    settings: _Settings
+    knowledge: dict[str, Any]
+
+
+def load_knowledge(services: KnowledgeHolder) -> None:
     services.knowledge.clear()
     data_dir = Path(services.settings.data_dir)
     catalog = load_catalog(data_dir)

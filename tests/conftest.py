@@ -114,8 +114,8 @@ async def services(settings: Settings, interpreter) -> AsyncIterator[object]:  #
 
 @pytest.fixture
 def dispatcher(services):  # type: ignore[no-untyped-def]
+    from bot.assembly import build_hooks, build_router
     from bot.dispatcher import Dispatcher
-    from handlers.registry import build_hooks, build_router
 
     return Dispatcher(services, build_router(), build_hooks(services))
 

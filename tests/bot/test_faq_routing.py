@@ -1,7 +1,7 @@
 """FAQ first: natural questions reach the municipality's FAQ, whatever intent the NLU guessed.
 
 End to end with the real NLU and the packaged demo FAQ (knowledge/data/demo_faq.csv), plus the
-decision rule (`bot.router.faq_answer`) on hand-made parses so it does not depend on the model.
+decision rule (`handlers.faq_first.faq_answer`) on hand-made parses so it does not depend on the model.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import pytest
 
 from bot.events import InboundEvent
-from bot.router import FAQ_OVER_INTENT, INTENT_SURE, faq_answer
 from bot.state import ConversationState
 from bot.turn import Parse, TurnContext
+from handlers.faq_first import FAQ_OVER_INTENT, INTENT_SURE, faq_answer
 from knowledge.faq import FaqEntry, FaqIndex, parse_faq_file
 from knowledge.loader import DEMO_FAQ
 

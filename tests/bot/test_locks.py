@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from bot.assembly import build_hooks, build_router
 from bot.db import make_async_engine, make_sessionmaker
 from bot.dispatcher import Dispatcher
 from bot.events import InboundEvent
 from bot.locks import InMemoryLocker, Locker, LockTimeout
 from bot.state import begin_turn, claim
-from handlers.registry import build_hooks, build_router
 
 
 class RowLocker:

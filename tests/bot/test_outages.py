@@ -8,8 +8,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
-from bot.settings import Settings
 from bot.hub import RedisHub
+from bot.settings import Settings
 from server import create_app
 
 URL = "/webhooks/rest/webhook"
