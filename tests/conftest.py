@@ -36,6 +36,11 @@ def skip_unless_available(reason: str) -> None:
     pytest.skip(reason)
 
 
+def needs_path(path: Path) -> pytest.MarkDecorator:
+    """Skip where a shared data set is missing, except in CI: there the test runs and fails loudly."""
+    return pytest.mark.skipif(not path.exists() and not REQUIRE_SERVERS, reason=f"not found: {path}")
+
+
 def reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:

@@ -156,7 +156,9 @@ async def test_past_reservation_cannot_be_cancelled(bot, services) -> None:  # t
     services.clock = lambda: datetime(2026, 12, 10, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
     await bot.say(f"{number}を取り消したい")
     assert "すでに過ぎています" in bot.text
-    assert date(2026, 12, 9) == (await stored(services, "facility_booking"))[0].service_date
+    [kept] = await stored(services, "facility_booking")
+    assert date(2026, 12, 9) == kept.service_date
+    assert kept.status == "confirmed" and kept.cancelled_at is None  # not cancelled
 
 
 @pytest.mark.parametrize(

@@ -11,17 +11,18 @@ from knowledge.__main__ import main
 from knowledge.store import KnowledgeImportError
 from knowledge.textproc import to_hiragana
 from knowledge.waste import WasteGuide, extract_item, import_waste
+from tests.conftest import needs_path, skip_unless_available
 
 ROOT = Path(__file__).resolve().parents[2]
 TAKAMATSU = ROOT.parent / "shared" / "datasets" / "takamatsu-garbage-separation" / "0074.csv"
 DEMO_WASTE = ROOT / "knowledge" / "data" / "demo_waste.csv"
-needs_takamatsu = pytest.mark.skipif(not TAKAMATSU.exists(), reason=f"Takamatsu list not found at {TAKAMATSU}")
+needs_takamatsu = needs_path(TAKAMATSU)
 
 
 @pytest.fixture(scope="module")
 def takamatsu(tmp_path_factory: pytest.TempPathFactory) -> WasteGuide:
     if not TAKAMATSU.exists():
-        pytest.skip(f"Takamatsu list not found at {TAKAMATSU}")
+        skip_unless_available(f"Takamatsu list not found at {TAKAMATSU}")
     data_dir = tmp_path_factory.mktemp("waste")
     assert import_waste(TAKAMATSU, data_dir) == 606
     return WasteGuide.load(data_dir)

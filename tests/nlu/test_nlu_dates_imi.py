@@ -23,6 +23,7 @@ import pytest
 
 from nlu.dates import find_dates
 from nlu.text import normalize
+from tests.conftest import needs_path
 
 DATE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "imi-enrichment-date"
 TODAY = dt.date(2026, 11, 27)
@@ -42,7 +43,7 @@ def _ids(cases: list[dict[str, Any]]) -> list[str]:
 
 NORMALIZE = _cases("002-normalize.json")
 MISC = [c for c in _cases("003-misc.json") if c["name"] not in SKIP_API_ONLY]
-missing = pytest.mark.skipif(not DATE_DIR.is_dir(), reason=f"date specs not found at {DATE_DIR}")
+missing = needs_path(DATE_DIR)
 
 
 @missing
