@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(migrate, settings.resolved_database_url)
         services = build_services(settings, interpreter or build_interpreter(settings))
-        services.resolve_resident = identity.make_resolver(services.sessionmaker)
+        services.resolve_resident = identity.make_resolver(services.sessionmaker, demo_mode=settings.demo_mode)
         await services.hub.start()
         services.senders["web"] = partial(web.deliver, services)
         load_knowledge(services)

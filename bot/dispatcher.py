@@ -60,8 +60,9 @@ class Dispatcher:
             state = ConversationState(
                 conversation_id=event.conversation_id, channel=event.channel, sender_id=event.sender_id
             )
-        if state.resident_id is None:
-            state.resident_id = await svc.resolve_resident(event.channel, event.sender_id)
+        # Every turn, not once per conversation: a link that stops counting (demo mode off, the
+        # resident unlinked) must not live on in a stored state.
+        state.resident_id = await svc.resolve_resident(event.channel, event.sender_id)
         parse = await self._understand(event)
         ctx = TurnContext(event=event, state=state, parse=parse, services=svc, today=svc.today())
         if state.status == "human":

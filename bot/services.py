@@ -22,6 +22,7 @@ from bot.db import expected_heads, make_async_engine, make_sessionmaker
 from bot.events import Reply
 from bot.hub import Hub, RedisHub
 from bot.locks import InMemoryLocker, Locker, RedisLocker
+from bot.secret_key import resolve_secret_key
 from bot.settings import Settings
 from bot.state import InMemoryStateStore, RedisStateStore, StateStore
 
@@ -52,6 +53,7 @@ class Services:
     interpreter: Interpreter
     hub: Hub
     redis: Redis | None = None
+    secret_key: bytes = field(default=b"", repr=False)  # keys link-code and address HMACs (bot/secret_key.py)
     knowledge: dict[str, Any] = field(default_factory=dict)  # catalog, faq, waste ... by name
     resolve_resident: ResidentResolver = _anonymous
     senders: dict[str, Sender] = field(default_factory=dict)  # channel -> later-message delivery
@@ -90,6 +92,7 @@ class Services:
 
 
 def build_services(settings: Settings, interpreter: Interpreter) -> Services:
+    secret_key = resolve_secret_key(settings)  # first: a production start without SECRET_KEY stops here
     engine = make_async_engine(settings.resolved_database_url)
     redis: Redis | None = None
     state: StateStore
@@ -113,4 +116,5 @@ def build_services(settings: Settings, interpreter: Interpreter) -> Services:
         interpreter=interpreter,
         hub=hub,
         redis=redis,
+        secret_key=secret_key,
     )

@@ -35,6 +35,7 @@ def test_database_down_answers_503(tmp_path: Path, interpreter) -> None:  # type
     settings = Settings(
         data_dir=tmp_path,
         database_url="postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=1",
+        secret_key="test-secret-for-an-unreachable-database",
         _env_file=None,  # type: ignore[call-arg]
     )
     with TestClient(create_app(settings, interpreter=interpreter)) as client:
