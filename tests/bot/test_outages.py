@@ -69,7 +69,7 @@ def test_redis_going_away_mid_conversation_loses_nothing(client: TestClient) -> 
 
 
 def test_embedded_mode_brings_its_schema_up_to_date_on_start(tmp_path: Path, interpreter) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=tmp_path / "fresh", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(data_dir=tmp_path / "fresh", database_url="", _env_file=None)  # type: ignore[call-arg]
     with TestClient(create_app(settings, interpreter=interpreter)) as client:
         assert client.get("/readyz").json()["checks"]["database"] == "ok"
         assert client.post(URL, json={"sender": "s3", "message": "こんにちは"}).status_code == 200

@@ -149,7 +149,7 @@ async def test_line_has_no_address_and_is_limited_per_user_and_per_code(
         assert WRONG in line.text
     await line.say(f"連携コード {code}")
     assert LIMITED in line.text
-    other = Conversation(dispatcher, sender_id=user[:-1] + "f", channel="line")
+    other = Conversation(dispatcher, sender_id=user[:-1] + ("e" if user[-1] != "e" else "d"), channel="line")
     await other.say(f"連携コード {code}")
     assert LINKED in other.text
     async with services.sessionmaker() as s:
