@@ -27,7 +27,7 @@ demo: migrate
 	$(PY) -m knowledge demo load
 
 run: demo nlu-model
-	STAFF_TOKEN=$${STAFF_TOKEN:-demo-staff} $(PY) server.py
+	DEMO_MODE=$${DEMO_MODE:-1} STAFF_TOKEN=$${STAFF_TOKEN:-demo-staff} $(PY) server.py
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)

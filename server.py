@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -27,6 +28,7 @@ from bot.dispatcher import Dispatcher
 from bot.interpreters import build_interpreter
 from bot.locks import LockTimeout
 from bot.logs import configure
+from bot.secret_key import ConfigurationError, resolve_secret_key
 from bot.services import build_services
 from bot.settings import Settings
 from bot.state import StateStoreError
@@ -46,7 +48,7 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(migrate, settings.resolved_database_url)
         services = build_services(settings, interpreter or build_interpreter(settings))
-        services.resolve_resident = identity.make_resolver(services.sessionmaker)
+        services.resolve_resident = identity.make_resolver(services.sessionmaker, demo_mode=settings.demo_mode)
         await services.hub.start()
         services.senders["web"] = partial(web.deliver, services)
         load_knowledge(services)
@@ -122,6 +124,10 @@ def main() -> None:
 
     settings = Settings()
     configure(settings.log_level)
+    try:
+        resolve_secret_key(settings)  # refuse here with one clear line, before uvicorn starts
+    except ConfigurationError as exc:
+        sys.exit(f"madoguchi: not starting: {exc}")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
 
 

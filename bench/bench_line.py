@@ -64,6 +64,7 @@ def serve(args: argparse.Namespace) -> int:
         line_channel_secret=wh.SECRET,
         line_channel_access_token=StandIn.access_token,
         line_api_base_url=args.standin,
+        secret_key="bench-line-secret-key-0123456789",  # PostgreSQL runs count as production
         _env_file=None,  # type: ignore[call-arg]
     )
     app = create_app(settings, interpreter=DelayedInterpreter(args.delay))  # type: ignore[arg-type]

@@ -60,7 +60,7 @@ class Dispatcher:
         """One transaction: the conversation row is claimed first and everything the turn changes
         (records, transcript, outbox rows, state) commits together at the end, or nothing does."""
         svc, settings = self.services, self.services.settings
-        async with svc.sessionmaker() as db, db.begin():
+        async with svc.turn_gate(), svc.sessionmaker() as db, db.begin():
             await begin_turn(db)
             if event.external_id and await external_id_seen(db, channel=event.channel, external_id=event.external_id):
                 log.info("duplicate event ignored", extra={"channel": event.channel})
@@ -73,8 +73,9 @@ class Dispatcher:
                 lock_timeout_seconds=settings.lock_timeout_seconds,
                 ttl_seconds=settings.state_ttl_seconds,
             )
-            if state.resident_id is None:
-                state.resident_id = await svc.resolve_resident(event.channel, event.sender_id)
+            # Every turn, not once per conversation: a link that stops counting (demo mode off, the
+            # resident unlinked) must not live on in the stored state.
+            state.resident_id = await svc.resolve_resident(event.channel, event.sender_id, session=db)
             ctx = TurnContext(event=event, state=state, parse=parse, services=svc, today=svc.today(), db=db)
             if state.status == "human":
                 pass  # a person is in charge: record and forward, the bot stays silent

@@ -23,6 +23,9 @@ class InboundEvent:
     received_at: datetime | None = None
     external_id: str | None = None  # channel's event id, for idempotency
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The web client's address, for per-address limits on link codes. Personal-ish data: never
+    # logged, never stored raw (only as an HMAC, bot/link_limits.py). None on LINE (LINE's servers).
+    client_address: str | None = field(default=None, repr=False)
 
     @property
     def conversation_id(self) -> str:

@@ -6,11 +6,13 @@ Nothing here is a module-level singleton: `build_services` opens everything from
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -22,6 +24,7 @@ from bot.db import expected_heads, make_async_engine, make_sessionmaker
 from bot.events import Reply
 from bot.hub import Hub, RedisHub
 from bot.locks import InMemoryLocker, Locker
+from bot.secret_key import resolve_secret_key
 from bot.settings import Settings
 from bot.state import SqlStateStore, StateStore
 
@@ -30,13 +33,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ResidentResolver = Callable[[str, str], Awaitable[str | None]]
+
+class ResidentResolver(Protocol):
+    """(channel, sender id) -> the linked resident's id; in the turn's session when given."""
+
+    async def __call__(self, channel: str, sender_id: str, *, session: AsyncSession | None = None) -> str | None: ...
+
+
 Sender = Callable[[str, list[Reply]], Awaitable[None]]  # (sender_id, replies): wake delivery after a commit
 # (session, sender_id, replies): a channel's outgoing rows, added to the caller's transaction
 OutboxWriter = Callable[[AsyncSession, str, list[Reply]], Awaitable[None]]
 
 
-async def _anonymous(_channel: str, _sender_id: str) -> str | None:
+async def _anonymous(_channel: str, _sender_id: str, *, session: AsyncSession | None = None) -> str | None:
     return None
 
 
@@ -54,11 +63,19 @@ class Services:
     interpreter: Interpreter
     hub: Hub
     redis: Redis | None = None
+    secret_key: bytes = field(default=b"", repr=False)  # keys link-code and address HMACs (bot/secret_key.py)
     knowledge: dict[str, Any] = field(default_factory=dict)  # catalog, faq, waste ... by name
     resolve_resident: ResidentResolver = _anonymous
     senders: dict[str, Sender] = field(default_factory=dict)  # channel -> wake its delivery after a commit
     outbox_writers: dict[str, OutboxWriter] = field(default_factory=dict)  # channel -> rows in a transaction
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(ZoneInfo("Asia/Tokyo")))
+    # SQLite has one writer at a time: turns queue here, in order, instead of polling its file lock
+    _sqlite_turns: asyncio.Lock | None = field(default=None, repr=False)
+
+    def turn_gate(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Held around a turn's transaction: SQLite's single writer as an asyncio queue (one
+        process in the embedded mode); nothing on PostgreSQL, where row locks order the turns."""
+        return self._sqlite_turns if self._sqlite_turns is not None else contextlib.nullcontext()
 
     def now(self) -> datetime:
         return self.clock().astimezone(ZoneInfo(self.settings.timezone))
@@ -93,6 +110,7 @@ class Services:
 
 
 def build_services(settings: Settings, interpreter: Interpreter) -> Services:
+    secret_key = resolve_secret_key(settings)  # first: a production start without SECRET_KEY stops here
     engine = make_async_engine(settings.resolved_database_url)
     sessionmaker = make_sessionmaker(engine)
     redis: Redis | None = None
@@ -111,4 +129,6 @@ def build_services(settings: Settings, interpreter: Interpreter) -> Services:
         interpreter=interpreter,
         hub=hub,
         redis=redis,
+        secret_key=secret_key,
+        _sqlite_turns=asyncio.Lock() if engine.dialect.name == "sqlite" else None,
     )

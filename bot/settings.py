@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     municipality_name: str = "デモ区"
     log_level: str = "INFO"
     staff_token: str = ""  # empty: the staff console API is disabled
+    # The demo: imported web links (`demo-hanako`) reach their resident. Never in production, where
+    # a client-chosen sender must reach nobody (CONTRACTS §4). `make run` sets DEMO_MODE=1.
+    demo_mode: bool = False
+    # Keys the HMACs of link codes and client addresses. Empty: generated once into
+    # DATA_DIR/secret_key in the embedded mode; a production start refuses (bot/secret_key.py).
+    secret_key: str = Field(default="", repr=False)
     line_channel_secret: str = ""
     line_channel_access_token: str = ""
     line_api_base_url: str = "https://api.line.me"
@@ -40,6 +46,11 @@ class Settings(BaseSettings):
     retention_contact_days: int = Field(default=90, ge=0)
     retention_line_days: int = Field(default=30, ge=0)
     retention_link_days: int = Field(default=30, ge=0)
+
+    @property
+    def is_production(self) -> bool:
+        """A real database server and not the demo: nothing may be generated or assumed here."""
+        return bool(self.database_url) and not self.database_url.startswith("sqlite") and not self.demo_mode
 
     @property
     def resolved_database_url(self) -> str:

@@ -41,7 +41,7 @@ async def chat(sender: str) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.resolved_database_url)
     services = build_services(settings, build_interpreter(settings))
-    services.resolve_resident = make_resolver(services.sessionmaker)
+    services.resolve_resident = make_resolver(services.sessionmaker, demo_mode=settings.demo_mode)
     await services.hub.start()
     load_knowledge(services)
     conversation = Conversation(

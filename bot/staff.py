@@ -231,7 +231,7 @@ async def _staff_turn(
     """One transaction, like a resident's turn: claim the conversation, move it through the
     transition table, record the staff messages and queue them on the resident's channel."""
     settings = services.settings
-    async with services.sessionmaker() as db, db.begin():
+    async with services.turn_gate(), services.sessionmaker() as db, db.begin():
         await begin_turn(db)
         found = await claim_existing(
             db,

@@ -52,7 +52,9 @@ def router() -> APIRouter:
     async def link_code(resident_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         staff_id, _reason, _conversation = await _staff_and_reason(request, who)
         async with services.sessionmaker() as session, session.begin():
-            issued = await issue_link_code(session, resident_id=resident_id, staff_id=staff_id)
+            issued = await issue_link_code(
+                session, resident_id=resident_id, staff_id=staff_id, secret=services.secret_key
+            )
         if issued is None:
             raise HTTPException(404, "no such resident")
         code, expires = issued

@@ -17,10 +17,11 @@ class Conversation:
     sender_id: str = "tester"
     channel: str = "web"
     last: list[Reply] = field(default_factory=list)
+    client_address: str | None = None
 
     async def say(self, text: str) -> list[Reply]:
         self.last = await self.dispatcher.handle(
-            InboundEvent(channel=self.channel, sender_id=self.sender_id, text=text)
+            InboundEvent(channel=self.channel, sender_id=self.sender_id, text=text, client_address=self.client_address)
         )
         return self.last
 

@@ -148,10 +148,12 @@ async def link_with_code(ctx: TurnContext, code: str) -> None:
     ctx.state.pending_question = None
     result = await redeem_link_code(
         ctx.db,
+        secret=ctx.services.secret_key,
         channel=ctx.event.channel,
         user_id=ctx.event.sender_id,
         code=code,
         conversation_id=ctx.event.conversation_id,
+        client_address=ctx.event.client_address,
     )
     if result.outcome == "linked":
         ctx.state.resident_id = result.resident_id

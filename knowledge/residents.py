@@ -83,12 +83,15 @@ class ChannelIdentity(Base):
     channel: Mapped[str] = mapped_column(String(20))
     user_id: Mapped[str] = mapped_column(String(160))
     resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
-    linked_by: Mapped[str] = mapped_column(String(20))  # import | code
+    # How the link was made: "import" (the residents file) or "code" (a staff-issued code redeemed
+    # from a linkable identity). An imported web link counts only in demo mode (bot/identity.py).
+    linked_by: Mapped[str] = mapped_column(String(20))
     linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class LinkCode(Base):
-    """A one-time code staff hand to a resident at the counter; only its hash is stored."""
+    """A one-time code staff hand to a resident at the counter; only its HMAC (keyed with the
+    server secret) is stored, so a dump cannot be reversed by hashing the 10⁶ possible codes."""
 
     __tablename__ = "link_codes"
 
@@ -102,15 +105,23 @@ class LinkCode(Base):
 
 
 class LinkAttempt(Base):
-    """Code attempts, for rate limiting per chat identity and overall."""
+    """Code attempts, for rate limiting per chat identity, per code value tried and per client
+    address (bot/link_limits.py). The value and the address are stored only as HMACs keyed with
+    the server secret: a dump shows neither the codes tried nor who tried them."""
 
     __tablename__ = "link_attempts"
-    __table_args__ = (Index("ix_link_attempts_channel_user_id_at", "channel", "user_id", "at"),)
+    __table_args__ = (
+        Index("ix_link_attempts_channel_user_id_at", "channel", "user_id", "at"),
+        Index("ix_link_attempts_code_key_at", "code_key", "at"),
+        Index("ix_link_attempts_address_key_at", "address_key", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(20))
     user_id: Mapped[str] = mapped_column(String(160))
     success: Mapped[bool] = mapped_column(Boolean)
+    code_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    address_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: no client address (LINE)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 

@@ -74,10 +74,16 @@ def interpreter(nlu_engine):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
-    """Settings for one test: the real servers when configured, else embedded defaults."""
+    """Settings for one test: the real servers when configured, else embedded defaults.
+
+    Production rules by default (DEMO_MODE off); a test of the demo says so with
+    `@pytest.mark.demo_mode`, which sets `demo_mode=True`. With PostgreSQL (production-like, where
+    a start without SECRET_KEY is refused) a secret is passed; SQLite generates its own file."""
     url = ""
+    secret = ""
     if DATABASE_URL:
         url = request.getfixturevalue("postgres_url")
+        secret = f"test-secret-{uuid.uuid4().hex}"
     else:
         url = f"sqlite:///{tmp_path / 'test.db'}"
         migrate(url)
@@ -86,6 +92,8 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
         database_url=url,
         redis_url=REDIS_URL,
         state_key_prefix=f"madoguchi-test-{uuid.uuid4().hex[:8]}:",
+        demo_mode=request.node.get_closest_marker("demo_mode") is not None,
+        secret_key=secret,
         _env_file=None,  # type: ignore[call-arg]
     )
 
@@ -110,7 +118,7 @@ async def services(settings: Settings, interpreter) -> AsyncIterator[object]:  #
     from knowledge.loader import load_knowledge
 
     svc = build_services(settings, interpreter)
-    svc.resolve_resident = make_resolver(svc.sessionmaker)
+    svc.resolve_resident = make_resolver(svc.sessionmaker, demo_mode=settings.demo_mode)
     await svc.hub.start()
     load_knowledge(svc)
     yield svc

@@ -41,6 +41,7 @@ def live_server(data_dir: Path, *, staff_token: str, demo: bool = False) -> Iter
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update({"DATA_DIR": str(data_dir), "PORT": str(port), "HOST": "127.0.0.1", "STAFF_TOKEN": staff_token})
+    env["DEMO_MODE"] = "1" if demo else "0"  # the demo data as `make run` serves it: demo-hanako counts
     subprocess.run([sys.executable, "-m", "bot.migrate"], cwd=REPO, env=env, check=True, capture_output=True)
     if demo:
         subprocess.run(

@@ -100,7 +100,8 @@ def router() -> APIRouter:
     async def rest_webhook(request: Request, services: ServicesDep, dispatcher: DispatcherDep) -> JSONResponse:
         data = await read_json_object(request)
         sender, message = parse_message(data, services.settings.max_message_chars)
-        event = InboundEvent(channel="web", sender_id=sender, text=message)
+        client_address = request.client.host if request.client else None
+        event = InboundEvent(channel="web", sender_id=sender, text=message, client_address=client_address)
         replies = await dispatcher.handle(event)
         return UTF8JSONResponse(render(replies, sender))
 

@@ -37,6 +37,7 @@ def test_database_down_answers_503(tmp_path: Path, interpreter) -> None:  # type
     settings = Settings(
         data_dir=tmp_path,
         database_url="postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=1",
+        secret_key="test-secret-for-an-unreachable-database",
         _env_file=None,  # type: ignore[call-arg]
     )
     with TestClient(create_app(settings, interpreter=interpreter)) as client:
@@ -71,7 +72,7 @@ def test_redis_going_away_mid_conversation_loses_nothing(client: TestClient) -> 
 
 
 def test_embedded_mode_brings_its_schema_up_to_date_on_start(tmp_path: Path, interpreter) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=tmp_path / "fresh", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(data_dir=tmp_path / "fresh", database_url="", _env_file=None)  # type: ignore[call-arg]
     with TestClient(create_app(settings, interpreter=interpreter)) as client:
         assert client.get("/readyz").json()["checks"]["database"] == "ok"
         assert client.post(URL, json={"sender": "s3", "message": "こんにちは"}).status_code == 200

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.residents.conftest import chat, demo, fixed_today, tag  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.demo_mode  # the tests link residents through the demo's imported web links
 
 
 async def test_linked_resident_suggestion_then_age_asks_the_hours(demo: Any, chat: Any) -> None:  # noqa: F811

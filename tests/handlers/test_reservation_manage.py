@@ -199,6 +199,7 @@ async def test_the_capabilities_menu_lists_reservations(bot) -> None:  # type: i
     assert "予約の取消しをお手伝いします" in bot.text
 
 
+@pytest.mark.demo_mode  # demo-hanako-<tag>: an imported web link
 async def test_linked_residents_cancellation_is_in_their_history(demo, chat, services) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     from sqlalchemy import select
 

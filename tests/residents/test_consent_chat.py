@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.testing import Conversation
 from handlers.consent import ASK_TEXT, NOT_LINKED_TEXT, PRIVACY_TEXT
 from knowledge.residents import AuditLog, Consent
 from tests.residents.test_suggestions_chat import link, rows, suggestion
+
+pytestmark = pytest.mark.demo_mode  # the tests link residents through the demo's imported web links
 
 Rid = Callable[[str], str]
 Chat = Callable[[str], Conversation]
@@ -118,7 +121,7 @@ async def test_a_line_user_links_with_a_staff_code(demo: Rid, dispatcher: Any, s
     from bot.identity import issue_link_code
 
     async with services.sessionmaker() as s, s.begin():
-        issued = await issue_link_code(s, resident_id=demo("R001"), staff_id="s-7")
+        issued = await issue_link_code(s, resident_id=demo("R001"), staff_id="s-7", secret=services.secret_key)
     assert issued is not None
     line_user = "U" + demo("x").split("-")[-1].rjust(32, "0")
     conv = Conversation(dispatcher, sender_id=line_user, channel="line")

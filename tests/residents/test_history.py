@@ -21,6 +21,8 @@ from knowledge.residents import AuditLog, Interaction
 from knowledge.residents_cli import import_residents_file
 from tests.residents.conftest import write_json
 
+pytestmark = pytest.mark.demo_mode  # the tests link residents through the demo's imported web links
+
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 STAFF = {"Authorization": "Bearer staff-secret"}
 

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from bot.testing import Conversation
 from knowledge.residents import AuditLog, ChannelIdentity, Consent, Interaction, SuggestionRecord, utcnow
 
+pytestmark = pytest.mark.demo_mode  # the tests link residents through the demo's imported web links
+
 Rid = Callable[[str], str]
 Chat = Callable[[str], Conversation]
 

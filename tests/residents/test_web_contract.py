@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from bot.settings import Settings
 from knowledge.residents_import import import_residents_file
 from tests.residents.conftest import write_json
+
+pytestmark = pytest.mark.demo_mode  # the tests link residents through the demo's imported web links
 
 CONTRACT_EXAMPLE = {
     "households": [
