@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     municipality_name: str = "デモ区"
     log_level: str = "INFO"
     staff_token: str = ""  # empty: the staff console API is disabled
+    # CSP frame-ancestors of the widget page `/` (the municipality's sites that embed it)
+    widget_frame_ancestors: str = "'self'"
     line_channel_secret: str = ""
     line_channel_access_token: str = ""
     line_api_base_url: str = "https://api.line.me"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -70,8 +71,17 @@ async def authenticate(services: Services, token: str) -> StaffIdentity:
     raise HTTPException(401, UNAUTHORIZED)
 
 
+BEARER = re.compile(r"^bearer +([\x21-\x7e]+)$", re.IGNORECASE)  # RFC 6750: one scheme, one token
+
+
+def bearer_token(authorization: str) -> str:
+    """The token of `Bearer <token>` (the scheme in any case, as RFC 7235 allows); "" otherwise."""
+    match = BEARER.match(authorization)
+    return match.group(1) if match else ""
+
+
 async def require_staff(services: ServicesDep, authorization: Annotated[str, Header()] = "") -> StaffIdentity:
-    return await authenticate(services, authorization.removeprefix("Bearer ").strip())
+    return await authenticate(services, bearer_token(authorization))
 
 
 StaffDep = Annotated[StaffIdentity, Depends(require_staff)]
