@@ -6,6 +6,7 @@ validated with these models (422), so the OpenAPI documents exactly what the rou
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -37,14 +38,66 @@ class BotMessage(BaseModel):
     custom: dict[str, Any] | None = None
 
 
+TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"  # something besides spaces, and no NUL (see bot/jsonbody.py)
+ANY_TEXT = r"^[^\x00]*$"
+
+
 class WebhookRequest(BaseModel):
     sender: str = Field(pattern=r"^[A-Za-z0-9_.:@-]{1,128}$")
-    message: str = Field(min_length=1, max_length=5000, pattern=r"\S")
+    message: str = Field(min_length=1, max_length=5000, pattern=TEXT)
 
 
 class ParseRequest(BaseModel):
-    text: str = Field(max_length=5000)
-    today: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    text: str = Field(max_length=5000, pattern=ANY_TEXT)
+    today: date | None = None
+
+
+class ParseIntent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    confidence: float
+
+
+class ParseAnswer(BaseModel):
+    """Rasa's `/model/parse` format."""
+
+    model_config = ConfigDict(extra="allow")
+
+    text: str
+    intent: ParseIntent
+    entities: list[dict[str, Any]]
+    intent_ranking: list[ParseIntent]
+
+
+class ReadyAnswer(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+class StaffTextRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=5000, pattern=TEXT)
+
+
+class StaffIdRequest(BaseModel):
+    """With the shared STAFF_TOKEN, who is acting; a personal account's own id wins."""
+
+    staff_id: str = Field(default="staff", min_length=1, max_length=60, pattern=ANY_TEXT)
+
+
+class StaffReasonRequest(StaffIdRequest):
+    reason: str = Field(default="", max_length=120, pattern=ANY_TEXT)
+    conversation_id: str | None = Field(default=None, max_length=200, pattern=ANY_TEXT)
+
+
+class CancelRequest(StaffIdRequest):
+    reason: str = Field(min_length=1, max_length=120, pattern=TEXT)
+
+
+class Loose(BaseModel):
+    """An answer object whose fields are listed in the route's docstring."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 class StatusAnswer(BaseModel):

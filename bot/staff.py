@@ -27,6 +27,7 @@ from bot.deps import ServicesDep
 from bot.events import Reply
 from bot.handoff import InvalidTransition, Transition, next_status
 from bot.models import Conversation, Handoff, Message, utcnow
+from bot.schemas import Loose, StaffIdRequest, StaffTextRequest, StatusAnswer, errors, json_body
 from bot.services import Services
 from bot.staff_accounts import any_enabled, find_account
 from bot.state import ConversationState
@@ -90,12 +91,12 @@ StaffDep = Annotated[StaffIdentity, Depends(require_staff)]
 def router() -> APIRouter:
     api = APIRouter(prefix="/staff/api")
 
-    @api.get("/me")
+    @api.get("/me", response_model=Loose, responses=errors(401, 403, 503))
     async def me(who: StaffDep) -> dict[str, Any]:
         """Who is signed in, for the console's header."""
         return {"id": who.id, "name": who.name, "shared": who.shared}
 
-    @api.get("/conversations")
+    @api.get("/conversations", response_model=list[Loose], responses={**errors(401, 403, 503), **errors(422)})
     async def conversations(services: ServicesDep, _: StaffDep, status: str = "open") -> list[dict[str, Any]]:
         statuses = ("pending_handoff", "human") if status == "open" else (status,)
         async with services.sessionmaker() as s:
@@ -113,7 +114,9 @@ def router() -> APIRouter:
         listed.sort(key=lambda c: not c["urgent"])
         return listed
 
-    @api.get("/conversations/{conversation_id}")
+    @api.get(
+        "/conversations/{conversation_id}", response_model=Loose, responses={**errors(401, 403, 503), **errors(404)}
+    )
     async def conversation(conversation_id: str, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
         async with services.sessionmaker() as s:
             conv = await s.get(Conversation, conversation_id)
@@ -131,17 +134,32 @@ def router() -> APIRouter:
                 "state": state.model_dump(mode="json") if state else None,
             }
 
-    @api.post("/conversations/{conversation_id}/take")
+    @api.post(
+        "/conversations/{conversation_id}/take",
+        response_model=Loose,
+        responses={**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)},
+        openapi_extra=json_body(StaffIdRequest, required=False),
+    )
     async def take(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         staff_id = await _staff_id(request, who)
         return await _transition(services, conversation_id, "take", staff_id=staff_id, announce=TAKEN_TEXT)
 
-    @api.post("/conversations/{conversation_id}/release")
+    @api.post(
+        "/conversations/{conversation_id}/release",
+        response_model=Loose,
+        responses={**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)},
+        openapi_extra=json_body(StaffIdRequest, required=False),
+    )
     async def release(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         staff_id = await _staff_id(request, who)
         return await _transition(services, conversation_id, "release", staff_id=staff_id, announce=RELEASED_TEXT)
 
-    @api.post("/conversations/{conversation_id}/messages")
+    @api.post(
+        "/conversations/{conversation_id}/messages",
+        response_model=StatusAnswer,
+        responses={**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)},
+        openapi_extra=json_body(StaffTextRequest),
+    )
     async def send(conversation_id: str, request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
         data = await read_json_object(request)
         text = data.get("text")

@@ -44,6 +44,7 @@ from bot.dispatcher import SORRY, Dispatcher
 from bot.events import InboundEvent, Reply
 from bot.jsonbody import loads_strict
 from bot.logs import pseudonym
+from bot.schemas import errors
 from bot.services import Services
 from bot.transcript import TranscriptEntry, append_messages, ensure_conversation, external_id_seen
 
@@ -336,7 +337,17 @@ class LineChannel:
 def router() -> APIRouter:
     api = APIRouter()
 
-    @api.post("/callback")
+    @api.post(
+        "/callback",
+        response_class=PlainTextResponse,
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "OK"},
+            **errors(400, 413, 503),
+        },
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+        },
+    )
     async def callback(request: Request) -> Response:
         channel: LineChannel | None = getattr(request.app.state, "line", None)
         if channel is None:
