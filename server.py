@@ -16,8 +16,10 @@ from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import api, identity, staff, staff_reservations, staff_residents
 from bot.assembly import build_hooks, build_router
@@ -32,6 +34,7 @@ from bot.secret_key import ConfigurationError, resolve_secret_key
 from bot.services import build_services
 from bot.settings import Settings
 from bot.state import StateStoreError
+from bot.web_security import SecurityHeaders
 from knowledge.loader import load_knowledge
 from nlu.interpreter import Interpreter
 from nlu.rasa_http import RasaUnavailable
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
 
     app = FastAPI(title="madoguchi", version="0.1.0", lifespan=lifespan)
     _install_error_handlers(app)
+    app.add_middleware(SecurityHeaders, widget_frame_ancestors=settings.widget_frame_ancestors)
     app.include_router(api.router)
     app.include_router(web.router())
     app.include_router(line.router())
@@ -78,6 +82,21 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
 def _install_error_handlers(app: FastAPI) -> None:
     def error(status: int, reason: str) -> JSONResponse:
         return JSONResponse({"error": reason}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ())) or "request"
+        return error(422, f"'{where}': {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # one error shape; `detail` repeats it for clients written against FastAPI's default
+        return JSONResponse(
+            {"error": exc.detail, "detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(BadRequest)
     async def bad_request(_: Request, exc: BadRequest) -> JSONResponse:

@@ -9,17 +9,20 @@ from fastapi.responses import JSONResponse
 
 from bot.channels.web import BadRequest, UTF8JSONResponse, read_json_object
 from bot.deps import ServicesDep
+from bot.schemas import ParseAnswer, ParseRequest, ReadyAnswer, StatusAnswer, errors, json_body
 from bot.services import SchemaNotReady
 
 router = APIRouter()
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=StatusAnswer)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz", response_model=ReadyAnswer, responses={503: {"model": ReadyAnswer, "description": "a check failed"}}
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
@@ -45,7 +48,12 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     )
 
 
-@router.post("/model/parse")
+@router.post(
+    "/model/parse",
+    response_model=ParseAnswer,
+    responses=errors(400, 413, 422, 503),
+    openapi_extra=json_body(ParseRequest),
+)
 async def model_parse(request: Request, services: ServicesDep) -> JSONResponse:
     data = await read_json_object(request)
     text = data.get("text")

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # Keys the HMACs of link codes and client addresses. Empty: generated once into
     # DATA_DIR/secret_key in the embedded mode; a production start refuses (bot/secret_key.py).
     secret_key: str = Field(default="", repr=False)
+    # CSP frame-ancestors of the widget page `/` (the municipality's sites that embed it)
+    widget_frame_ancestors: str = "'self'"
     line_channel_secret: str = ""
     line_channel_access_token: str = ""
     line_api_base_url: str = "https://api.line.me"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -26,6 +27,7 @@ from bot.deps import ServicesDep
 from bot.events import Reply
 from bot.handoff import InvalidTransition, Transition, apply_transition
 from bot.models import Conversation, Handoff, Message
+from bot.schemas import Loose, StaffIdRequest, StaffTextRequest, StatusAnswer, errors, json_body
 from bot.services import Services
 from bot.staff_accounts import any_enabled, find_account
 from bot.state import ConversationState, begin_turn, claim_existing, put
@@ -70,8 +72,17 @@ async def authenticate(services: Services, token: str) -> StaffIdentity:
     raise HTTPException(401, UNAUTHORIZED)
 
 
+BEARER = re.compile(r"^bearer +([\x21-\x7e]+)$", re.IGNORECASE)  # RFC 6750: one scheme, one token
+
+
+def bearer_token(authorization: str) -> str:
+    """The token of `Bearer <token>` (the scheme in any case, as RFC 7235 allows); "" otherwise."""
+    match = BEARER.match(authorization)
+    return match.group(1) if match else ""
+
+
 async def require_staff(services: ServicesDep, authorization: Annotated[str, Header()] = "") -> StaffIdentity:
-    return await authenticate(services, authorization.removeprefix("Bearer ").strip())
+    return await authenticate(services, bearer_token(authorization))
 
 
 StaffDep = Annotated[StaffIdentity, Depends(require_staff)]
@@ -80,12 +91,12 @@ StaffDep = Annotated[StaffIdentity, Depends(require_staff)]
 def router() -> APIRouter:
     api = APIRouter(prefix="/staff/api")
 
-    @api.get("/me")
+    @api.get("/me", response_model=Loose, responses=errors(401, 403, 503))
     async def me(who: StaffDep) -> dict[str, Any]:
         """Who is signed in, for the console's header."""
         return {"id": who.id, "name": who.name, "shared": who.shared}
 
-    @api.get("/conversations")
+    @api.get("/conversations", response_model=list[Loose], responses={**errors(401, 403, 503), **errors(422)})
     async def conversations(services: ServicesDep, _: StaffDep, status: str = "open") -> list[dict[str, Any]]:
         statuses = ("pending_handoff", "human") if status == "open" else (status,)
         async with services.sessionmaker() as s:
@@ -103,7 +114,9 @@ def router() -> APIRouter:
         listed.sort(key=lambda c: not c["urgent"])
         return listed
 
-    @api.get("/conversations/{conversation_id}")
+    @api.get(
+        "/conversations/{conversation_id}", response_model=Loose, responses={**errors(401, 403, 503), **errors(404)}
+    )
     async def conversation(conversation_id: str, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
         async with services.sessionmaker() as s:
             conv = await s.get(Conversation, conversation_id)
@@ -121,17 +134,32 @@ def router() -> APIRouter:
                 "state": state.model_dump(mode="json") if state else None,
             }
 
-    @api.post("/conversations/{conversation_id}/take")
+    @api.post(
+        "/conversations/{conversation_id}/take",
+        response_model=Loose,
+        responses={**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)},
+        openapi_extra=json_body(StaffIdRequest, required=False),
+    )
     async def take(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         staff_id = await _staff_id(request, who)
         return await _transition(services, conversation_id, "take", staff_id=staff_id, announce=TAKEN_TEXT)
 
-    @api.post("/conversations/{conversation_id}/release")
+    @api.post(
+        "/conversations/{conversation_id}/release",
+        response_model=Loose,
+        responses={**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)},
+        openapi_extra=json_body(StaffIdRequest, required=False),
+    )
     async def release(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         staff_id = await _staff_id(request, who)
         return await _transition(services, conversation_id, "release", staff_id=staff_id, announce=RELEASED_TEXT)
 
-    @api.post("/conversations/{conversation_id}/messages")
+    @api.post(
+        "/conversations/{conversation_id}/messages",
+        response_model=StatusAnswer,
+        responses={**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)},
+        openapi_extra=json_body(StaffTextRequest),
+    )
     async def send(conversation_id: str, request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
         data = await read_json_object(request)
         text = data.get("text")

@@ -24,6 +24,7 @@ from fastapi import APIRouter, HTTPException, Request
 
 from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
+from bot.schemas import CancelRequest, Loose, errors, json_body
 from bot.staff import StaffDep
 from knowledge.bookings import (
     CANCELLED,
@@ -43,7 +44,7 @@ MAX_REASON = 120
 def router() -> APIRouter:
     api = APIRouter(prefix="/staff/api")
 
-    @api.get("/reservations")
+    @api.get("/reservations", response_model=list[Loose], responses={**errors(401, 403, 503), **errors(422)})
     async def reservations(
         services: ServicesDep,
         _: StaffDep,
@@ -63,7 +64,7 @@ def router() -> APIRouter:
             )
             return [reservation_dict(r) for r in rows]
 
-    @api.get("/reservations/{number}")
+    @api.get("/reservations/{number}", response_model=Loose, responses={**errors(401, 403, 503), **errors(404)})
     async def reservation(number: str, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
         async with services.sessionmaker() as session:
             found = await get_reservation(session, number=_canonical(number))
@@ -71,7 +72,12 @@ def router() -> APIRouter:
                 raise HTTPException(404, "no reservation with this number")
             return reservation_dict(found)
 
-    @api.post("/reservations/{number}/cancel")
+    @api.post(
+        "/reservations/{number}/cancel",
+        response_model=Loose,
+        responses={**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)},
+        openapi_extra=json_body(CancelRequest),
+    )
     async def cancel(number: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         data = await read_json_object(request)
         reason, declared = data.get("reason", ""), data.get("staff_id", "staff")

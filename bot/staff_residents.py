@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
 from bot.identity import issue_link_code
+from bot.schemas import Loose, StaffReasonRequest, errors, json_body
 from bot.staff import StaffDep, StaffIdentity
 from knowledge.bookings import Reservation
 from knowledge.catalog import Catalog
@@ -48,7 +49,12 @@ async def _staff_and_reason(request: Request, who: StaffIdentity) -> tuple[str, 
 def router() -> APIRouter:
     api = APIRouter(prefix="/staff/api/residents")
 
-    @api.post("/{resident_id}/link-code")
+    @api.post(
+        "/{resident_id}/link-code",
+        response_model=Loose,
+        responses={**errors(401, 403, 503), **errors(400, 404, 413, 422)},
+        openapi_extra=json_body(StaffReasonRequest, required=False),
+    )
     async def link_code(resident_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         staff_id, _reason, _conversation = await _staff_and_reason(request, who)
         async with services.sessionmaker() as session, session.begin():
@@ -60,7 +66,12 @@ def router() -> APIRouter:
         code, expires = issued
         return {"resident_id": resident_id, "code": code, "expires_at": expires.isoformat()}
 
-    @api.post("/{resident_id}/profile")
+    @api.post(
+        "/{resident_id}/profile",
+        response_model=Loose,
+        responses={**errors(401, 403, 503), **errors(400, 404, 413, 422)},
+        openapi_extra=json_body(StaffReasonRequest),
+    )
     async def profile(resident_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         """POST, not GET: the staff member states why they read the profile, and that is audited."""
         staff_id, reason, conversation_id = await _staff_and_reason(request, who)

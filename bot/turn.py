@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Button, Card, InboundEvent, Reply
+from bot.jsonbody import loads_strict
 from bot.state import ConversationState
 
 if TYPE_CHECKING:
@@ -56,8 +57,8 @@ class Parse:
         entities: list[dict[str, Any]] = []
         if match.group(2):
             try:
-                values = json.loads(match.group(2))
-            except json.JSONDecodeError:
+                values = loads_strict(match.group(2))
+            except ValueError:  # not JSON, or too deep / too long a number to carry
                 return None
             if not isinstance(values, dict):
                 return None

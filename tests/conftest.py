@@ -139,3 +139,40 @@ def bot(dispatcher):  # type: ignore[no-untyped-def]
     from bot.testing import Conversation
 
     return Conversation(dispatcher, sender_id=f"t-{uuid.uuid4().hex[:10]}")
+
+
+def make_fuzz_app(staff_token: str):  # type: ignore[no-untyped-def]
+    """An app for the OpenAPI fuzz test, built at collection time (schemathesis needs it then);
+    `started()` runs its lifespan once, on the first test, in a TestClient kept open."""
+    import atexit
+    import tempfile
+
+    from server import create_app
+
+    data_dir = Path(tempfile.mkdtemp(prefix="madoguchi-fuzz-"))
+    url = DATABASE_URL
+    if not url:
+        url = f"sqlite:///{data_dir / 'test.db'}"
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=url,
+        redis_url=REDIS_URL,
+        staff_token=staff_token,
+        state_key_prefix=f"madoguchi-fuzz-{uuid.uuid4().hex[:8]}:",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    app = create_app(settings)
+    holder: list[TestClient] = []
+
+    def started() -> None:
+        if holder:
+            return
+        if url.startswith("postgresql"):
+            reset_postgres(url)
+        migrate(url)
+        client = TestClient(app)
+        client.__enter__()
+        holder.append(client)
+        atexit.register(client.__exit__, None, None, None)
+
+    return app, started

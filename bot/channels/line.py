@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -35,13 +34,17 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
 )
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.line_outbox import LineApi, LineTuning, Outbox, PendingEvent
 from bot.channels.line_render import batches, render
 from bot.dispatcher import SORRY, Dispatcher
 from bot.events import InboundEvent, Reply
+from bot.jsonbody import loads_strict
 from bot.logs import pseudonym
+from bot.schemas import errors
 from bot.services import Services
 from bot.transcript import TranscriptEntry, append_messages, ensure_conversation, external_id_seen
 
@@ -175,8 +178,8 @@ class LineChannel:
             return JSONResponse({"error": "missing X-Line-Signature"}, status_code=400)
         try:
             text = body.decode("utf-8")
+            raws = loads_strict(text)["events"]  # before the SDK's json.loads can recurse or overflow
             events = self.parser.parse(text, signature)
-            raws = json.loads(text)["events"]
         except InvalidSignatureError:
             log.warning("LINE webhook with a bad signature rejected")
             return JSONResponse({"error": "invalid signature"}, status_code=400)
@@ -309,11 +312,11 @@ class LineChannel:
         """Store events until they are processed (at receipt, and again for leftovers at stop)."""
         if not jobs:
             return
+        rows = [{"webhook_event_id": j.key, "event": j.raw, "received_at": datetime.now(UTC)} for j in jobs]
         async with self.services.sessionmaker() as session, session.begin():
-            for job in jobs:
-                await session.merge(
-                    PendingEvent(webhook_event_id=job.key, event=job.raw, received_at=datetime.now(UTC))
-                )
+            # a redelivery arriving together with the first copy is a duplicate, not a key conflict
+            insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+            await session.execute(insert(PendingEvent).values(rows).on_conflict_do_nothing())
         if not quiet:
             log.warning("LINE events kept for the next start", extra={"count": len(jobs)})
 
@@ -339,7 +342,17 @@ class LineChannel:
 def router() -> APIRouter:
     api = APIRouter()
 
-    @api.post("/callback")
+    @api.post(
+        "/callback",
+        response_class=PlainTextResponse,
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "OK"},
+            **errors(400, 413, 503),
+        },
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+        },
+    )
     async def callback(request: Request) -> Response:
         channel: LineChannel | None = getattr(request.app.state, "line", None)
         if channel is None:

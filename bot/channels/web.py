@@ -11,14 +11,16 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from bot.deps import DispatcherDep, ServicesDep
 from bot.events import InboundEvent, Reply
+from bot.jsonbody import JSONRejected, loads_strict
+from bot.schemas import BotMessage, SessionAnswer, StatusAnswer, WebhookRequest, errors, json_body
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -69,9 +71,11 @@ async def read_json_object(request: Request, max_bytes: int = MAX_BODY_BYTES) ->
     except UnicodeDecodeError:
         raise BadRequest(400, "request body is not valid UTF-8") from None
     try:
-        data = json.loads(text)
+        data = loads_strict(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(400, f"request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    except JSONRejected as exc:
+        raise BadRequest(400, f"request body is not accepted: {exc}") from None
     if not isinstance(data, dict):
         raise BadRequest(400, "request body must be a JSON object")
     return data
@@ -96,23 +100,38 @@ def parse_message(data: dict[str, Any], max_chars: int) -> tuple[str, str]:
 def router() -> APIRouter:
     api = APIRouter()
 
-    @api.post("/webhooks/rest/webhook")
-    async def rest_webhook(request: Request, services: ServicesDep, dispatcher: DispatcherDep) -> JSONResponse:
+    @api.post(
+        "/webhooks/rest/webhook",
+        response_model=list[BotMessage],
+        responses={
+            **errors(400, 413, 422, 503),
+            200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        },
+        openapi_extra=json_body(WebhookRequest),
+    )
+    async def rest_webhook(
+        request: Request, services: ServicesDep, dispatcher: DispatcherDep, stream: str | None = None
+    ) -> Response:
+        """Rasa's REST channel. With `?stream=true` (as `rasa shell` sends) the answer is
+        `text/event-stream`, one JSON message per line, as Rasa 3.6 streams it; any `?token=` is
+        ignored (Rasa's console sends an empty one)."""
         data = await read_json_object(request)
         sender, message = parse_message(data, services.settings.max_message_chars)
         client_address = request.client.host if request.client else None
         event = InboundEvent(channel="web", sender_id=sender, text=message, client_address=client_address)
-        replies = await dispatcher.handle(event)
-        return UTF8JSONResponse(render(replies, sender))
+        messages = render(await dispatcher.handle(event), sender)
+        if (stream or "").lower() == "true":  # Rasa: bool_arg(request, "stream")
+            return StreamingResponse(_lines(messages), media_type="text/event-stream")
+        return UTF8JSONResponse(messages)
 
-    @api.post("/webhooks/rest/session")
+    @api.post("/webhooks/rest/session", response_model=SessionAnswer, responses=errors(503))
     async def new_session(services: ServicesDep) -> dict[str, str]:
         """An unguessable web chat identity for one browser; only these can be linked to a resident."""
         from bot.identity import issue_web_session
 
         return {"sender": await issue_web_session(services.sessionmaker)}
 
-    @api.get("/webhooks/rest/")
+    @api.get("/webhooks/rest/", response_model=StatusAnswer)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
@@ -128,6 +147,11 @@ def router() -> APIRouter:
             await _relay(websocket, queue)
 
     return api
+
+
+async def _lines(messages: list[dict[str, Any]]) -> AsyncIterator[str]:
+    for message in messages:
+        yield json.dumps(message, ensure_ascii=False) + "\n"
 
 
 async def _relay(
