@@ -29,8 +29,9 @@ from sqlalchemy import or_, select
 
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
+from handlers.contact import format_phone, mask_phone, phone_digits, valid_phone
 from handlers.forms import Form, Slot
-from handlers.reservations import format_phone, holding, mask_phone, phone_digits, services_data, valid_phone
+from handlers.reservations import holding, services_data
 from knowledge.bookings import (
     CANCELLED,
     CONFIRMED,
