@@ -13,11 +13,11 @@ from typing import Any
 
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
+from handlers.contact import contact_details
 from handlers.forms import Slot
 from handlers.reservations import (
     BookingForm,
     as_date,
-    contact_details,
     date_buttons,
     daytime_time,
     next_days,

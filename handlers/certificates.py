@@ -3,164 +3,36 @@
 Guidance only: nothing is applied for or stored. The form ends with a checklist card built from
 the catalog (documents for the requester and the way of receiving, the office and its hours, and
 copies × the catalog's fee). 印鑑登録 itself and plain questions ("手数料はいくら？") get the
-catalog's information card instead of the form.
+catalog's information card instead of the form. What the resident's words say (requester,
+copies, 年度, items, way of receiving) is read by `handlers.certificate_answers`.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from datetime import date
 from typing import Any
 
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
-from handlers.forms import Form, Slot, as_int
+from handlers.certificate_answers import (
+    INFO_CUES,
+    METHOD_LABELS,
+    NO_OPTIONS,
+    REQUESTER_LABELS,
+    TAX_YEAR_CHOICES,
+    WANT_CUES,
+    extract_copies,
+    extract_method,
+    extract_requester,
+    fiscal_year_from,
+    fiscal_year_label,
+    latest_fiscal_year,
+    message_text,
+    option_from,
+    requested_slot,
+)
+from handlers.forms import Form, Slot
 from handlers.procedures import catalog_of, details_button, related_buttons, say_procedure, yen
 from knowledge.catalog import Catalog, Procedure
-from nlu.entities import RELATIONS as RELATION_WORDS
-
-NO_OPTIONS = "-"  # the value of the option slot for a certificate without choices
-REQUESTER_LABELS = {"self": "ご本人", "family": "同じ世帯のご家族", "proxy": "代理人（それ以外の方）"}
-METHOD_LABELS = {"counter": "窓口", "mail": "郵送", "convenience": "コンビニ"}
-KNOWN_RELATIONS = frozenset(RELATION_WORDS.values())  # what the NLU's relation entity can be
-REIWA_OFFSET = 2018  # 令和N年 = 西暦(N + 2018)年
-TAX_YEAR_CHOICES = 3
-
-INFO_CUES = (
-    "いくら",
-    "料金",
-    "手数料",
-    "費用",
-    "どこ",
-    "何時",
-    "時間",
-    "いつ",
-    "期限",
-    "持ち物",
-    "何が必要",
-    "必要なもの",
-    "とは",
-    "教えて",
-    "取り方",
-    "方法",
-    "できますか",
-    "使えますか",
-)
-WANT_CUES = (
-    "ほしい",
-    "欲しい",
-    "取りたい",
-    "とりたい",
-    "請求",
-    "取得したい",
-    "発行して",
-    "もらいたい",
-    "必要です",
-    "お願い",
-    "申請したい",
-    "取りに",
-)
-_COPIES = re.compile(r"(\d+)\s*(?:通|枚|部)")
-_BARE_NUMBER = re.compile(r"^\s*(\d+)\s*$")
-_REIWA = re.compile(r"令和\s*(\d+)\s*年")
-_WESTERN = re.compile(r"(20\d\d)\s*年")
-
-
-def _text(ctx: TurnContext) -> str:
-    return unicodedata.normalize("NFKC", ctx.parse.text or "")
-
-
-def _requested(ctx: TurnContext) -> str | None:
-    form = ctx.state.active_form
-    return form.requested_slot if form is not None else None
-
-
-# ---------------------------------------------------------------- extraction
-
-
-def extract_requester(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
-    given = ctx.parse.entity("requester")
-    if given in REQUESTER_LABELS:
-        return str(given)
-    text = _text(ctx)
-    if any(w in text for w in ("代理", "委任", "頼まれ", "知人", "友人", "会社の")):
-        return "proxy"
-    relation = ctx.parse.entity("relation")
-    if isinstance(relation, str) and relation in KNOWN_RELATIONS:
-        return "self" if relation == "self" else "family"
-    if any(w in text for w in ("家族", "世帯")):
-        return "family"
-    if any(w in text for w in ("本人", "自分", "わたし", "私")):
-        return "self"
-    return None
-
-
-def extract_copies(ctx: TurnContext, _values: dict[str, Any]) -> int | None:
-    if ctx.parse.from_payload:  # a button: only its value counts, whatever its type
-        return as_int(ctx.parse.entity("copies"))
-    given = as_int(ctx.parse.entity("copies"))
-    if given is not None:
-        return given
-    text = _text(ctx)
-    match = _COPIES.search(text)
-    if match:
-        return int(match.group(1))
-    count = as_int(ctx.parse.entity("count"))
-    if count is not None:
-        return count
-    bare = _BARE_NUMBER.match(text)
-    if bare and _requested(ctx) == "copies":
-        return int(bare.group(1))
-    return None
-
-
-def latest_fiscal_year(proc: Procedure, today: date) -> int:
-    """The newest 年度 (令和) whose certificate is issued (new ones from the catalog's month)."""
-    assert proc.certificate is not None and proc.certificate.new_fiscal_year_month is not None
-    year = today.year if today.month >= proc.certificate.new_fiscal_year_month else today.year - 1
-    return year - REIWA_OFFSET
-
-
-def fiscal_year_label(reiwa: int) -> str:
-    return f"令和{reiwa}年度（令和{reiwa - 1}年1〜12月の所得）" if reiwa > 1 else f"令和{reiwa}年度"
-
-
-def _fiscal_year_from(text: str, latest: int) -> int | None:
-    if match := _REIWA.search(text):
-        return int(match.group(1))
-    if match := _WESTERN.search(text):
-        return int(match.group(1)) - REIWA_OFFSET
-    if any(w in text for w in ("前年度", "昨年度", "去年度", "去年", "昨年")):
-        return latest - 1
-    if any(w in text for w in ("今年度", "最新", "今年")):
-        return latest
-    return None
-
-
-def _option_from(text: str, requested: bool) -> str | None:
-    if any(w in text for w in ("マイナンバー入り", "マイナンバーの記載", "マイナンバー記載", "個人番号")):
-        return "mynumber"
-    if ("本籍" in text or "続柄" in text) and not any(w in text for w in ("なし", "不要", "いらない", "省略")):
-        return "honseki"
-    if requested and any(w in text for w in ("なし", "不要", "いらない", "普通", "一般", "通常")):
-        return "standard"
-    return None
-
-
-def extract_method(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
-    given = ctx.parse.entity("method")
-    if given in METHOD_LABELS:
-        return str(given)
-    text = _text(ctx)
-    if any(w in text for w in ("コンビニ", "セブン", "ローソン", "ファミマ", "ファミリーマート", "マルチコピー")):
-        return "convenience"
-    if any(w in text for w in ("郵送", "郵便", "送って", "送付")):
-        return "mail"
-    if any(w in text for w in ("窓口", "区役所", "役所", "取りに行", "直接")):
-        return "counter"
-    return None
-
 
 # ---------------------------------------------------------------- the form
 
@@ -237,7 +109,7 @@ class CertificateForm(Form):
         parse = ctx.parse
         if parse.from_payload:  # "請求の準備をする" carries start; a related-procedure button does not
             return parse.entity("start") is not None or len(parse.entities) > 0
-        text = _text(ctx)
+        text = message_text(ctx)
         if self.intent == "inkan" and "登録" in text and "証明" not in text:
             return False  # 印鑑登録 itself: information only
         if extract_copies(ctx, {}) is not None or any(w in text for w in WANT_CUES):
@@ -247,7 +119,7 @@ class CertificateForm(Form):
     def takes_over(self, ctx: TurnContext) -> bool:
         # A direct answer to the question asked wins over a confident other intent
         # ("本籍入りで" reads as 戸籍 to the NLU).
-        if not ctx.parse.from_payload and _requested(ctx) is not None and self._would_fill(ctx):
+        if not ctx.parse.from_payload and requested_slot(ctx) is not None and self._would_fill(ctx):
             return True
         return super().takes_over(ctx)
 
@@ -292,11 +164,11 @@ class CertificateForm(Form):
         given = ctx.parse.entity("option")
         if given is not None:
             return str(given)
-        text = _text(ctx)
+        text = message_text(ctx)
         if rules.new_fiscal_year_month is not None:
-            year = _fiscal_year_from(text, latest_fiscal_year(self.procedure(ctx), ctx.today))
+            year = fiscal_year_from(text, latest_fiscal_year(self.procedure(ctx), ctx.today))
             return f"R{year}" if year is not None else None
-        found = _option_from(text, requested=_requested(ctx) == "option")
+        found = option_from(text, requested=requested_slot(ctx) == "option")
         return found if found in {o.id for o in rules.options} else None
 
     def _check_option(self, ctx: TurnContext, value: Any, _values: dict[str, Any]) -> str | None:

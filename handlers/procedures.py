@@ -3,35 +3,27 @@
 Every fact said comes from the catalog (`knowledge/catalog.py`); nothing here knows a fee, an
 office or an hour. Other handlers (certificates, life events, reservations) reuse
 `procedure_card` to show the same summary before they ask their questions.
+
+Which procedures are answered here is the catalog's to say, not a list in code: every procedure
+of the loaded catalog (`Catalog.is_procedure_intent`) that no form handler owns. The router sends
+an intent that no handler claims to its fallback, so `ProcedureInfoHandler` *is* the router's
+fallback step (`handlers.registry.fallback_handler`): it claims no intent at construction, looks
+the intent up in the catalog at handle time, and hands anything else to the real fallback. So a
+form handler with its own intents always wins (the router never reaches the fallback for them),
+no intent can have two handlers, and the handlers need no catalog when they are built (the app
+builds the router before its knowledge is loaded, and `$DATA_DIR/knowledge/procedures.yml` may
+replace the packaged catalog). An information-only procedure is added with a catalog entry and
+NLU training examples alone.
 """
 
 from __future__ import annotations
 
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
+from handlers.base import Handler
 from knowledge.catalog import Catalog, Procedure
 
 MAX_RELATED_BUTTONS = 3
-
-# Procedure intents answered here; the others have their own form handlers
-# (certificates, life events, ごみ分別, reservations).
-INFO_INTENTS = frozenset(
-    {
-        "koseki",
-        "mynumber_card",
-        "nursery_admission",
-        "child_allowance",
-        "child_medical",
-        "pregnancy",
-        "care_certification",
-        "health_insurance",
-        "pension",
-        "resident_tax",
-        "health_checkup",
-        "disaster",
-        "livelihood_support",
-    }
-)
 
 
 def catalog_of(ctx: TurnContext) -> Catalog:
@@ -133,12 +125,22 @@ def say_procedure(ctx: TurnContext, proc: Procedure, *, extra_buttons: list[Butt
 
 
 class ProcedureInfoHandler:
-    """Answers a procedure intent that has no form with the catalog's key facts."""
+    """The router's fallback: a catalog procedure that no handler owns is answered with the
+    catalog's key facts; any other intent goes to `otherwise` (`handlers.fallback`)."""
 
     name = "procedure_info"
-    intents = INFO_INTENTS
+    intents: frozenset[str] = frozenset()  # claims none: the catalog says at handle time
+
+    def __init__(self, otherwise: Handler) -> None:
+        self.otherwise = otherwise
 
     async def handle(self, ctx: TurnContext) -> None:
-        proc = catalog_of(ctx).procedure(ctx.parse.intent)  # the catalog has every intent (validated)
+        catalog = ctx.services.knowledge.get("catalog")  # None: not loaded, nothing is a procedure
+        if catalog is None or not catalog.is_procedure_intent(ctx.parse.intent):
+            ctx.handled_by = self.otherwise.name
+            await self.otherwise.handle(ctx)
+            return
+        ctx.handled_by = self.name
+        proc = catalog.procedure(ctx.parse.intent)
         extra = [Button("職員と話す", payload("request_human"))] if proc.confidential else []
         say_procedure(ctx, proc, extra_buttons=extra)

@@ -1,6 +1,7 @@
-"""Every handler the router knows, in one list, plus the FAQ step and the after-turn hooks.
+"""Every handler the router knows, in one list, plus the fallback, the FAQ step and the hooks.
 
 The app (`bot/assembly.py`) hands these to the engine; handlers never import the engine's router.
+The fallback answers the catalog's procedures that no handler here owns (`handlers.procedures`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from handlers.conversation import (
 from handlers.fallback import FallbackHandler
 from handlers.faq_first import FaqFirst
 from handlers.handoff import RequestHumanHandler, SensitiveHandler
+from handlers.procedures import ProcedureInfoHandler
 from handlers.suggestions import SuggestionHook
+from knowledge.catalog import Catalog
 
 
 def conversation_handlers() -> list[Handler]:
@@ -40,15 +43,15 @@ def conversation_handlers() -> list[Handler]:
 
 
 def procedure_handlers() -> list[Handler]:
-    """Procedure handlers: one per procedure intent (informational answers and forms)."""
+    """Procedure forms, each owning its intents; the catalog's other procedures are answered by
+    the fallback (`fallback_handler`), so no list of them is kept here."""
     handlers: list[Handler] = []
-    # -- catalog, certificates, life events, ごみ分別 (handlers/procedures.py, certificates.py, ...) --
+    # -- certificates, life events, ごみ分別 (handlers/certificates.py, life_events.py, waste.py) --
     from handlers.certificates import certificate_forms
     from handlers.life_events import life_event_forms
-    from handlers.procedures import ProcedureInfoHandler
     from handlers.waste import WasteSortingHandler
 
-    handlers += [ProcedureInfoHandler(), *certificate_forms(), *life_event_forms(), WasteSortingHandler()]
+    handlers += [*certificate_forms(), *life_event_forms(), WasteSortingHandler()]
     # -- reservations: 粗大ごみ, 一時預かり, 施設予約, 介護の相談 (handlers/reservations*.py) --
     from handlers.bulky_waste import BulkyWasteForm
     from handlers.care import CareConsultationForm
@@ -66,7 +69,15 @@ def all_handlers() -> list[Handler]:
 
 
 def fallback_handler() -> Handler:
-    return FallbackHandler()
+    """What no handler's intents claim: a procedure of the loaded catalog is answered from the
+    catalog, anything else by `FallbackHandler`."""
+    return ProcedureInfoHandler(otherwise=FallbackHandler())
+
+
+def info_intents(catalog: Catalog) -> frozenset[str]:
+    """The procedures of `catalog` that the fallback answers: those no handler owns."""
+    owned = {intent for handler in all_handlers() for intent in handler.intents}
+    return frozenset(i for i in catalog.intents if i not in owned)
 
 
 def faq_step() -> FaqStep:

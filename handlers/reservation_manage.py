@@ -11,7 +11,7 @@ resident. Any other number (a booking made on another phone, read out from a pap
 phone number given when booking, checked against the reservation's contact; three wrong answers
 end the attempt. Before each turn the form loads what it may need (the conversation's and the
 resident's upcoming reservations, and any reservation whose number is in the message) so that
-its validators can stay synchronous; the cancellation itself re-reads the row in its own
+its validators can stay synchronous (`handlers.reservation_lookup`); the cancellation itself re-reads the row in its own
 transaction.
 """
 
@@ -19,43 +19,35 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from contextlib import AbstractContextManager
-from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-
-from sqlalchemy import or_, select
 
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
+from handlers.contact import format_phone, mask_phone, phone_digits, valid_phone
 from handlers.forms import Form, Slot
-from handlers.reservations import format_phone, holding, mask_phone, phone_digits, services_data, valid_phone
+from handlers.reservation_lookup import (
+    KIND_TITLES,
+    Known,
+    cancel_problem,
+    cancel_rule,
+    contact_phone,
+    describe,
+    holding_known,
+    known_or_none,
+    known_this_turn,
+    load_known,
+    short_label,
+)
+from handlers.reservations import services_data
 from knowledge.bookings import (
-    CANCELLED,
-    CONFIRMED,
-    Reservation,
     cancel_reservation,
     find_number,
     get_reservation,
 )
 from knowledge.profile import record_cancellation
-from knowledge.services_data import BulkyWaste, CancelRule, Care, Childcare, Facilities, ServicesData, format_date
 
 log = logging.getLogger(__name__)
 
-KIND_TITLES = {
-    "bulky_waste": "粗大ごみ収集",
-    "childcare_temporary": "一時預かり",
-    "facility_booking": "施設の予約",
-    "care_consultation": "介護の相談",
-}
-DAY_NOUNS = {
-    "bulky_waste": "収集日",
-    "childcare_temporary": "利用日",
-    "facility_booking": "利用日",
-    "care_consultation": "相談日",
-}
 BOOKING_FORMS = frozenset(KIND_TITLES)  # the booking forms are named after their kind
 MAX_LISTED = 5
 MAX_PHONE_TRIES = 3
@@ -75,104 +67,6 @@ CANCEL_CUES = ("取り消", "取消", "とりけ", "キャンセル", "やめ", 
 CHANGE_CUES = ("変更", "変え", "かえ", "ずらし", "別の日", "振替", "振り替")
 
 
-# -- what the form may need this turn --------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Known:
-    own: tuple[Reservation, ...]  # upcoming, confirmed, of this conversation or linked resident
-    by_number: dict[str, Reservation]  # every reservation looked up this turn, by number
-    now: datetime  # local time (naive) of the municipality
-
-    def owned(self, reservation: Reservation) -> bool:
-        return any(r.number == reservation.number for r in self.own)
-
-
-_KNOWN: ContextVar[Known | None] = ContextVar("reservations_known", default=None)
-
-
-def _known() -> Known:
-    known = _KNOWN.get()
-    if known is None:
-        raise RuntimeError("reservation look-up outside a turn")
-    return known
-
-
-def _holding(known: Known) -> AbstractContextManager[None]:
-    return holding(_KNOWN, known)
-
-
-def _owned_clause(ctx: TurnContext) -> Any:
-    clause = Reservation.conversation_id == ctx.state.conversation_id
-    if ctx.state.resident_id is not None:
-        clause = or_(clause, Reservation.resident_id == ctx.state.resident_id)
-    return clause
-
-
-async def load_known(ctx: TurnContext, extra: tuple[str, ...] = ()) -> Known:
-    numbers = {n for n in (find_number(ctx.parse.text or ""), *extra) if n}
-    given = ctx.parse.entity("number") if ctx.parse.from_payload else None
-    if isinstance(given, str) and find_number(given):
-        numbers.add(find_number(given))  # type: ignore[arg-type]
-    session = ctx.db
-    own = list(
-        await session.scalars(
-            select(Reservation)
-            .where(_owned_clause(ctx), Reservation.status == CONFIRMED, Reservation.service_date >= ctx.today)
-            .order_by(Reservation.service_date, Reservation.start_time, Reservation.number)
-            .limit(50)
-        )
-    )
-    by_number = {r.number: r for r in own}
-    for number in numbers - set(by_number):
-        found = await get_reservation(session, number=number)
-        if found is not None:
-            by_number[number] = found
-    return Known(own=tuple(own), by_number=by_number, now=ctx.services.now().replace(tzinfo=None))
-
-
-# -- describing a reservation -------------------------------------------------------------
-def describe(reservation: Reservation) -> str:
-    """ "施設の予約 12月1日（火）13:00〜17:00 北区民館 集会室" (no personal data: no address, no name)."""
-    details = reservation.details or {}
-    when = format_date(reservation.service_date)
-    if reservation.start_time:
-        when += f" {reservation.start_time}" + (f"〜{reservation.end_time}" if reservation.end_time else "")
-    place = {
-        "facility_booking": " ".join(str(details[k]) for k in ("facility", "room") if details.get(k)),
-        "childcare_temporary": str(details.get("facility") or ""),
-        "care_consultation": str(details.get("center") or ""),
-        "bulky_waste": f"{details['town']}地区の収集" if details.get("town") else "",
-    }.get(reservation.kind, "")
-    return " ".join(p for p in (KIND_TITLES.get(reservation.kind, "予約"), when, place) if p)
-
-
-def _rule(data: ServicesData, kind: str) -> tuple[CancelRule | None, str]:
-    specs: dict[str, BulkyWaste | Childcare | Facilities | Care] = {
-        "bulky_waste": data.bulky_waste,
-        "childcare_temporary": data.childcare,
-        "facility_booking": data.facilities,
-        "care_consultation": data.care,
-    }
-    spec = specs.get(kind)
-    if spec is None:
-        return None, ""
-    return spec.cancel_in_chat, spec.change_note
-
-
-def cancel_problem(ctx: TurnContext, reservation: Reservation, now: datetime) -> str | None:
-    """Why this reservation cannot be cancelled in the chat now, or None."""
-    if reservation.status == CANCELLED:
-        return f"受付番号 {reservation.number} の予約は、すでに取り消されています。"
-    if reservation.service_date < now.date():
-        return f"受付番号 {reservation.number} の予約の日は、すでに過ぎています。"
-    rule, note = _rule(services_data(ctx), reservation.kind)
-    if rule is None:
-        return f"この予約はチャットでは取り消せません。{note}"
-    if now > rule.deadline(reservation.service_date):
-        limit = rule.describe(DAY_NOUNS.get(reservation.kind, "利用日"))
-        return f"チャットで取り消せるのは{limit}です。受付番号 {reservation.number} の予約は期限を過ぎています。{note}"
-    return None
-
-
 # -- slots ----------------------------------------------------------------------------------
 def _extract_number(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
     if ctx.parse.from_payload:
@@ -182,27 +76,21 @@ def _extract_number(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
 
 
 def _validate_number(ctx: TurnContext, value: Any, _values: dict[str, Any]) -> str | None:
-    known = _known()
+    known = known_this_turn()
     reservation = known.by_number.get(str(value))
     if reservation is None:
         return f"受付番号 {value} の予約が見つかりません。番号をお確かめください。（例：S-20261201-0001）"
     problem = cancel_problem(ctx, reservation, known.now)
     if problem:
         return problem
-    if not known.owned(reservation) and not _contact_phone(reservation):
-        _, note = _rule(services_data(ctx), reservation.kind)
+    if not known.owned(reservation) and not contact_phone(reservation):
+        _, note = cancel_rule(services_data(ctx), reservation.kind)
         return f"この予約は別の方法で受け付けたため、このチャットからは取り消せません。{note}"
     return None
 
 
-def _contact_phone(reservation: Reservation) -> str:
-    contact = (reservation.details or {}).get("contact") or {}
-    phone = contact.get("phone") if isinstance(contact, dict) else None
-    return phone_digits(phone) if isinstance(phone, str) else ""
-
-
 def _needs_phone(values: dict[str, Any]) -> bool:
-    known = _KNOWN.get()
+    known = known_or_none()
     number = values.get("number")
     if known is None or not isinstance(number, str):
         return False
@@ -210,15 +98,8 @@ def _needs_phone(values: dict[str, Any]) -> bool:
     return reservation is not None and not known.owned(reservation)
 
 
-def short_label(reservation: Reservation) -> str:
-    """A button title short enough for LINE (≤ 20 characters): "12/1 13:00 施設の予約"."""
-    day = reservation.service_date
-    at = f" {reservation.start_time}" if reservation.start_time else ""
-    return f"{day.month}/{day.day}{at} {KIND_TITLES.get(reservation.kind, '予約')}"[:20]
-
-
 def _number_buttons(_ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
-    return [Button(short_label(r), payload("inform", number=r.number)) for r in _known().own[:MAX_LISTED]]
+    return [Button(short_label(r), payload("inform", number=r.number)) for r in known_this_turn().own[:MAX_LISTED]]
 
 
 def _extract_phone(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
@@ -233,8 +114,8 @@ def _extract_phone(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
 def _validate_phone(ctx: TurnContext, value: Any, values: dict[str, Any]) -> str | None:
     if not isinstance(value, str) or not valid_phone(value):
         return "電話番号の形になっていないようです。予約のときにお知らせいただいた番号を、市外局番から教えてください。"
-    reservation = _known().by_number.get(str(values.get("number")))
-    if reservation is None or phone_digits(value) != _contact_phone(reservation):
+    reservation = known_this_turn().by_number.get(str(values.get("number")))
+    if reservation is None or phone_digits(value) != contact_phone(reservation):
         form = ctx.state.active_form
         tries = int(form.slots.get("_phone_tries", 0)) + 1 if form is not None else MAX_PHONE_TRIES
         if form is not None:
@@ -280,7 +161,7 @@ class ReservationManageForm(Form):
         if booking is not None:
             await booking.handle(ctx)
             return
-        with _holding(await self._with_known(ctx)):
+        with holding_known(await self._with_known(ctx)):
             await super().handle(ctx)
 
     @staticmethod
@@ -311,12 +192,12 @@ class ReservationManageForm(Form):
         return forms[str(kind)]()
 
     async def resume(self, ctx: TurnContext) -> None:
-        with _holding(await self._with_known(ctx)):
+        with holding_known(await self._with_known(ctx)):
             await super().resume(ctx)
             self._stop_after_failed_checks(ctx)
 
     async def prompt(self, ctx: TurnContext) -> None:
-        with _holding(await self._with_known(ctx)):
+        with holding_known(await self._with_known(ctx)):
             await super().prompt(ctx)
 
     def takes_over(self, ctx: TurnContext) -> bool:
@@ -331,8 +212,8 @@ class ReservationManageForm(Form):
         form = ctx.state.active_form
         if form is None or form.name != self.name or int(form.slots.get("_phone_tries", 0)) < MAX_PHONE_TRIES:
             return
-        reservation = _known().by_number.get(str(form.slots.get("number")))
-        _, note = _rule(services_data(ctx), reservation.kind) if reservation else (None, "")
+        reservation = known_this_turn().by_number.get(str(form.slots.get("number")))
+        _, note = cancel_rule(services_data(ctx), reservation.kind) if reservation else (None, "")
         ctx.state.active_form = None
         log.info("reservation cancel refused: phone check failed", extra={"form": self.name})
         ctx.replies.clear()
@@ -341,7 +222,7 @@ class ReservationManageForm(Form):
 
     async def start(self, ctx: TurnContext) -> bool:
         text = ctx.parse.text or ""
-        known = _known()
+        known = known_this_turn()
         number = find_number(text)
         wants_change = any(cue in text for cue in CHANGE_CUES)
         wants_cancel = any(cue in text for cue in CANCEL_CUES)
@@ -393,7 +274,7 @@ class ReservationManageForm(Form):
         )
 
     def summary_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
-        reservation = _known().by_number.get(str(values.get("number")))
+        reservation = known_this_turn().by_number.get(str(values.get("number")))
         lines = [f"受付番号：{values.get('number')}"]
         if reservation is not None:
             lines.append(f"内容：{describe(reservation)}")

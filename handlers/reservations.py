@@ -6,14 +6,14 @@ and button choices can leave out full dates and slots. That is only a preview; t
 `knowledge.bookings.create_reservation`, in the transaction that creates the reservation. When
 that check finds the place gone, the form opens again without the date so the resident can pick
 another one. For a linked resident the same transaction adds a `reservation` interaction to their
-history (number, kind, department from the catalog).
+history (number, kind, department from the catalog). The name and phone number asked of an
+anonymous resident are `handlers.contact`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 from bot.events import Button, Card
 from bot.state import ActiveForm
 from bot.turn import TurnContext, payload
-from handlers.forms import Form, Slot
+from handlers.contact import CONTACT_SLOT_NAMES, CONTACT_SLOTS, mask_phone
+from handlers.forms import Form
 from knowledge.bookings import Capacity, FullyBooked, ReservationKind, create_reservation, taken_by_day
 from knowledge.profile import department_of, interaction, resident_exists
 from knowledge.residents import Interaction
@@ -112,134 +113,6 @@ def daytime_time(value: Any, text: str, earliest: str) -> str | None:
     if 1 <= at.hour <= 7 and hhmm < earliest and not any(cue in text for cue in MORNING_CUES):
         return f"{at.hour + 12:02d}:{at.minute:02d}"
     return hhmm
-
-
-# -- the contact of an anonymous resident (M10) ------------------------------------------------
-# A booking by someone the bot does not know (no linked resident) needs a name and a phone number
-# the facility can call. They go into the reservation's details for the staff, are shown masked in
-# the confirmation, and are never logged.
-CONTACT_SLOT_NAMES = frozenset({"contact_name", "contact_phone"})
-MAX_NAME = 40
-_DASHES = str.maketrans({c: "-" for c in "ー－−‐―–—"})
-_PHONE = re.compile(r"(?<![\d-])(0\d{1,4}[-(\s]?\d{1,4}[-)\s]?\d{3,4})(?![\d-])")
-_PHONE_DIGITS = (
-    re.compile(r"0[789]0\d{8}"),  # 携帯 (070/080/090)
-    re.compile(r"050\d{8}"),  # IP電話
-    re.compile(r"0120\d{6}|0800\d{7}"),  # フリーダイヤル
-    re.compile(r"0(?!(?:[2789]0|50))[1-9]\d{8}"),  # 固定電話 (市外局番から10桁)
-)
-_NAME_BEFORE = re.compile(r"^(?:(?:私|わたし)の)?(?:お?名前|氏名)(?:は|：|:)\s*|^(?:私|わたし)は\s*")
-_NAME_AFTER = re.compile(r"\s*(?:です|と申します|といいます|でお願いします|でございます)?[。．.!！]*$")
-_NOT_IN_NAME = re.compile(r"[0-9?？!！@#＠/\\<>{}\[\]=]")
-
-
-def _anonymous(ctx: TurnContext) -> bool:
-    return ctx.state.resident_id is None
-
-
-def _contact_requested(ctx: TurnContext, slot: str) -> bool:
-    form = ctx.state.active_form
-    return form is not None and form.requested_slot == slot
-
-
-def phone_digits(value: str) -> str:
-    return re.sub(r"\D", "", unicodedata.normalize("NFKC", value))
-
-
-def valid_phone(value: str) -> bool:
-    digits = phone_digits(value)
-    return any(p.fullmatch(digits) for p in _PHONE_DIGITS)
-
-
-def format_phone(value: str) -> str:
-    """090-1234-5678, 03-1234-5678, 0120-000-530: the resident's hyphens when given, else a usual split."""
-    text = unicodedata.normalize("NFKC", value).translate(_DASHES).strip()
-    parts = [p for p in re.split(r"[-()\s]+", text) if p]
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
-        return "-".join(parts)
-    digits = phone_digits(value)
-    if len(digits) == 11:
-        return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
-    if digits.startswith("0120"):
-        return f"{digits[:4]}-{digits[4:7]}-{digits[7:]}"
-    if digits[:2] in ("03", "06"):
-        return f"{digits[:2]}-{digits[2:6]}-{digits[6:]}"
-    return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
-
-
-def mask_phone(value: Any) -> str:
-    """090-****-5678: enough for the resident to recognise their number in a chat screen."""
-    parts = format_phone(str(value)).split("-")
-    if len(parts) != 3:
-        return "****"
-    return f"{parts[0]}-{'*' * len(parts[1])}-{parts[2]}"
-
-
-def _extract_name(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
-    if ctx.parse.from_payload:
-        given = ctx.parse.entity("contact_name")
-        return given.strip() or None if isinstance(given, str) else None
-    text = unicodedata.normalize("NFKC", ctx.parse.text).strip()
-    text = _NAME_AFTER.sub("", _NAME_BEFORE.sub("", text)).strip()
-    return text or None
-
-
-def _validate_name(_ctx: TurnContext, value: Any, _values: dict[str, Any]) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return "お名前を教えてください。"
-    if len(value) > MAX_NAME or _NOT_IN_NAME.search(value):
-        return f"お名前だけを{MAX_NAME}字以内で教えてください。（例：山田花子）"
-    return None
-
-
-def _extract_phone(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
-    given = ctx.parse.entity("contact_phone")
-    if ctx.parse.from_payload:
-        return format_phone(given) if isinstance(given, str) and valid_phone(given) else given
-    text = unicodedata.normalize("NFKC", ctx.parse.text).translate(_DASHES)
-    match = _PHONE.search(text)
-    if match and valid_phone(match.group(1)):
-        return format_phone(match.group(1))
-    if _contact_requested(ctx, "contact_phone"):
-        return text.strip() or None  # refused plainly by the validator
-    return None
-
-
-def _validate_phone(_ctx: TurnContext, value: Any, _values: dict[str, Any]) -> str | None:
-    if isinstance(value, str) and valid_phone(value):
-        return None
-    return "電話番号の形になっていないようです。市外局番から数字で教えてください。（例：090-1234-5678、03-1234-5678）"
-
-
-CONTACT_SLOTS = (
-    Slot(
-        "contact_name",
-        "予約の確認のため、お名前を教えてください。（例：山田花子）",
-        "お名前",
-        extract=_extract_name,
-        validate=_validate_name,
-        free_text=True,
-        aliases=("名前", "氏名"),
-        when=_anonymous,
-    ),
-    Slot(
-        "contact_phone",
-        "連絡のつく電話番号を教えてください。（例：090-1234-5678）",
-        "電話番号",
-        extract=_extract_phone,
-        validate=_validate_phone,
-        render=mask_phone,
-        aliases=("電話番号", "連絡先"),
-        when=_anonymous,
-    ),
-)
-
-
-def contact_details(values: dict[str, Any]) -> dict[str, Any]:
-    """{"contact": {"name", "phone"}} for the reservation's details, when the resident gave them."""
-    if "contact_name" not in values and "contact_phone" not in values:
-        return {}
-    return {"contact": {"name": values.get("contact_name"), "phone": values.get("contact_phone")}}
 
 
 def daytime_span(times: list[Any], text: str, earliest: str) -> list[str]:

@@ -6,6 +6,7 @@ in memory. A suggestion says why, is offered at most once per rule and conversat
 within `suggestion_decline_cooldown_days` of a decline. Every household read writes an audit row;
 offers, acceptances (pressing the suggested service's button) and declines are recorded.
 A linked resident without a decision is asked for consent once, at the end of a procedure answer.
+A procedure intent is one the loaded catalog lists (`Catalog.is_procedure_intent`): no list here.
 """
 
 from __future__ import annotations
@@ -33,15 +34,6 @@ from knowledge.suggestions import Match, Profile, RuleBook
 
 log = logging.getLogger(__name__)
 
-PROCEDURE_INTENTS = frozenset(
-    {
-        "juminhyo", "koseki", "inkan", "tax_certificate", "moving_in", "moving_out", "moving_within",
-        "mynumber_card", "childcare_temporary", "nursery_admission", "child_allowance", "child_medical",
-        "pregnancy", "birth", "death", "care_consultation", "care_certification", "health_insurance",
-        "pension", "bulky_waste", "waste_sorting", "resident_tax", "health_checkup", "disaster",
-        "facility_booking", "livelihood_support",
-    }
-)  # fmt: skip
 TEXT_ONLY_INTENTS = frozenset({"nlu_fallback"})  # rules that read no profile may still fire here
 CONSENT_REASK_AFTER = timedelta(days=180)  # an unanswered question may be asked again after this
 
@@ -66,12 +58,15 @@ async def evaluate(
     today: date,
     skip: list[str],
     need_consent: bool = True,
+    procedure: bool = True,
 ) -> Evaluation:
-    """The profile read (one query, consent-gated in SQL) and the rules, for one message."""
+    """The profile read (one query, consent-gated in SQL) and the rules, for one message.
+
+    `procedure`: the intent is a procedure of the catalog; only then is the profile read."""
     candidates = rules.candidates(intent, skip)
     want = any(rule.uses_profile for rule in candidates)
     turn = None
-    if resident_id is not None and intent in PROCEDURE_INTENTS and (want or need_consent):
+    if resident_id is not None and procedure and (want or need_consent):
         turn = await load_turn_profile(session, resident_id, with_household=want)
     profile = Profile.from_rows(resident_id, turn.rows, today) if turn and turn.rows and resident_id else None
     return Evaluation(turn, rules.evaluate(candidates, intent, text, profile) if candidates else None)
@@ -103,13 +98,14 @@ class SuggestionHook:
                 session.add(_interaction(ctx, intent))
         elif ctx.handled_by == "faq":
             return  # the FAQ answered instead of the NLU's guess: no suggestion rides on that guess
-        elif intent in PROCEDURE_INTENTS | TEXT_ONLY_INTENTS:
+        elif intent in TEXT_ONLY_INTENTS or is_procedure(ctx, intent):
             await self._offer(ctx, intent)
 
     async def _offer(self, ctx: TurnContext, intent: str) -> None:
         state, rid = ctx.state, ctx.state.resident_id
         skip = state.offered_suggestions + list(state.data.get("declined_suggestions", []))
         session = ctx.db
+        procedure = is_procedure(ctx, intent)
         ev = await evaluate(
             session,
             self.rules,
@@ -119,6 +115,7 @@ class SuggestionHook:
             today=ctx.today,
             skip=skip,
             need_consent=not state.consent_asked,  # only to decide whether to ask for it
+            procedure=procedure,
         )
         match = ev.match
         if ev.turn is not None and ev.turn.consent in ("given", "declined", "withdrawn"):
@@ -136,7 +133,7 @@ class SuggestionHook:
             match = None
         if ev.read_household:
             session.add(_audit_read(ctx, f"suggestion:{intent}"))
-        if rid and intent in PROCEDURE_INTENTS:
+        if rid and procedure:
             session.add(_interaction(ctx, intent))
         if match:
             session.add(_offer_record(ctx, match))
@@ -153,6 +150,12 @@ class SuggestionHook:
         if match:
             state.offered_suggestions.append(match.rule.id)
             _say_suggestion(ctx, match)
+
+
+def is_procedure(ctx: TurnContext, intent: str) -> bool:
+    """A procedure of the loaded catalog (the one source of the procedure intents)."""
+    catalog = ctx.services.knowledge.get("catalog")
+    return catalog is not None and catalog.is_procedure_intent(intent)
 
 
 def _should_ask_consent(ctx: TurnContext, turn: TurnProfile) -> bool:

@@ -4,6 +4,7 @@
     proc = catalog.procedure("juminhyo")    # Procedure (KeyError if unknown)
     catalog.office_of(proc).where           # "区役所本庁舎1階 1〜3番窓口"
     catalog.related(proc)                   # the related procedures, in the order listed
+    catalog.is_procedure_intent("pension")  # True: a procedure with an intent of its own
 
 The data is the municipality's (`knowledge/data/procedures.yml` is the fictional デモ区); nothing
 here knows a fee, a deadline or an office hour.
@@ -19,8 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 PACKAGED_CATALOG = Path(__file__).resolve().parent / "data" / "procedures.yml"
 
-# Every procedure intent of CONTRACTS §2 must have an entry.
-PROCEDURE_INTENTS = (
+# The procedure intents CONTRACTS §2 (inventory) requires of every municipality's catalog: the
+# contract's list, checked at load, not the list of procedures. What the catalog answers is its
+# own `procedures` (`Catalog.intents`): a municipality adds an information-only procedure with an
+# entry there and training examples, and no code names it (handlers/procedures.py).
+CONTRACT_INTENTS = (
     *("juminhyo", "koseki", "inkan", "tax_certificate", "moving_in", "moving_out", "moving_within"),
     *("mynumber_card", "childcare_temporary", "nursery_admission", "child_allowance", "child_medical"),
     *("pregnancy", "birth", "death", "care_consultation", "care_certification", "health_insurance"),
@@ -230,6 +234,7 @@ class Catalog:
         self.procedures = {k: p.model_copy(update={"id": k}) for k, p in data.procedures.items()}
         self.waste_collection = data.waste_collection
         self.life_events = data.life_events
+        self._intents = frozenset(k for k, p in self.procedures.items() if p.intent)
 
     # -- loading -------------------------------------------------------------------------
     @classmethod
@@ -263,6 +268,10 @@ class Catalog:
     @property
     def intents(self) -> list[str]:
         return [k for k, p in self.procedures.items() if p.intent]
+
+    def is_procedure_intent(self, intent: str) -> bool:
+        """A procedure of this catalog with an intent of its own (not a checklist sub-procedure)."""
+        return intent in self._intents
 
     def office_of(self, procedure: Procedure) -> Office:
         return self.offices[procedure.office]
@@ -304,7 +313,7 @@ def _check_references(data: CatalogData) -> list[str]:
             problems.append(f"offices.{key}.department: unknown department {office.department!r}")
     for key, proc in data.procedures.items():
         problems.extend(f"procedures.{key}.{p}" for p in _check_procedure(proc, data))
-    missing = [i for i in PROCEDURE_INTENTS if i not in data.procedures]
+    missing = [i for i in CONTRACT_INTENTS if i not in data.procedures]
     if missing:
         problems.append(f"procedures: missing entries for intents {', '.join(missing)}")
     for key, event in data.life_events.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.bulky_waste import match_items
+from handlers.bulky_items import match_items
 from knowledge.services_data import load_services
 from tests.handlers.conftest import give_contact, stored
 

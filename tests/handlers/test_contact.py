@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from handlers.reservations import format_phone, mask_phone, valid_phone
+from handlers.contact import format_phone, mask_phone, valid_phone
 from tests.handlers.conftest import give_contact, stored
 
 pytestmark = pytest.mark.usefixtures("booking_day")

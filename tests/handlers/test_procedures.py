@@ -7,8 +7,10 @@ import copy
 import pytest
 import yaml
 
-from handlers.procedures import INFO_INTENTS
+from handlers.registry import info_intents
 from knowledge.catalog import PACKAGED_CATALOG, Catalog, Procedure
+
+INFO_INTENTS = info_intents(Catalog.load(PACKAGED_CATALOG))  # the packaged procedures no form owns
 
 # Intents whose handlers are built here (info, certificates, life events, ごみ分別); the
 # reservation forms (粗大ごみ, 一時預かり, 施設予約, 介護の相談) are tested with their handlers.
@@ -103,3 +105,36 @@ async def test_a_changed_fee_in_the_data_changes_the_answer(bot, services) -> No
     services.knowledge["catalog"] = Catalog.from_dict(changed)
     await bot.say("/koseki")
     assert "1通470円" in bot.text and "1通450円" not in bot.text
+
+
+async def test_an_information_only_procedure_needs_data_alone(bot, services, settings) -> None:  # type: ignore[no-untyped-def]
+    """A procedure added only to $DATA_DIR/knowledge/procedures.yml is answered by the info
+    handler: no list in code names it (the NLU needs its training examples; a button does not)."""
+    from handlers.registry import all_handlers
+    from knowledge.loader import load_knowledge
+    from tests.handlers.conftest import BICYCLE, write_local_catalog
+
+    path = write_local_catalog(settings.data_dir, bicycle_parking=BICYCLE)
+    load_knowledge(services)
+    catalog: Catalog = services.knowledge["catalog"]
+    assert catalog.source == str(path) and catalog.is_procedure_intent("bicycle_parking")
+    assert not any("bicycle_parking" in h.intents for h in all_handlers())
+    assert "bicycle_parking" in info_intents(catalog)
+    await bot.say("/bicycle_parking")
+    proc = catalog.procedure("bicycle_parking")
+    assert bot.last[0].text == f"{proc.title}のご案内です。"
+    assert catalog.office_of(proc).where in bot.text and "2,000円" in bot.text and proc.deadline in bot.text
+    details = [b for r in bot.last if r.card for b in r.card.buttons if b.title == "詳しく"]
+    assert details and details[0].url == proc.url
+    assert catalog.procedure("bulky_waste").name in bot.button_titles
+
+
+async def test_a_form_owned_procedure_keeps_its_form_and_unknown_intents_the_fallback(bot) -> None:  # type: ignore[no-untyped-def]
+    """The info handler answers only what no form owns: 住民票 is the certificate form's, and an
+    intent the catalog does not list (or a checklist sub-procedure) still gets the fallback."""
+    await bot.say("住民票を2通ほしい")
+    assert "教えてください" in bot.text  # the form asks its questions
+    await bot.say("/cancel")
+    for unknown in ("/no_such_procedure", "/dog_registration"):
+        await bot.say(unknown)
+        assert "ご質問の内容がわかりませんでした" in bot.text

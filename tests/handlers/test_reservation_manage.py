@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.testing import Conversation
-from handlers.reservation_manage import find_number, short_label
+from handlers.reservation_lookup import short_label
+from handlers.reservation_manage import find_number
 from knowledge.bookings import CANCELLED, CONFIRMED, places_taken
 from tests.handlers.conftest import give_contact, stored
 from tests.residents.conftest import chat, demo, fixed_today, tag  # noqa: F401  (fixtures)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from knowledge.catalog import PACKAGED_CATALOG, PROCEDURE_INTENTS, Catalog, CatalogError, load_catalog
+from knowledge.catalog import CONTRACT_INTENTS, PACKAGED_CATALOG, Catalog, CatalogError, load_catalog
 
 DEADLINES = {  # the deadlines the issue names, as the data must say them
     "moving_in": "14日以内",
@@ -47,7 +47,7 @@ def test_demo_catalog_is_marked_fictional(catalog: Catalog) -> None:
     assert "FICTIONAL" in PACKAGED_CATALOG.read_text(encoding="utf-8").splitlines()[2]
 
 
-@pytest.mark.parametrize("intent", PROCEDURE_INTENTS)
+@pytest.mark.parametrize("intent", CONTRACT_INTENTS)
 def test_every_procedure_intent_is_complete(catalog: Catalog, intent: str) -> None:
     proc = catalog.procedure(intent)
     assert proc.intent and proc.title and proc.summary and proc.who and proc.documents

@@ -197,3 +197,20 @@ async def test_the_suggestion_history_names_the_offered_service(
         ("double_care", "介護の相談", "declined")
     ]
     assert profile["interactions"][0]["department"] == "hoiku"
+
+
+async def test_a_catalog_only_procedure_is_in_the_history_like_any_other(
+    dispatcher: Any, services: Any, settings: Settings, linked: tuple[str, str]
+) -> None:
+    """The suggestion hook takes its procedure intents from the loaded catalog: a procedure added
+    only to $DATA_DIR/knowledge/procedures.yml is recorded as an inquiry, under its department."""
+    from knowledge.loader import load_knowledge
+    from tests.handlers.conftest import BICYCLE, write_local_catalog
+
+    write_local_catalog(settings.data_dir, bicycle_parking=BICYCLE)
+    load_knowledge(services)
+    rid, sender = linked
+    conv = Conversation(dispatcher, sender_id=sender, channel="web")
+    await conv.say("/bicycle_parking")
+    rows = await history(services, rid)
+    assert [(r.kind, r.intent, r.department) for r in rows] == [("inquiry", "bicycle_parking", "seiso")]

@@ -109,6 +109,6 @@ def test_rules_file_errors_name_the_rule(tmp_path: Path, body: str, error: str) 
 
 
 def test_every_suggested_intent_is_in_the_contract_inventory() -> None:
-    from handlers.suggestions import PROCEDURE_INTENTS
+    from knowledge.catalog import CONTRACT_INTENTS
 
-    RuleBook.load(known_intents=PROCEDURE_INTENTS)
+    RuleBook.load(known_intents=frozenset(CONTRACT_INTENTS))

@@ -1,0 +1,152 @@
+"""Reservations as the reservation manager sees them: this turn's look-up, descriptions, rules.
+
+`load_known` reads, before a turn, what `handlers.reservation_manage` may need (the conversation's
+and the linked resident's upcoming reservations, and any reservation whose number is in the
+message); the form holds it for the turn (`holding_known`) so that its validators stay
+synchronous. `describe` and `short_label` say a reservation without personal data;
+`cancel_problem` says why one cannot be cancelled in the chat (the rules are services.yml's).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from bot.turn import TurnContext
+from handlers.contact import phone_digits
+from handlers.reservations import holding, services_data
+from knowledge.bookings import CANCELLED, CONFIRMED, Reservation, find_number, get_reservation
+from knowledge.services_data import BulkyWaste, CancelRule, Care, Childcare, Facilities, ServicesData, format_date
+
+KIND_TITLES = {
+    "bulky_waste": "粗大ごみ収集",
+    "childcare_temporary": "一時預かり",
+    "facility_booking": "施設の予約",
+    "care_consultation": "介護の相談",
+}
+DAY_NOUNS = {
+    "bulky_waste": "収集日",
+    "childcare_temporary": "利用日",
+    "facility_booking": "利用日",
+    "care_consultation": "相談日",
+}
+
+
+# -- what the form may need this turn --------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Known:
+    own: tuple[Reservation, ...]  # upcoming, confirmed, of this conversation or linked resident
+    by_number: dict[str, Reservation]  # every reservation looked up this turn, by number
+    now: datetime  # local time (naive) of the municipality
+
+    def owned(self, reservation: Reservation) -> bool:
+        return any(r.number == reservation.number for r in self.own)
+
+
+_KNOWN: ContextVar[Known | None] = ContextVar("reservations_known", default=None)
+
+
+def known_or_none() -> Known | None:
+    return _KNOWN.get()
+
+
+def known_this_turn() -> Known:
+    known = known_or_none()
+    if known is None:
+        raise RuntimeError("reservation look-up outside a turn")
+    return known
+
+
+def holding_known(known: Known) -> AbstractContextManager[None]:
+    return holding(_KNOWN, known)
+
+
+def owned_clause(ctx: TurnContext) -> Any:
+    clause = Reservation.conversation_id == ctx.state.conversation_id
+    if ctx.state.resident_id is not None:
+        clause = or_(clause, Reservation.resident_id == ctx.state.resident_id)
+    return clause
+
+
+async def load_known(ctx: TurnContext, extra: tuple[str, ...] = ()) -> Known:
+    numbers = {n for n in (find_number(ctx.parse.text or ""), *extra) if n}
+    given = ctx.parse.entity("number") if ctx.parse.from_payload else None
+    if isinstance(given, str) and find_number(given):
+        numbers.add(find_number(given))  # type: ignore[arg-type]
+    session = ctx.db
+    own = list(
+        await session.scalars(
+            select(Reservation)
+            .where(owned_clause(ctx), Reservation.status == CONFIRMED, Reservation.service_date >= ctx.today)
+            .order_by(Reservation.service_date, Reservation.start_time, Reservation.number)
+            .limit(50)
+        )
+    )
+    by_number = {r.number: r for r in own}
+    for number in numbers - set(by_number):
+        found = await get_reservation(session, number=number)
+        if found is not None:
+            by_number[number] = found
+    return Known(own=tuple(own), by_number=by_number, now=ctx.services.now().replace(tzinfo=None))
+
+
+# -- describing a reservation -------------------------------------------------------------
+def describe(reservation: Reservation) -> str:
+    """ "施設の予約 12月1日（火）13:00〜17:00 北区民館 集会室" (no personal data: no address, no name)."""
+    details = reservation.details or {}
+    when = format_date(reservation.service_date)
+    if reservation.start_time:
+        when += f" {reservation.start_time}" + (f"〜{reservation.end_time}" if reservation.end_time else "")
+    place = {
+        "facility_booking": " ".join(str(details[k]) for k in ("facility", "room") if details.get(k)),
+        "childcare_temporary": str(details.get("facility") or ""),
+        "care_consultation": str(details.get("center") or ""),
+        "bulky_waste": f"{details['town']}地区の収集" if details.get("town") else "",
+    }.get(reservation.kind, "")
+    return " ".join(p for p in (KIND_TITLES.get(reservation.kind, "予約"), when, place) if p)
+
+
+def cancel_rule(data: ServicesData, kind: str) -> tuple[CancelRule | None, str]:
+    specs: dict[str, BulkyWaste | Childcare | Facilities | Care] = {
+        "bulky_waste": data.bulky_waste,
+        "childcare_temporary": data.childcare,
+        "facility_booking": data.facilities,
+        "care_consultation": data.care,
+    }
+    spec = specs.get(kind)
+    if spec is None:
+        return None, ""
+    return spec.cancel_in_chat, spec.change_note
+
+
+def cancel_problem(ctx: TurnContext, reservation: Reservation, now: datetime) -> str | None:
+    """Why this reservation cannot be cancelled in the chat now, or None."""
+    if reservation.status == CANCELLED:
+        return f"受付番号 {reservation.number} の予約は、すでに取り消されています。"
+    if reservation.service_date < now.date():
+        return f"受付番号 {reservation.number} の予約の日は、すでに過ぎています。"
+    rule, note = cancel_rule(services_data(ctx), reservation.kind)
+    if rule is None:
+        return f"この予約はチャットでは取り消せません。{note}"
+    if now > rule.deadline(reservation.service_date):
+        limit = rule.describe(DAY_NOUNS.get(reservation.kind, "利用日"))
+        return f"チャットで取り消せるのは{limit}です。受付番号 {reservation.number} の予約は期限を過ぎています。{note}"
+    return None
+
+
+def short_label(reservation: Reservation) -> str:
+    """A button title short enough for LINE (≤ 20 characters): "12/1 13:00 施設の予約"."""
+    day = reservation.service_date
+    at = f" {reservation.start_time}" if reservation.start_time else ""
+    return f"{day.month}/{day.day}{at} {KIND_TITLES.get(reservation.kind, '予約')}"[:20]
+
+
+def contact_phone(reservation: Reservation) -> str:
+    contact = (reservation.details or {}).get("contact") or {}
+    phone = contact.get("phone") if isinstance(contact, dict) else None
+    return phone_digits(phone) if isinstance(phone, str) else ""
