@@ -597,7 +597,7 @@ def run_config(
     server = Server(env, RESULTS / f"server-{name}.log")
     try:
         base = server.url("")
-        warm = asyncio.run(load(base, conversations[::-1], args.warmup, args.concurrency, 120))
+        warm = asyncio.run(load(base, conversations[::-1], args.warmup, args.concurrency, 60))
         mem_before = memory(server.proc.pid)
         cpu0 = cpu_seconds(server.proc.pid)
         if proxies:
@@ -671,7 +671,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--conversations", type=int, default=500)
     parser.add_argument("--seed-messages", type=int, default=100_000)
-    parser.add_argument("--max-seconds", type=float, default=300, help="time bound of each measured load")
+    parser.add_argument("--max-seconds", type=float, default=120, help="time bound of each measured load")
     parser.add_argument("--configs", default="embedded,pg,pg-100k")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--count", action="store_true", help="also count SQL statements / Redis commands")
