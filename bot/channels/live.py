@@ -96,7 +96,7 @@ async def pump(
             for frame in frames:
                 await websocket.send_json(frame)
                 cursor = max(cursor, int(frame["id"]))
-            if len(frames) >= BATCH:
+            if frames:  # there may be more than one read's worth: read again before waiting
                 continue
             await _wait(wakeup, closed)
     except (WebSocketDisconnect, RuntimeError):
