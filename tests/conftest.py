@@ -158,6 +158,7 @@ def make_fuzz_app(staff_token: str):  # type: ignore[no-untyped-def]
         database_url=url,
         redis_url=REDIS_URL,
         staff_token=staff_token,
+        secret_key="fuzz-test-secret-key-0123456789",
         state_key_prefix=f"madoguchi-fuzz-{uuid.uuid4().hex[:8]}:",
         _env_file=None,  # type: ignore[call-arg]
     )
