@@ -36,7 +36,8 @@ def test_widget_sends_a_message_and_shows_the_reply(live_server: str, viewport: 
             page.get_by_label("メッセージ").fill("何ができますか")
             page.get_by_role("button", name="送信").click()
             page.wait_for_selector("[data-role=me]", timeout=5_000)
-            page.wait_for_function("document.querySelectorAll('[data-role=bot]').length >= 2", timeout=15_000)
+            # locators, not wait_for_function: the page's CSP forbids eval, which that would need
+            page.locator("[data-role=bot]").nth(1).wait_for(timeout=15_000)
             last = page.locator("[data-role=bot]").last.inner_text()
             assert "お手伝いできます" in last
             panel = page.locator(".mdg-panel").bounding_box()
@@ -61,10 +62,7 @@ def test_staff_console_takes_over_and_replies_to_the_widget(live_server: str) ->
             resident.get_by_role("button", name="デモ区 チャット窓口").click()
             resident.wait_for_selector("[data-role=bot]", timeout=15_000)
             resident.get_by_role("button", name="職員と話す").first.click()
-            resident.wait_for_function(
-                "[...document.querySelectorAll('[data-role=bot]')].some(e => e.textContent.includes('職員におつなぎします'))",
-                timeout=15_000,
-            )
+            resident.locator("[data-role=bot]", has_text="職員におつなぎします").first.wait_for(timeout=15_000)
             staff = browser.new_page(viewport={"width": 1280, "height": 800})
             staff.goto(live_server + "/staff")
             staff.fill("#token", STAFF_TOKEN)
@@ -75,10 +73,7 @@ def test_staff_console_takes_over_and_replies_to_the_widget(live_server: str) ->
             staff.wait_for_selector("#send:not([disabled])", timeout=10_000)
             staff.fill("#reply-text", "市民課の担当です。ご用件をどうぞ。")
             staff.click("#send")
-            resident.wait_for_function(
-                "[...document.querySelectorAll('[data-role=staff]')].some(e => e.textContent.includes('市民課の担当です'))",
-                timeout=15_000,
-            )
+            resident.locator("[data-role=staff]", has_text="市民課の担当です").first.wait_for(timeout=15_000)
             assert "引き継ぎました" in resident.locator("[data-role=staff]").first.inner_text()
         finally:
             browser.close()
