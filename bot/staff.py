@@ -48,10 +48,23 @@ class StaffIdentity:
 
     id: str | None = None
     name: str | None = None
+    # CONTRACTS §8: a `staff` account works its own departments' queues, a `supervisor` sees every
+    # department; the shared STAFF_TOKEN acts as a supervisor.
+    role: str = "supervisor"
+    departments: frozenset[str] = frozenset()
 
     @property
     def shared(self) -> bool:
         return self.id is None
+
+    def can_see(self, department: str | None) -> bool:
+        """May this caller list, read, take or answer work queued for `department`?"""
+        return self.role == "supervisor" or (department is not None and department in self.departments)
+
+    def ensure_can_see(self, department: str | None) -> None:
+        """403 for another department's conversation, report or ticket (CONTRACTS §8)."""
+        if not self.can_see(department):
+            raise HTTPException(403, "this belongs to another department")
 
     def staff_id(self, declared: str) -> str:
         """The staff id to record: an account's own id; with the shared token, what was declared."""
