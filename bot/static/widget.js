@@ -1,5 +1,11 @@
 // madoguchi web chat widget: talks to the Rasa-compatible REST channel and listens on a
 // WebSocket for later messages (staff replies). No build step, no dependencies.
+//
+// Live delivery by cursor (CONTRACTS §3): the socket's first frame is {sender, after}; every frame
+// is a transcript message with an "id". The widget shows each id once (REST answers carry ids
+// too), remembers the last one, and reconnects with backoff sending it as "after", so nothing is
+// missed. History on reload: sessionStorage keeps the id this tab's chat started after, so a
+// reload asks for everything since then (a new visit starts with an empty window).
 (function () {
   "use strict";
   var root = document.getElementById("madoguchi-widget");
@@ -7,6 +13,11 @@
   var endpoint = root.dataset.endpoint || "/webhooks/rest/webhook";
   var title = root.dataset.title || "チャット窓口";
   var SENDER_KEY = "madoguchi.sender";
+  var LAST_KEY = "madoguchi.last"; // localStorage: the highest message id this browser has shown
+  var SINCE_KEY = "madoguchi.since"; // sessionStorage: this tab's chat shows the messages after it
+  var OPEN_KEY = "madoguchi.open";
+  function stored(store, key) { try { return window[store].getItem(key); } catch (e) { return null; } }
+  function store(where, key, value) { try { window[where].setItem(key, value); } catch (e) { /* private mode */ } }
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -31,7 +42,9 @@
         return res.json();
       }).then(function (body) {
         sender = body.sender;
-        try { localStorage.setItem(SENDER_KEY, sender); } catch (e) { /* keep for this page only */ }
+        store("localStorage", SENDER_KEY, sender);
+        store("localStorage", LAST_KEY, "0");
+        store("sessionStorage", SINCE_KEY, "0");
         return sender;
       }).catch(function (err) { senderReady = null; throw err; });
     }
@@ -82,11 +95,38 @@
       } else {
         btn = el("button", "", b.title);
         btn.type = "button";
+        titles[b.payload] = b.title;
         btn.addEventListener("click", function () { post(b.payload, b.title); });
       }
       box.appendChild(btn);
     });
     container.appendChild(box);
+  }
+
+  var seen = {}; // message ids shown
+  var lastId = 0; // the highest id shown: the socket's cursor
+  var titles = {}; // button payload -> title, to show a pressed button as its title
+  var echoes = []; // texts sent from this tab, shown at once, whose transcript frame is still to come
+
+  function note(id) {
+    if (typeof id !== "number") return true;
+    if (seen[id]) return false;
+    seen[id] = true;
+    if (id > lastId) { lastId = id; store("localStorage", LAST_KEY, String(id)); }
+    return true;
+  }
+
+  function show(m) { // one message of the conversation, from a REST answer or the socket
+    if (!note(m.id)) return;
+    var custom = m.custom || {};
+    if (custom.sender !== "resident") { renderBot(m); return; }
+    var echo = echoes.indexOf(m.text);
+    if (echo >= 0) { echoes.splice(echo, 1); return; } // already shown when it was sent
+    if (/^\/[A-Za-z_]/.test(m.text || "")) { // a button's payload: its title, or nothing (the greeting)
+      if (titles[m.text]) showMine(titles[m.text]);
+      return;
+    }
+    showMine(m.text);
   }
 
   function renderBot(m) {
@@ -126,6 +166,7 @@
 
   function post(message, shown) {
     if (shown !== false) showMine(shown || message);
+    echoes.push(message);
     send.disabled = true;
     return senderId().then(function (id) {
       listen();
@@ -137,30 +178,52 @@
     }).then(function (res) {
       return res.json().then(function (body) { return { ok: res.ok, body: body }; });
     }).then(function (r) {
-      if (!r.ok) { showError(r.body && r.body.error ? "送信できませんでした：" + r.body.error : "送信できませんでした。"); return; }
-      r.body.forEach(renderBot);
+      if (!r.ok) { echoes.splice(echoes.indexOf(message), 1); showError(r.body && r.body.error ? "送信できませんでした：" + r.body.error : "送信できませんでした。"); return; }
+      r.body.forEach(show);
     }).catch(function () {
       showError("通信できませんでした。電波の良いところでもう一度お試しください。");
     }).finally(function () { send.disabled = false; input.focus(); });
   }
 
   var socket = null;
+  var retry = 1000;
   function listen() {
     if (socket || !sender || !("WebSocket" in window)) return;
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(proto + location.host + "/webhooks/rest/ws?sender=" + encodeURIComponent(sender));
-    socket.onmessage = function (ev) { try { renderBot(JSON.parse(ev.data)); } catch (e) { /* ignore */ } };
-    socket.onclose = function () { socket = null; setTimeout(function () { if (!panel.hidden) listen(); }, 3000); };
+    var since = stored("sessionStorage", SINCE_KEY);
+    if (since === null) { // this tab's first chat: only what comes after what this browser has seen
+      since = stored("localStorage", LAST_KEY);
+      store("sessionStorage", SINCE_KEY, since === null ? "" : since);
+    }
+    var after = lastId || (since ? Number(since) : null); // null: nothing old, only new ones
+    var ws = socket = new WebSocket(proto + location.host + "/webhooks/rest/ws");
+    ws.onopen = function () { ws.send(JSON.stringify({ sender: sender, after: after })); };
+    ws.onmessage = function (ev) {
+      retry = 1000;
+      try { show(JSON.parse(ev.data)); } catch (e) { /* ignore */ }
+    };
+    ws.onclose = function () {
+      socket = null;
+      setTimeout(function () { if (!panel.hidden) listen(); }, retry);
+      retry = Math.min(retry * 2, 30000);
+    };
   }
 
-  launcher.addEventListener("click", function () {
+  function openPanel() {
     panel.hidden = false;
     launcher.hidden = true;
+    store("sessionStorage", OPEN_KEY, "1");
+    // a chat this tab already had comes back over the socket; only a new one is greeted
+    var greet = !log.childElementCount && !stored("sessionStorage", SINCE_KEY);
     listen();
-    if (!log.childElementCount) post("/greet", false);
+    if (greet) post("/greet", false);
     input.focus();
+  }
+  launcher.addEventListener("click", openPanel);
+  close.addEventListener("click", function () {
+    panel.hidden = true; launcher.hidden = false; store("sessionStorage", OPEN_KEY, "");
   });
-  close.addEventListener("click", function () { panel.hidden = true; launcher.hidden = false; });
+  if (sender && stored("sessionStorage", OPEN_KEY)) openPanel(); // a reload keeps the chat open
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     var text = input.value.trim();
