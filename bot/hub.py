@@ -30,6 +30,7 @@ RECONNECT_FIRST_SECONDS = 0.1
 RECONNECT_MAX_SECONDS = 2.0
 HEALTH_CHECK_SECONDS = 10
 READ_SECONDS = 1.0  # how long one get_message waits before the loop checks in again
+CLOSE_SECONDS = 2.0  # close() waits at most this long for the relay task to end
 
 
 class Wakeup:
@@ -115,7 +116,13 @@ class RedisHub(Hub):
         self.connected = asyncio.Event()  # subscribed right now (tests wait for it)
 
     async def wake(self, topic: str) -> None:
-        await self._redis.publish(self._channel, topic)
+        """Best effort: the rows are committed, and a lost wake-up only waits for the loops' poll."""
+        try:
+            await self._redis.publish(self._channel, topic)
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "live wake-up not published; loops catch up at their next poll", extra={"kind": type(exc).__name__}
+            )
 
     async def start(self) -> None:
         # Subscribing happens in the background so that the app starts (and reports itself
@@ -127,7 +134,7 @@ class RedisHub(Hub):
         while True:
             try:
                 await self._relay()
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # RedisError, OSError, anything: the relay must keep running
                 if self.connected.is_set():
                     delay = RECONNECT_FIRST_SECONDS
                     log.warning("hub lost its Redis subscription; reconnecting", extra={"kind": type(exc).__name__})
@@ -150,13 +157,15 @@ class RedisHub(Hub):
                 self._wake(data.decode() if isinstance(data, bytes) else str(data))
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await asyncio.wait_for(pubsub.aclose(), CLOSE_SECONDS)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        """Ends the relay task (bounded: a task that ignored its cancellation is left, logged)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=CLOSE_SECONDS)
+            if not done:
+                log.warning("hub relay task did not end on cancel")
         with contextlib.suppress(Exception):
-            await self._subscriber.aclose()
-            await self._subscriber.connection_pool.disconnect()
+            await asyncio.wait_for(self._subscriber.aclose(close_connection_pool=True), CLOSE_SECONDS)

@@ -222,7 +222,9 @@ def console_websocket() -> APIRouter:
             async def allowed() -> bool:  # a disabled or rotated token is cut off at the next update
                 return await _identify(services, token) is not None
 
-            await live.pump(websocket, wakeup, partial(staff_frames, services.sessionmaker), after, allowed)
+            fetch = partial(staff_frames, services.sessionmaker)
+            poll = services.settings.live_poll_seconds
+            await live.pump(websocket, wakeup, fetch, after, poll_seconds=poll, allowed=allowed)
 
     return api
 

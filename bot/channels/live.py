@@ -2,19 +2,26 @@
 
 A loop holds a cursor (the id of the last transcript row it sent) and sends the rows after it:
 at once (catch-up), then whenever the hub wakes it ("new rows"), and on a safety poll every
-SAFETY_POLL_SECONDS in case a wake-up was lost (a Redis outage, another worker). The rows come
+`live_poll_seconds` in case a wake-up was lost (a Redis outage, another worker). The rows come
 from the database, so every worker sends the same frames and a client that reconnects with its
 last id misses nothing and gets nothing twice.
+
+Cancellation: a loop ends when the client goes away or its task is cancelled (server shutdown).
+A database read is never interrupted half-way: it runs shielded, bounded by READ_LIMIT_SECONDS.
+An interrupted read makes SQLAlchemy terminate the connection, and with aiosqlite (>= 0.22)
+that leaves a shielded close task behind that never ends, so the event loop can never shut down.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, TypeVar
 
+import anyio
 from fastapi import WebSocket, WebSocketDisconnect
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,11 +30,13 @@ from bot.hub import Wakeup
 
 log = logging.getLogger(__name__)
 
-SAFETY_POLL_SECONDS = 3.0
 FIRST_FRAME_SECONDS = 5.0
+READ_LIMIT_SECONDS = 10.0  # a read that takes longer is given up (and retried at the next poll)
 BATCH = 100
 
+T = TypeVar("T")
 Fetch = Callable[[int], Awaitable[list[dict[str, Any]]]]  # rows after a cursor, as frames with "id"
+GONE = (WebSocketDisconnect, RuntimeError, OSError)  # the client went away mid-send
 
 
 class FrameError(ValueError):
@@ -36,12 +45,14 @@ class FrameError(ValueError):
 
 async def first_frame(websocket: WebSocket, seconds: float | None = None) -> dict[str, Any] | None:
     """The client's first frame as a JSON object; None if the client went away."""
+    message: MutableMapping[str, Any] | None = None
     try:
-        message = await asyncio.wait_for(websocket.receive(), seconds or FIRST_FRAME_SECONDS)
-    except TimeoutError:
-        raise FrameError("no first frame in time") from None
-    except (WebSocketDisconnect, RuntimeError):
+        with anyio.move_on_after(seconds or FIRST_FRAME_SECONDS):
+            message = await websocket.receive()
+    except GONE:
         return None
+    if message is None:
+        raise FrameError("no first frame in time")
     if message["type"] == "websocket.disconnect":
         return None
     try:
@@ -64,12 +75,30 @@ def parse_after(value: Any) -> int | None:
     return value
 
 
+async def shielded(read: Callable[[], Awaitable[T]]) -> T:
+    """Runs a database read to its end even if the caller is cancelled meanwhile (natively or by
+    an anyio scope); the caller's cancellation takes effect right after. A read that takes longer
+    than READ_LIMIT_SECONDS is given up (TimeoutError)."""
+    task = asyncio.ensure_future(asyncio.wait_for(read(), READ_LIMIT_SECONDS))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with anyio.CancelScope(shield=True):  # anyio re-delivers cancellation; not into this wait
+            await asyncio.wait({task}, timeout=READ_LIMIT_SECONDS + 1)
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: the caller is gone, nobody else will look
+        raise
+
+
 async def latest_id(sessionmaker: Any, *where: Any) -> int:
     """The highest message id matching `where` (0 when none): the cursor for `after: null`."""
     from bot.models import Message
 
-    async with sessionmaker() as s:
-        return int(await s.scalar(select(func.max(Message.id)).where(*where)) or 0)
+    async def read() -> int:
+        async with sessionmaker() as s:
+            return int(await s.scalar(select(func.max(Message.id)).where(*where)) or 0)
+
+    return await shielded(read)
 
 
 async def pump(
@@ -77,48 +106,58 @@ async def pump(
     wakeup: Wakeup,
     fetch: Fetch,
     cursor: int,
+    *,
+    poll_seconds: float,
     allowed: Callable[[], Awaitable[bool]] | None = None,
 ) -> None:
     """Send the rows after `cursor`, then new ones as they come, until the client goes away or,
     with `allowed`, it says no before frames are sent (then close 1008: policy violation)."""
-    closed = asyncio.ensure_future(_until_closed(websocket))
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(_cancel_when_closed, websocket, tasks.cancel_scope)
+        with contextlib.suppress(*GONE):
+            await _send_loop(websocket, wakeup, fetch, cursor, poll_seconds, allowed)
+        tasks.cancel_scope.cancel()  # the loop ended (policy close, client gone): stop reading too
+
+
+async def _send_loop(
+    websocket: WebSocket,
+    wakeup: Wakeup,
+    fetch: Fetch,
+    cursor: int,
+    poll_seconds: float,
+    allowed: Callable[[], Awaitable[bool]] | None,
+) -> None:
+    while True:
+        wakeup.clear()  # a wake-up during the read below makes the next pass read again
+        frames = await _read(fetch, cursor)
+        if frames and allowed is not None and not await shielded(allowed):
+            await websocket.close(code=1008, reason="the token is no longer valid")
+            return
+        for frame in frames:
+            await websocket.send_json(frame)
+            cursor = max(cursor, int(frame["id"]))
+        if frames:  # there may be more than one read's worth: read again before waiting
+            continue
+        with anyio.move_on_after(poll_seconds):
+            await wakeup.wait()
+
+
+async def _read(fetch: Fetch, cursor: int) -> list[dict[str, Any]]:
     try:
-        while not closed.done():
-            wakeup.clear()  # a wake-up during the read below makes the next pass read again
-            try:
-                frames = await fetch(cursor)
-            except SQLAlchemyError as exc:  # the database is away: try again at the next poll
-                log.warning("live delivery could not read the transcript", extra={"kind": type(exc).__name__})
-                frames = []
-            if frames and allowed is not None and not await allowed():
-                await websocket.close(code=1008, reason="the token is no longer valid")
-                return
-            for frame in frames:
-                await websocket.send_json(frame)
-                cursor = max(cursor, int(frame["id"]))
-            if frames:  # there may be more than one read's worth: read again before waiting
-                continue
-            await _wait(wakeup, closed)
-    except (WebSocketDisconnect, RuntimeError):
-        return
-    finally:
-        closed.cancel()
+        return await shielded(lambda: fetch(cursor))
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:  # the database is away: again at the next poll
+        log.warning("live delivery could not read the transcript", extra={"kind": type(exc).__name__})
+        return []
 
 
-async def _wait(wakeup: Wakeup, closed: asyncio.Future[None]) -> None:
-    woken = asyncio.ensure_future(wakeup.wait())
-    try:
-        await asyncio.wait({woken, closed}, timeout=SAFETY_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        woken.cancel()
-
-
-async def _until_closed(websocket: WebSocket) -> None:
-    """Reads (and ignores) what the client sends after its first frame, until it disconnects."""
+async def _cancel_when_closed(websocket: WebSocket, scope: anyio.CancelScope) -> None:
+    """Reads (and ignores) what the client sends after its first frame; when it disconnects,
+    cancels the loop (which may be waiting for a wake-up or sending)."""
     try:
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
-                return
-    except (WebSocketDisconnect, RuntimeError):
-        return
+                break
+    except GONE:
+        pass
+    scope.cancel()

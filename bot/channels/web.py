@@ -17,7 +17,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -171,7 +170,8 @@ def router() -> APIRouter:
         async with services.hub.subscribe(conversation_id) as wakeup:
             if after is None:  # subscribed first, so nothing committed from now on is skipped
                 after = await live.latest_id(services.sessionmaker, Message.conversation_id == conversation_id)
-            await live.pump(websocket, wakeup, partial(conversation_frames, services, sender), after)
+            fetch = partial(conversation_frames, services, sender)
+            await live.pump(websocket, wakeup, fetch, after, poll_seconds=services.settings.live_poll_seconds)
 
     return api
 
@@ -231,11 +231,9 @@ async def note_reply_ids(session: AsyncSession, event: InboundEvent, replies: li
 
 
 async def wake(services: Services, sender_id: str) -> None:
-    """Best effort: the rows are committed, and a lost wake-up only waits for the safety poll."""
-    try:
-        await services.hub.wake(f"web:{sender_id}")
-    except RedisError:
-        log.warning("live wake-up failed; open widgets catch up at their next poll")
+    """Best effort (the hub logs a failure): the rows are committed, and a lost wake-up only
+    waits for the open widgets' poll."""
+    await services.hub.wake(f"web:{sender_id}")
 
 
 async def deliver(services: Services, sender_id: str, replies: list[Reply]) -> None:
