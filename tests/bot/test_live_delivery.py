@@ -414,6 +414,8 @@ def test_access_log_lines_carry_no_query_values(app: FastAPI, caplog: pytest.Log
 
     import httpx
     import uvicorn
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
 
     from bot.logs import install_query_filter
 
@@ -430,9 +432,18 @@ def test_access_log_lines_carry_no_query_values(app: FastAPI, caplog: pytest.Log
                 break
             time.sleep(0.05)
         assert httpx.get(f"http://127.0.0.1:{port}/healthz?sender=w-secret1&token=t-secret2").status_code == 200
+        for path in ("/webhooks/rest/ws?sender=w-secret3", "/staff/ws?token=t-secret4"):
+            with connect(f"ws://127.0.0.1:{port}{path}", open_timeout=10) as ws:
+                with pytest.raises(ConnectionClosed) as closed:
+                    ws.recv(timeout=10)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008  # never opened
     finally:
         server.should_exit = True
         thread.join(timeout=10)
     access = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
     assert any("/healthz?sender=[masked]&token=[masked]" in line for line in access), access
-    assert "w-secret1" not in caplog.text and "t-secret2" not in caplog.text
+    served = [r.getMessage() for r in caplog.records if r.name == "uvicorn.error" and "WebSocket" in r.getMessage()]
+    assert any("/webhooks/rest/ws?sender=[masked]" in line for line in served), served
+    assert any("/staff/ws?token=[masked]" in line for line in served), served
+    for secret in ("w-secret1", "t-secret2", "w-secret3", "t-secret4"):
+        assert secret not in caplog.text
