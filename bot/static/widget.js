@@ -6,6 +6,10 @@
 // too), remembers the last one, and reconnects with backoff sending it as "after", so nothing is
 // missed. History on reload: sessionStorage keeps the id this tab's chat started after, so a
 // reload asks for everything since then (a new visit starts with an empty window).
+//
+// Old answers cannot be pressed: when a new run of bot (or staff) messages starts, the buttons of
+// every earlier message are disabled (links stay). A long card is shown from its heading: the
+// view scrolls to the heading instead of to the bottom, past it.
 (function () {
   "use strict";
   var root = document.getElementById("madoguchi-widget");
@@ -80,7 +84,32 @@
   root.appendChild(launcher);
   root.appendChild(panel);
 
-  function scroll() { log.scrollTop = log.scrollHeight; }
+  var anchor = null; // the heading the view keeps in sight while the current run of answers lasts
+  var lastRole = null; // "me", "bot" or "staff": the role of the last message shown
+
+  function scroll() {
+    if (!anchor) { log.scrollTop = log.scrollHeight; return; }
+    log.scrollTop += anchor.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+  }
+
+  function disableOldButtons() { // a new run of answers: what was asked before cannot be answered now
+    var old = log.querySelectorAll(".mdg-buttons button");
+    for (var i = 0; i < old.length; i++) {
+      old[i].disabled = true;
+      old[i].setAttribute("aria-disabled", "true");
+    }
+  }
+
+  function place(box, role, heading) { // appends a message and scrolls: to the heading of a long card
+    if (role !== lastRole) anchor = null;
+    log.appendChild(box);
+    lastRole = role;
+    if (!anchor && box.offsetHeight > log.clientHeight * 0.6) { // long: keep its start (and heading) in view
+      var below = heading ? heading.getBoundingClientRect().top - box.getBoundingClientRect().top : 0;
+      anchor = below > log.clientHeight * 0.4 ? heading : box;
+    }
+    scroll();
+  }
 
   function renderButtons(container, buttons) {
     if (!buttons || !buttons.length) return;
@@ -131,14 +160,17 @@
 
   function renderBot(m) {
     var custom = m.custom || {};
+    var role = custom.sender === "staff" ? "staff" : "bot";
+    if (role !== lastRole) disableOldButtons();
     var who = custom.sender === "staff" ? "mdg-staff" : "mdg-bot";
     var box = el("div", "mdg-msg " + who);
     box.dataset.role = custom.sender === "staff" ? "staff" : "bot";
     if (custom.sender === "staff") box.appendChild(el("span", "mdg-who", "職員"));
     box.appendChild(document.createTextNode(m.text || ""));
+    var heading = null;
     if (custom.card) {
       var card = el("div", "mdg-card");
-      card.appendChild(el("strong", "", custom.card.title));
+      heading = card.appendChild(el("strong", "", custom.card.title));
       if (custom.card.lines && custom.card.lines.length) {
         var ul = el("ul");
         custom.card.lines.forEach(function (line) { ul.appendChild(el("li", "", line)); });
@@ -148,15 +180,13 @@
       box.appendChild(card);
     }
     renderButtons(box, m.buttons);
-    log.appendChild(box);
-    scroll();
+    place(box, role, heading);
   }
 
   function showMine(text) {
     var box = el("div", "mdg-msg mdg-me", text);
     box.dataset.role = "me";
-    log.appendChild(box);
-    scroll();
+    place(box, "me", null);
   }
 
   function showError(text) {
