@@ -6,8 +6,11 @@ poll), reads the rows after it. So a lost wake-up delays a message by one poll, 
 
 In-memory for one process; with Redis, wake-ups go through Redis pub/sub so that every worker's
 loops hear them. The subscriber has its own connection without a socket timeout (an idle
-subscription is normal) and health checks; when it reconnects after an outage it wakes every
-local loop, which re-reads by cursor what was published meanwhile.
+subscription is normal: the shared client's timeout ended the old listener) and health checks,
+and it polls with `get_message(timeout=…)` so that it checks in every READ_SECONDS and ends at
+once when cancelled; when it reconnects after an outage it wakes every local loop, which
+re-reads by cursor what was published meanwhile. `wake` never raises: a wake-up that cannot be
+published is only a delay until the loops' next poll.
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ class RedisHub(Hub):
         self._channel = f"{prefix}hub"
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()  # subscribed right now (tests wait for it)
+        self.subscriptions = 0  # how many times it has subscribed: 1 unless Redis went away
 
     async def wake(self, topic: str) -> None:
         """Best effort: the rows are committed, and a lost wake-up only waits for the loops' poll."""
@@ -146,6 +150,7 @@ class RedisHub(Hub):
         pubsub = self._subscriber.pubsub()
         try:
             await pubsub.subscribe(self._channel)
+            self.subscriptions += 1
             self.connected.set()
             # Whatever was published while we were not subscribed: every loop re-reads by cursor.
             self._wake_all()

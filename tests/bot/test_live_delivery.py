@@ -203,6 +203,8 @@ def test_staff_replies_seconds_apart_all_reach_an_open_widget(
                 staff_reply(client, cid, f"職員の返信{n}")
                 frame = receive(session, timeout=10)
                 assert frame["text"] == f"職員の返信{n}" and frame["custom"] == {"sender": "staff"}
+            # the one subscription lived through the idle periods (a resubscription would hide the bug)
+            assert getattr(client.app.state.services.hub, "subscriptions", 1) == 1  # type: ignore[attr-defined]
         finally:
             ws.__exit__(None, None, None)
 
@@ -249,6 +251,7 @@ def test_a_staff_reply_through_one_instance_reaches_a_widget_on_another(
             time.sleep(IDLE_TIMEOUT * 3)
             staff_reply(a, cid, "しばらくしてからの返信")
             assert receive(session, timeout=10)["text"] == "しばらくしてからの返信"
+            assert a.app.state.services.hub.subscriptions == b.app.state.services.hub.subscriptions == 1  # type: ignore[attr-defined]
         finally:
             ws.__exit__(None, None, None)
 
