@@ -211,7 +211,7 @@ def console_websocket() -> APIRouter:
             after = live.parse_after(data.get("after"))
         except live.FrameError:
             token, after = None, None
-        if not isinstance(token, str) or await _identify(services, token) is None:
+        if not isinstance(token, str) or await live.shielded(partial(_identify, services, token)) is None:
             await websocket.close(code=1008, reason=UNAUTHORIZED)
             return
         async with services.hub.subscribe("staff") as wakeup:
