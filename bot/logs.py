@@ -53,23 +53,28 @@ class JsonFormatter(logging.Formatter):
 
 
 _QUERY_VALUE = re.compile(r"([?&][^=&#\s\"]*=)[^&#\s\"]*")
+# a conversation id in a path (the staff API's /conversations/web:w-…): its sender is a credential
+_CONVERSATION_ID = re.compile(r"\b(web|line)(:|%3[Aa])([^/?#\s\"]+)")
 # uvicorn's request lines: "uvicorn.access" for HTTP, "uvicorn.error" for "WebSocket /path" [accepted]
 SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error")
 
 
 def mask_query(text: str) -> str:
     """`/ws?sender=w-abc&after=3` -> `/ws?sender=[masked]&after=[masked]`: query values can be
-    credentials (a linked resident's sender, a staff token) and must not reach a log."""
-    return _QUERY_VALUE.sub(r"\1[masked]", text)
+    credentials (a linked resident's sender, a staff token) and must not reach a log. A
+    conversation id in a path keeps its channel and becomes a pseudonym: `web:#1a2b3c4d5e6f`."""
+    text = _QUERY_VALUE.sub(r"\1[masked]", text)
+    return _CONVERSATION_ID.sub(lambda m: f"{m.group(1)}:#{pseudonym(m.group(3))}", text)
 
 
 class QueryStringFilter(logging.Filter):
-    """Masks query values in a server log record's arguments (the request path) and message."""
+    """Masks query values and conversation ids in a server log record's arguments (the request
+    path) and message."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(mask_query(a) if isinstance(a, str) else a for a in record.args)
-        if isinstance(record.msg, str) and "?" in record.msg:
+        if isinstance(record.msg, str) and ("?" in record.msg or ":" in record.msg or "%3" in record.msg):
             record.msg = mask_query(record.msg)
         return True
 
