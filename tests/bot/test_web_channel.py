@@ -153,9 +153,11 @@ async def staff_message(services, who: str, text: str) -> None:  # type: ignore[
 def test_websocket_needs_a_sender(client: TestClient) -> None:
     from starlette.websockets import WebSocketDisconnect
 
+    from tests.bot.live_ws import receive
+
     with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/webhooks/rest/ws") as ws:
         ws.send_json({"after": None})
-        ws.receive_json()
+        receive(ws)
     assert closed.value.code == 1008 and "sender" in closed.value.reason
 
 
