@@ -13,7 +13,7 @@ import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
 from bot.channels import live
@@ -21,7 +21,6 @@ from bot.models import Message
 from bot.settings import Settings
 from tests.bot.live_ws import nothing_within, receive
 from tests.conftest import REDIS_URL
-from tests.live import free_port
 from tests.servers import throwaway_redis
 
 URL = "/webhooks/rest/webhook"
@@ -339,117 +338,3 @@ def test_the_staff_socket_refuses_a_token_in_the_url(staff_client: TestClient) -
         ws.send_json({"type": "auth", "token": TOKEN, "after": None})
         receive(ws)
     assert closed.value.code == 1008
-
-
-# ---- cancellation (the hang that reverted the first landing)
-
-
-class _IdleSocket:
-    """A WebSocket stand-in whose client never says anything and never leaves."""
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, object]] = []
-
-    async def receive(self) -> dict[str, object]:
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    async def send_json(self, data: dict[str, object]) -> None:
-        self.sent.append(data)
-
-
-@pytest.mark.parametrize("how", ["anyio scope", "native"])
-def test_a_loop_cancelled_mid_read_ends_and_leaves_no_task_behind(tmp_path, how: str) -> None:  # type: ignore[no-untyped-def]
-    """A WebSocket loop cancelled while its transcript read is in flight (TestClient closing a
-    socket, a server shutting down) must end, and leave no task the event loop waits on at close.
-    A read interrupted in the pool's pre-ping made SQLAlchemy terminate the aiosqlite connection,
-    which leaves a shielded close task that never ends (aiosqlite >= 0.22): asyncio.run's
-    shutdown then waited forever (the hang that reverted the first merge)."""
-    from bot.db import make_async_engine, make_sessionmaker
-    from bot.hub import Wakeup
-
-    async def scenario() -> list[str]:
-        engine = make_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'cancel.db'}")
-        sessionmaker = make_sessionmaker(engine)
-        reading = asyncio.Event()
-
-        async def fetch(after: int) -> list[dict[str, object]]:
-            async with sessionmaker() as s:
-                reading.set()  # the caller is cancelled at its next step: the checkout's pre-ping
-                await s.execute(text("SELECT 1"))
-            return []
-
-        async with sessionmaker() as s:  # a pooled connection: the next checkout pings it
-            await s.execute(text("SELECT 1"))
-
-        async def run_pump() -> None:
-            await live.pump(_IdleSocket(), Wakeup(), fetch, 0, poll_seconds=600)  # type: ignore[arg-type]
-
-        if how == "native":
-            task = asyncio.ensure_future(run_pump())
-            await reading.wait()
-            task.cancel()
-            await asyncio.wait({task}, timeout=15)
-            assert task.done()
-        else:
-            with anyio.fail_after(15):
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(run_pump)
-                    await reading.wait()
-                    tg.cancel_scope.cancel()
-        await engine.dispose()
-        await asyncio.sleep(0.2)
-        current = asyncio.current_task()
-        return [repr(t) for t in asyncio.all_tasks() if t is not current and not t.done()]
-
-    loop = asyncio.new_event_loop()
-    try:
-        left = loop.run_until_complete(scenario())
-    finally:
-        loop.close()
-    assert left == []
-
-
-# ---- access logs
-
-
-def test_access_log_lines_carry_no_query_values(app: FastAPI, caplog: pytest.LogCaptureFixture) -> None:
-    import threading
-
-    import httpx
-    import uvicorn
-    from websockets.exceptions import ConnectionClosed
-    from websockets.sync.client import connect
-
-    from bot.logs import install_query_filter
-
-    install_query_filter()
-    caplog.set_level("INFO", logger="uvicorn.access")
-    caplog.set_level("INFO", logger="uvicorn.error")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz?sender=w-secret1&token=t-secret2").status_code == 200
-        httpx.get(f"http://127.0.0.1:{port}/staff/api/conversations/web%3Aw-secret5")  # refused, but logged
-        for path in ("/webhooks/rest/ws?sender=w-secret3", "/staff/ws?token=t-secret4"):
-            with connect(f"ws://127.0.0.1:{port}{path}", open_timeout=10) as ws:
-                with pytest.raises(ConnectionClosed) as closed:
-                    ws.recv(timeout=10)
-                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008  # never opened
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-    access = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
-    assert any("/healthz?sender=[masked]&token=[masked]" in line for line in access), access
-    served = [r.getMessage() for r in caplog.records if r.name == "uvicorn.error" and "WebSocket" in r.getMessage()]
-    assert any("/webhooks/rest/ws?sender=[masked]" in line for line in served), served
-    assert any("/staff/ws?token=[masked]" in line for line in served), served
-    assert any("/staff/api/conversations/web:#" in line for line in access), access  # a pseudonym
-    for secret in ("w-secret1", "t-secret2", "w-secret3", "t-secret4", "w-secret5"):
-        assert secret not in caplog.text
