@@ -130,9 +130,13 @@ async def _send_loop(
     while True:
         wakeup.clear()  # a wake-up during the read below makes the next pass read again
         frames = await _read(fetch, cursor)
-        if frames and allowed is not None and not await shielded(allowed):
-            await websocket.close(code=1008, reason="the token is no longer valid")
-            return
+        if frames and allowed is not None:
+            verdict = await _check(allowed)
+            if verdict is False:
+                await websocket.close(code=1008, reason="the token is no longer valid")
+                return
+            if verdict is None:  # could not check: nothing is sent until the next poll can
+                frames = []
         for frame in frames:
             await websocket.send_json(frame)
             cursor = max(cursor, int(frame["id"]))
@@ -148,6 +152,14 @@ async def _read(fetch: Fetch, cursor: int) -> list[dict[str, Any]]:
     except (SQLAlchemyError, OSError, TimeoutError) as exc:  # the database is away: again at the next poll
         log.warning("live delivery could not read the transcript", extra={"kind": type(exc).__name__})
         return []
+
+
+async def _check(allowed: Callable[[], Awaitable[bool]]) -> bool | None:
+    try:
+        return await shielded(allowed)
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        log.warning("live delivery could not check the token", extra={"kind": type(exc).__name__})
+        return None
 
 
 async def _cancel_when_closed(websocket: WebSocket, scope: anyio.CancelScope) -> None:
