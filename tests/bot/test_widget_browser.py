@@ -63,6 +63,8 @@ def test_old_buttons_are_disabled_and_a_reload_restores_the_chat(live_server: st
             for i in range(old.count()):
                 expect(old.nth(i)).to_be_disabled()
             shot(page, tmp_path, "widget-reloaded-390.png")
+            old.first.scroll_into_view_if_needed()
+            shot(page, tmp_path, "widget-old-buttons-390.png")
 
             page.get_by_label("メッセージ").fill("ありがとう")  # the same conversation goes on
             page.get_by_role("button", name="送信").click()
