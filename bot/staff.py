@@ -214,9 +214,9 @@ def console_websocket() -> APIRouter:
         if not isinstance(token, str) or await live.shielded(partial(_identify, services, token)) is None:
             await websocket.close(code=1008, reason=UNAUTHORIZED)
             return
+        if after is None:  # "from now on": what is committed after this read is sent (the pump reads first)
+            after = await live.latest_id(services.sessionmaker)
         async with services.hub.subscribe("staff") as wakeup:
-            if after is None:
-                after = await live.latest_id(services.sessionmaker)
             await websocket.send_json({"type": "ready"})  # subscribed: updates from now on arrive
 
             async def allowed() -> bool:  # a disabled or rotated token is cut off at the next update

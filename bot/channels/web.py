@@ -167,9 +167,9 @@ def router() -> APIRouter:
             return
         services: Services = websocket.app.state.services
         conversation_id = f"web:{sender}"
+        if after is None:  # "from now on": what is committed after this read is sent (the pump reads first)
+            after = await live.latest_id(services.sessionmaker, Message.conversation_id == conversation_id)
         async with services.hub.subscribe(conversation_id) as wakeup:
-            if after is None:  # subscribed first, so nothing committed from now on is skipped
-                after = await live.latest_id(services.sessionmaker, Message.conversation_id == conversation_id)
             fetch = partial(conversation_frames, services, sender)
             await live.pump(websocket, wakeup, fetch, after, poll_seconds=services.settings.live_poll_seconds)
 

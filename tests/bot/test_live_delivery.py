@@ -71,7 +71,8 @@ def widget(client: TestClient, who: str, after: int | None):  # type: ignore[no-
 
 def wait_subscribed(client: TestClient, topic: str | None) -> None:
     """Until a WebSocket of `topic` is subscribed in this instance (None: any) and, with Redis,
-    the instance's hub holds its Redis subscription."""
+    the instance's hub holds its Redis subscription. A socket subscribes after reading its cursor
+    (`after: null`), so what is committed from then on reaches it."""
     services = client.app.state.services  # type: ignore[attr-defined]
     connected = getattr(services.hub, "connected", None)
 
@@ -81,7 +82,6 @@ def wait_subscribed(client: TestClient, topic: str | None) -> None:
                 await asyncio.sleep(0.01)
             if connected is not None:
                 await connected.wait()
-        await asyncio.sleep(0.2)  # and the socket's first cursor read is done
 
     client.portal.call(wait)  # type: ignore[union-attr]
 
