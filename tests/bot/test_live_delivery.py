@@ -142,6 +142,21 @@ def test_after_null_sends_only_new_messages(staff_client: TestClient) -> None:
         ws.__exit__(None, None, None)
 
 
+def test_a_session_the_server_issued_opens_the_socket_with_after_zero(staff_client: TestClient) -> None:
+    res = staff_client.post("/webhooks/rest/session")
+    assert res.status_code == 200 and res.json()["sender"].startswith("w-")
+    who = res.json()["sender"]
+    answer = say(staff_client, who, "/greet")
+    ws, session = widget(staff_client, who, after=0)  # 0: the whole conversation
+    try:
+        frames = [receive(session) for _ in row_ids(staff_client, who)]
+        assert [f["id"] for f in frames] == row_ids(staff_client, who)
+        assert frames[1:] == answer
+        nothing_within(session, 0.5)
+    finally:
+        ws.__exit__(None, None, None)
+
+
 @pytest.mark.parametrize(
     ("url", "frame", "reason"),
     [
