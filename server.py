@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
         load_knowledge(services)
         app.state.services = services
         app.state.dispatcher = Dispatcher(services, build_router(), build_hooks(services))
+        app.state.dispatcher.outbound_writers["web"] = web.note_reply_ids  # reply ids for the REST answer
         await line.start_channel(app, services, app.state.dispatcher)  # LINE workers + outbox
         log.info("madoguchi started", extra={"database": settings.resolved_database_url.split(":")[0]})
         try:

@@ -52,6 +52,40 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+_QUERY_VALUE = re.compile(r"([?&][^=&#\s\"]*=)[^&#\s\"]*")
+# a conversation id in a path (the staff API's /conversations/web:w-…): its sender is a credential
+_CONVERSATION_ID = re.compile(r"\b(web|line)(:|%3[Aa])([^/?#\s\"]+)")
+# uvicorn's request lines: "uvicorn.access" for HTTP, "uvicorn.error" for "WebSocket /path" [accepted]
+SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error")
+
+
+def mask_query(text: str) -> str:
+    """`/ws?sender=w-abc&after=3` -> `/ws?sender=[masked]&after=[masked]`: query values can be
+    credentials (a linked resident's sender, a staff token) and must not reach a log. A
+    conversation id in a path keeps its channel and becomes a pseudonym: `web:#1a2b3c4d5e6f`."""
+    text = _QUERY_VALUE.sub(r"\1[masked]", text)
+    return _CONVERSATION_ID.sub(lambda m: f"{m.group(1)}:#{pseudonym(m.group(3))}", text)
+
+
+class QueryStringFilter(logging.Filter):
+    """Masks query values and conversation ids in a server log record's arguments (the request
+    path) and message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_query(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str) and ("?" in record.msg or ":" in record.msg or "%3" in record.msg):
+            record.msg = mask_query(record.msg)
+        return True
+
+
+def install_query_filter() -> None:
+    for name in SERVER_LOGGERS:
+        server_log = logging.getLogger(name)
+        if not any(isinstance(f, QueryStringFilter) for f in server_log.filters):
+            server_log.addFilter(QueryStringFilter())
+
+
 def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
@@ -61,3 +95,4 @@ def configure(level: str = "INFO") -> None:
     # Libraries that log SQL with its bound values (message texts, names) at DEBUG stay quiet.
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
+    install_query_filter()

@@ -116,7 +116,9 @@ def build_services(settings: Settings, interpreter: Interpreter) -> Services:
     redis: Redis | None = None
     hub: Hub
     if settings.redis_url:  # Redis only wakes other workers' live connections; it holds no state
-        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        redis = Redis.from_url(
+            settings.redis_url, socket_timeout=settings.redis_socket_timeout, socket_connect_timeout=5
+        )
         hub = RedisHub(redis, prefix=settings.state_key_prefix)
     else:
         hub = Hub()

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", repr=False)
     # CSP frame-ancestors of the widget page `/` (the municipality's sites that embed it)
     widget_frame_ancestors: str = "'self'"
+    # Live delivery (WebSockets by cursor): each open socket re-reads the transcript at least this
+    # often even without a wake-up (a Redis outage loses no message, it only waits this long)
+    live_poll_seconds: float = Field(default=3.0, gt=0)
+    redis_socket_timeout: float = Field(default=5.0, gt=0)  # the shared client's; pub/sub has none
     line_channel_secret: str = ""
     line_channel_access_token: str = ""
     line_api_base_url: str = "https://api.line.me"

@@ -11,17 +11,17 @@ ignored). Each request looks the token up again, so a disabled or rotated token 
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket
 from sqlalchemy import func, select
 
+from bot.channels import live
 from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
 from bot.events import Reply
@@ -30,6 +30,7 @@ from bot.models import Conversation, Handoff, Message
 from bot.schemas import Loose, StaffIdRequest, StaffTextRequest, StatusAnswer, errors, json_body
 from bot.services import Services
 from bot.staff_accounts import any_enabled, find_account
+from bot.staff_feed import staff_frames
 from bot.state import ConversationState, begin_turn, claim_existing, put
 from bot.transcript import TranscriptEntry, append_messages, list_messages
 
@@ -191,32 +192,39 @@ def console_websocket() -> APIRouter:
     api = APIRouter()
 
     @api.websocket("/staff/ws")
-    async def live(websocket: WebSocket) -> None:
-        """Live updates for the console. The token comes in the first message,
-        `{"type": "auth", "token": "…"}`, answered by `{"type": "ready"}`: a token in the URL ends up
-        in access logs. (`?token=` still works for older clients.) It is checked again before each
-        update is sent, so a disabled or rotated token is cut off (close code 1008)."""
+    async def live_ws(websocket: WebSocket) -> None:
+        """Live updates for the console. The first frame is `{"type": "auth", "token": "…",
+        "after": <id> | null}` (never a token in the URL: URLs end up in access logs), answered by
+        `{"type": "ready"}`; then the feed's frames after `after` (bot/staff_feed.py), by cursor.
+        The token is checked again before frames are sent, so a disabled or rotated token is cut
+        off (close code 1008)."""
         services: Services = websocket.app.state.services
-        in_url = websocket.query_params.get("token", "")
-        if not in_url:
-            await websocket.accept()
-        token = in_url or await _first_message_token(websocket)
-        if token is None:
-            return  # the client went away
-        if await _identify(services, token) is None:
+        await websocket.accept()
+        if "token" in websocket.query_params:
+            await websocket.close(code=1008, reason="send the token in the first frame, not in the URL")
+            return
+        try:
+            data = await live.first_frame(websocket, WS_AUTH_SECONDS)
+            if data is None:
+                return  # the client went away
+            token = data.get("token") if data.get("type") == "auth" else None
+            after = live.parse_after(data.get("after"))
+        except live.FrameError:
+            token, after = None, None
+        if not isinstance(token, str) or await live.shielded(partial(_identify, services, token)) is None:
             await websocket.close(code=1008, reason=UNAUTHORIZED)
             return
-        if in_url:
-            await websocket.accept()
-        async with services.hub.subscribe("staff") as queue:
-            if not in_url:
-                await websocket.send_json({"type": "ready"})  # subscribed: updates from now on arrive
-            from bot.channels.web import _relay
+        if after is None:  # "from now on": what is committed after this read is sent (the pump reads first)
+            after = await live.latest_id(services.sessionmaker)
+        async with services.hub.subscribe("staff") as wakeup:
+            await websocket.send_json({"type": "ready"})  # subscribed: updates from now on arrive
 
             async def allowed() -> bool:  # a disabled or rotated token is cut off at the next update
                 return await _identify(services, token) is not None
 
-            await _relay(websocket, queue, allowed)
+            fetch = partial(staff_frames, services.sessionmaker)
+            poll = services.settings.live_poll_seconds
+            await live.pump(websocket, wakeup, fetch, after, poll_seconds=poll, allowed=allowed)
 
     return api
 
@@ -226,24 +234,6 @@ async def _identify(services: Services, token: str) -> StaffIdentity | None:
         return await authenticate(services, token)
     except HTTPException:
         return None
-
-
-async def _first_message_token(websocket: WebSocket) -> str | None:
-    """The token of the auth message; "" for anything else or nothing in time, None if gone."""
-    try:
-        message = await asyncio.wait_for(websocket.receive(), WS_AUTH_SECONDS)
-    except TimeoutError:
-        return ""
-    except (WebSocketDisconnect, RuntimeError):
-        return None
-    if message["type"] == "websocket.disconnect":
-        return None
-    try:
-        data = json.loads(message.get("text") or "")
-    except ValueError:
-        return ""
-    token = data.get("token") if isinstance(data, dict) and data.get("type") == "auth" else None
-    return token if isinstance(token, str) else ""
 
 
 async def _staff_id(request: Request, who: StaffIdentity) -> str:

@@ -1,5 +1,6 @@
-"""Web chat channel: Rasa's REST channel (`POST /webhooks/rest/webhook`) and a WebSocket for
-messages that arrive later (staff replies).
+"""Web chat channel: Rasa's REST channel (`POST /webhooks/rest/webhook`) and a WebSocket
+(`/webhooks/rest/ws`) that sends the conversation's transcript by cursor (bot/channels/live.py):
+catch-up after the client's last id, then new messages (staff replies, other tabs) as they come.
 
 Input is checked before anything is stored: the body must be UTF-8 JSON, an object with a
 non-empty `sender` and a `message` of at most MAX_MESSAGE_CHARS characters.
@@ -7,19 +8,23 @@ non-empty `sender` and a `message` of at most MAX_MESSAGE_CHARS characters.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels import live
 from bot.deps import DispatcherDep, ServicesDep
-from bot.events import InboundEvent, Reply
+from bot.events import InboundEvent, Reply, reply_from_dict
 from bot.jsonbody import JSONRejected, loads_strict
+from bot.models import Message
 from bot.schemas import BotMessage, SessionAnswer, StatusAnswer, WebhookRequest, errors, json_body
 from bot.services import Services
 
@@ -27,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+REPLY_IDS = "web.reply_ids"  # event metadata: the turn's reply row ids, filled by note_reply_ids
 
 
 class UTF8JSONResponse(JSONResponse):
@@ -118,8 +124,16 @@ def router() -> APIRouter:
         data = await read_json_object(request)
         sender, message = parse_message(data, services.settings.max_message_chars)
         client_address = request.client.host if request.client else None
-        event = InboundEvent(channel="web", sender_id=sender, text=message, client_address=client_address)
-        messages = render(await dispatcher.handle(event), sender)
+        event = InboundEvent(
+            channel="web", sender_id=sender, text=message, client_address=client_address, metadata={REPLY_IDS: []}
+        )
+        replies = await dispatcher.handle(event)
+        await wake(services, sender)  # the turn's rows, for this sender's open widgets (other tabs)
+        messages = render(replies, sender)
+        ids = event.metadata[REPLY_IDS]
+        if len(ids) == len(messages):  # the transcript rows' ids, to match these against WebSocket frames
+            for message_, id_ in zip(messages, ids, strict=True):
+                message_["id"] = id_
         if (stream or "").lower() == "true":  # Rasa: bool_arg(request, "stream")
             return StreamingResponse(_lines(messages), media_type="text/event-stream")
         return UTF8JSONResponse(messages)
@@ -136,15 +150,28 @@ def router() -> APIRouter:
         return {"status": "ok"}
 
     @api.websocket("/webhooks/rest/ws")
-    async def live(websocket: WebSocket) -> None:
-        services: Services = websocket.app.state.services
-        sender = websocket.query_params.get("sender", "")
-        if not SENDER.match(sender):
-            await websocket.close(code=1008, reason="sender is required")
-            return
+    async def live_ws(websocket: WebSocket) -> None:
+        """CONTRACTS §3: the first frame is `{"sender": "…", "after": <id> | null}`; then every
+        message of the conversation after `after`, in order, and each new one as it happens."""
         await websocket.accept()
-        async with services.hub.subscribe(f"web:{sender}") as queue:
-            await _relay(websocket, queue)
+        if "sender" in websocket.query_params:
+            await websocket.close(code=1008, reason="send the sender in the first frame, not in the URL")
+            return
+        try:
+            data = await live.first_frame(websocket)
+            if data is None:
+                return  # the client went away
+            sender, after = _subscription(data)
+        except live.FrameError as exc:
+            await websocket.close(code=1008, reason=str(exc))
+            return
+        services: Services = websocket.app.state.services
+        conversation_id = f"web:{sender}"
+        if after is None:  # "from now on": what is committed after this read is sent (the pump reads first)
+            after = await live.latest_id(services.sessionmaker, Message.conversation_id == conversation_id)
+        async with services.hub.subscribe(conversation_id) as wakeup:
+            fetch = partial(conversation_frames, services, sender)
+            await live.pump(websocket, wakeup, fetch, after, poll_seconds=services.settings.live_poll_seconds)
 
     return api
 
@@ -154,42 +181,61 @@ async def _lines(messages: list[dict[str, Any]]) -> AsyncIterator[str]:
         yield json.dumps(message, ensure_ascii=False) + "\n"
 
 
-async def _relay(
-    websocket: WebSocket,
-    queue: asyncio.Queue[dict[str, Any]],
-    allowed: Callable[[], Awaitable[bool]] | None = None,
-) -> None:
-    """Forward hub messages until the client goes away (noticed by the receive side) or, with
-    `allowed`, until it says no before a message is sent (then close 1008: policy violation)."""
-    closed = asyncio.ensure_future(_until_closed(websocket))
-    try:
-        while True:
-            getter = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
-            if closed in done:
-                getter.cancel()
-                return
-            if allowed is not None and not await allowed():
-                await websocket.close(code=1008, reason="the token is no longer valid")
-                return
-            await websocket.send_json(getter.result())
-    except (WebSocketDisconnect, RuntimeError):
-        return
-    finally:
-        closed.cancel()
+def _subscription(data: dict[str, Any]) -> tuple[str, int | None]:
+    sender = data.get("sender")
+    if not isinstance(sender, str) or not SENDER.match(sender):
+        raise live.FrameError('the first frame must be {"sender": "…", "after": <id> | null}')
+    return sender, live.parse_after(data.get("after"))
 
 
-async def _until_closed(websocket: WebSocket) -> None:
-    try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-    except (WebSocketDisconnect, RuntimeError):
+async def conversation_frames(services: Services, sender: str, after: int) -> list[dict[str, Any]]:
+    """The web conversation's transcript rows after `after`, in REST form plus `id`."""
+    async with services.sessionmaker() as s:
+        rows = await s.scalars(
+            select(Message)
+            .where(Message.conversation_id == f"web:{sender}", Message.id > after)
+            .order_by(Message.id)
+            .limit(live.BATCH)
+        )
+        return [row_frame(row, sender) for row in rows]
+
+
+def row_frame(row: Message, recipient_id: str) -> dict[str, Any]:
+    """A transcript row as the widget shows it. The resident's own messages are messages of the
+    conversation too: `custom.sender` is "resident" (their text as sent: a pressed button's is its
+    payload, which the widget shows as the button's title), like staff messages carry "staff"."""
+    if row.direction == "in":
+        frame: dict[str, Any] = {"recipient_id": recipient_id, "text": row.text, "custom": {"sender": "resident"}}
+    else:
+        author = row.author if row.author in ("bot", "staff") else "bot"
+        reply = reply_from_dict({**(row.payload or {}), "text": row.text, "sender": author})
+        frame = render([reply], recipient_id)[0]
+    frame["id"] = row.id
+    return frame
+
+
+async def note_reply_ids(session: AsyncSession, event: InboundEvent, replies: list[Reply]) -> None:
+    """The dispatcher's outbound writer for "web", inside the turn's transaction and lock: hands
+    the ids of this turn's reply rows back to the REST webhook (through the event's metadata)."""
+    ids = event.metadata.get(REPLY_IDS)
+    if not isinstance(ids, list) or not replies:
         return
+    await session.flush()
+    found = await session.scalars(
+        select(Message.id)
+        .where(Message.conversation_id == event.conversation_id, Message.direction == "out")
+        .order_by(Message.id.desc())
+        .limit(len(replies))
+    )
+    ids.extend(sorted(found))
+
+
+async def wake(services: Services, sender_id: str) -> None:
+    """Best effort (the hub logs a failure): the rows are committed, and a lost wake-up only
+    waits for the open widgets' poll."""
+    await services.hub.wake(f"web:{sender_id}")
 
 
 async def deliver(services: Services, sender_id: str, replies: list[Reply]) -> None:
-    """Send later messages (staff replies) to the open widgets of a web conversation."""
-    for message in render(replies, sender_id):
-        await services.hub.publish(f"web:{sender_id}", message)
+    """Later messages (staff replies) are already in the transcript: wake the open widgets."""
+    await wake(services, sender_id)

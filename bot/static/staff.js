@@ -162,19 +162,25 @@
       .then(function () { open(current); }).catch(function (e) { alert(e.message); });
   }
 
-  // The token goes in the socket's first message, not in its URL (URLs end up in access logs).
-  var socket = null;
+  // The token goes in the socket's first frame, never in its URL (URLs end up in access logs), with
+  // "after": the id of the last update seen, so a reconnect catches up on what it missed.
+  var socket = null, lastId = null, retry = 1000;
   function listen() {
     if (socket) { socket.onclose = null; socket.close(); }
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
     var ws = socket = new WebSocket(proto + location.host + "/staff/ws");
-    ws.onopen = function () { ws.send(JSON.stringify({ type: "auth", token: token })); };
+    ws.onopen = function () { ws.send(JSON.stringify({ type: "auth", token: token, after: lastId })); };
     ws.onmessage = function (ev) {
       var m = JSON.parse(ev.data);
+      retry = 1000;
       if (m.type === "ready") return;
+      if (typeof m.id === "number" && (lastId === null || m.id > lastId)) lastId = m.id;
       if (m.conversation_id === current) open(current); else loadList();
     };
-    ws.onclose = function (ev) { if (ev.code !== 1008) setTimeout(listen, 3000); }; // 1008: token refused
+    ws.onclose = function (ev) { // 1008: token refused
+      if (ev.code === 1008) return;
+      setTimeout(listen, retry); retry = Math.min(retry * 2, 30000);
+    };
   }
 
   // A personal account is shown by name, and its staff id is the account's own (the field is not used).

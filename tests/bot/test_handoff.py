@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from bot.handoff import InvalidTransition, next_status
 from bot.settings import Settings
+from tests.bot.live_ws import receive
 
 URL = "/webhooks/rest/webhook"
 TOKEN = "test-staff-token"
@@ -60,12 +61,14 @@ def test_staff_take_over_reply_and_hand_back(staff_client: TestClient) -> None:
     )
     assert say(staff_client, who, "住民票のことで相談です") == []  # a person is in charge: the bot is silent
 
-    with staff_client.websocket_connect(f"/webhooks/rest/ws?sender={who}") as ws:
+    with staff_client.websocket_connect("/webhooks/rest/ws") as ws:
+        ws.send_json({"sender": who, "after": 0})  # the whole conversation, then new messages
         res = staff_client.post(
             f"/staff/api/conversations/{cid}/messages", headers=AUTH, json={"text": "担当の者です。"}
         )
         assert res.status_code == 200
-        assert ws.receive_json()["text"] == "担当の者です。"
+        texts = [receive(ws)["text"] for _ in range(len(transcript_of(staff_client, cid)))]
+        assert texts[-1] == "担当の者です。" and "住民票のことで相談です" in texts
 
     detail = staff_client.get(f"/staff/api/conversations/{cid}", headers=AUTH).json()
     authors = [(m["direction"], m["author"], m["text"]) for m in detail["messages"]]
@@ -112,3 +115,7 @@ def test_staff_cannot_reply_before_taking_over(staff_client: TestClient) -> None
     assert res.status_code == 409
     assert staff_client.post(f"/staff/api/conversations/web:{who}/take", headers=AUTH).status_code == 409
     assert staff_client.get("/staff/api/conversations/web:nobody", headers=AUTH).status_code == 404
+
+
+def transcript_of(client: TestClient, cid: str) -> list[dict[str, object]]:
+    return client.get(f"/staff/api/conversations/{cid}", headers=AUTH).json()["messages"]  # type: ignore[no-any-return]

@@ -117,29 +117,48 @@ def test_model_parse_endpoint(client: TestClient) -> None:
 
 def test_staff_reply_reaches_open_websocket(client: TestClient) -> None:
     from bot.channels.web import deliver
-    from bot.events import Reply
+    from tests.bot.live_ws import receive
 
     who = sender()
+    client.post(URL, json={"sender": who, "message": "こんにちは"})
     services = client.app.state.services  # type: ignore[attr-defined]
-    with client.websocket_connect(f"/webhooks/rest/ws?sender={who}") as ws:
+    with client.websocket_connect("/webhooks/rest/ws") as ws:
+        ws.send_json({"sender": who, "after": None})
 
         async def wait_and_send() -> None:
             for _ in range(100):
                 if services.hub.has_subscribers(f"web:{who}"):
                     break
                 await asyncio.sleep(0.01)
-            await deliver(services, who, [Reply(text="職員の田中です。", sender="staff")])
+            await staff_message(services, who, "職員の田中です。")
+            await deliver(services, who, [])
 
         client.portal.call(wait_and_send)  # type: ignore[union-attr]
-        message = ws.receive_json()
-    assert message == {"recipient_id": who, "text": "職員の田中です。", "custom": {"sender": "staff"}}
+        message = receive(ws)
+    assert message["recipient_id"] == who and message["text"] == "職員の田中です。"
+    assert message["custom"] == {"sender": "staff"} and isinstance(message["id"], int)
+
+
+async def staff_message(services, who: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    from bot.models import Conversation
+    from bot.transcript import TranscriptEntry, append_messages
+
+    async with services.sessionmaker() as s, s.begin():
+        conv = await s.get(Conversation, f"web:{who}")
+        await append_messages(
+            s, conversation=conv, entries=[TranscriptEntry(direction="out", author="staff", text=text)]
+        )
 
 
 def test_websocket_needs_a_sender(client: TestClient) -> None:
     from starlette.websockets import WebSocketDisconnect
 
-    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/webhooks/rest/ws") as ws:
-        ws.receive_json()
+    from tests.bot.live_ws import receive
+
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/webhooks/rest/ws") as ws:
+        ws.send_json({"after": None})
+        receive(ws)
+    assert closed.value.code == 1008 and "sender" in closed.value.reason
 
 
 async def test_outbound_writer_runs_inside_the_turns_transaction(dispatcher, services) -> None:  # type: ignore[no-untyped-def]
