@@ -182,7 +182,11 @@ class ReportForm(Form):
                 ctx.state.data["report_photo_failed"] = True
                 return True
             return False
-        upload = await find_upload(ctx.db, ref=ref, conversation_id=ctx.event.conversation_id) if isinstance(ref, str) else None
+        upload = (
+            await find_upload(ctx.db, ref=ref, conversation_id=ctx.event.conversation_id)
+            if isinstance(ref, str)
+            else None
+        )
         if upload is None:
             ctx.say(PHOTO_ERRORS["not_image"])
             return False
@@ -259,7 +263,9 @@ class ReportForm(Form):
                 await attach_photo(ctx.db, report=report, upload=upload)
         notes = [data.received] if data.received else []
         if self._photo_failed(ctx, values):
-            notes.append("写真は受け取れませんでした。このチャットにもう一度写真を送っていただければ、この通報に追加します。")
+            notes.append(
+                "写真は受け取れませんでした。このチャットにもう一度写真を送っていただければ、この通報に追加します。"
+            )
         ctx.say(
             "通報を受け付けました。ご協力ありがとうございます。",
             card=Card(

@@ -47,9 +47,13 @@ class PhotoRejected(ValueError):
         self.message = message
 
 
-NOT_AN_IMAGE = PhotoRejected("not_image", "写真（JPEG・PNGなどの画像）を送ってください。このファイルは画像として読み取れませんでした。")
+NOT_AN_IMAGE = PhotoRejected(
+    "not_image", "写真（JPEG・PNGなどの画像）を送ってください。このファイルは画像として読み取れませんでした。"
+)
 TOO_BIG = PhotoRejected("too_large", "写真のサイズが大きすぎます（10MBまで）。小さくしてもう一度送ってください。")
-TOO_MANY_PIXELS = PhotoRejected("too_many_pixels", "写真の画素数が大きすぎます（4,000万画素まで）。縮小してもう一度送ってください。")
+TOO_MANY_PIXELS = PhotoRejected(
+    "too_many_pixels", "写真の画素数が大きすぎます（4,000万画素まで）。縮小してもう一度送ってください。"
+)
 BROKEN = PhotoRejected("broken", "写真のデータが途中で切れているようです。もう一度送ってください。")
 
 

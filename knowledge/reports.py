@@ -19,6 +19,7 @@ from bot.db import Base
 from knowledge.bookings import ReservationCounter
 from knowledge.places import distance_m
 
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
