@@ -92,6 +92,8 @@ def clean_jpeg(data: bytes) -> bytes:
                     raise TOO_MANY_PIXELS  # before a single pixel is decoded
                 probe.verify()
             return _reencode(data)
+        except PhotoRejected:
+            raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise TOO_MANY_PIXELS from None
         except UnidentifiedImageError:
