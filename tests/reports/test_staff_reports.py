@@ -47,7 +47,7 @@ def file_report(client: TestClient, first: str, place: dict[str, float], photo: 
         chat(client, sender, '/report_photo{"photo":"' + ref + '"}')
     else:
         chat(client, sender, '/inform{"photo":"none"}')
-    chat(client, sender, '/report_location{"latitude":%s,"longitude":%s}' % (place["lat"], place["lon"]))
+    chat(client, sender, f'/report_location{{"latitude":{place["lat"]},"longitude":{place["lon"]}}}')
     answer = chat(client, sender, "/affirm")
     number = re.search(r"r\d{12}", str(answer))
     assert number is not None, answer
