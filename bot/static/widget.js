@@ -153,6 +153,9 @@
     socket.onclose = function () { socket = null; setTimeout(function () { if (!panel.hidden) listen(); }, 3000); };
   }
 
+  // 通報 (bot/static/widget_report.js): its photo and location buttons send through this widget
+  root.madoguchi = { post: post, senderId: senderId };
+
   launcher.addEventListener("click", function () {
     panel.hidden = false;
     launcher.hidden = true;
