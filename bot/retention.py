@@ -400,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.resolved_database_url)  # idempotent; the tables must be at head
     result = asyncio.run(_run(settings, now, args.apply))
-    result["counts"].update(asyncio.run(report_retention.run(settings, now, args.apply)))  # 通報の写真
+    result["photos"] = asyncio.run(report_retention.run(settings, now, args.apply))  # 通報の写真
     print(json.dumps(result, ensure_ascii=False))
     return 1 if result["errors"] else 0
 
