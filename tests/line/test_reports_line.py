@@ -153,3 +153,14 @@ def test_a_big_image_is_refused_with_the_limit(client: TestClient, standin: Stan
     say(client, standin, wh.text("不法投棄されてる"))
     sent = say(client, standin, image("9005"))
     assert "4,000万画素" in texts(sent)
+
+
+def test_the_rich_menu_has_a_report_tile_that_starts_a_report(client: TestClient, standin: StandIn) -> None:
+    from bot.channels.line_richmenu import load_definition, validate
+
+    menu = load_definition()["menu"]
+    validate(menu)
+    [tile] = [a for a in menu["areas"] if a["action"]["data"] == "/report_issue"]
+    assert "通報" in tile["action"]["label"]
+    sent = say(client, standin, wh.postback("/report_issue"))
+    assert "何についての通報" in texts(sent)
