@@ -158,7 +158,7 @@ def test_a_big_image_is_refused_with_the_limit(client: TestClient, standin: Stan
 def test_the_rich_menu_has_a_report_tile_that_starts_a_report(client: TestClient, standin: StandIn) -> None:
     from bot.channels.line_richmenu import load_definition, validate
 
-    menu = load_definition()["menu"]
+    menu = load_definition()
     validate(menu)
     [tile] = [a for a in menu["areas"] if a["action"]["data"] == "/report_issue"]
     assert "通報" in tile["action"]["label"]
