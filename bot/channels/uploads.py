@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from starlette.datastructures import UploadFile
 
 from bot.channels.web import SENDER, BadRequest
 from bot.deps import ServicesDep
@@ -38,20 +38,59 @@ async def keep_upload(services: Services, conversation_id: str, jpeg: bytes) -> 
     return ref
 
 
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["sender", "file"],
+                    "properties": {
+                        "sender": {"type": "string", "pattern": SENDER.pattern},
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        },
+    }
+}
+MAX_BODY = photos.MAX_BYTES + 64 * 1024  # the photo and the multipart framing around it
+
+
+async def _form_parts(request: Request) -> tuple[str, UploadFile]:
+    """`sender` and `file`, refusing a body over the limit before it is read (and spooled)."""
+    length = request.headers.get("content-length", "")
+    if not length.isdigit():
+        raise BadRequest(411, "a Content-Length is required")
+    if int(length) > MAX_BODY:
+        raise BadRequest(413, photos.TOO_BIG.message)
+    try:
+        form = await request.form(max_files=1, max_fields=2)
+    except Exception:  # not multipart, or more parts than allowed
+        raise BadRequest(422, "the body must be multipart/form-data with 'sender' and 'file'") from None
+    sender, upload = form.get("sender"), form.get("file")
+    if not isinstance(sender, str) or not SENDER.match(sender):
+        raise BadRequest(422, "'sender' may contain only letters, digits and _.:@- (at most 128)")
+    if not isinstance(upload, UploadFile):
+        raise BadRequest(422, "'file' is required")
+    return sender, upload
+
+
 def router() -> APIRouter:
     api = APIRouter()
 
-    @api.post("/webhooks/rest/upload", response_model=UploadAnswer, responses=errors(413, 422, 503))
-    async def upload(
-        services: ServicesDep,
-        sender: Annotated[str, Form(max_length=128)],
-        file: Annotated[UploadFile, File(description="the photo (JPEG, PNG, WebP or GIF; at most 10 MB)")],
-    ) -> dict[str, str]:
+    @api.post(
+        "/webhooks/rest/upload",
+        response_model=UploadAnswer,
+        responses=errors(411, 413, 422, 503),
+        openapi_extra=UPLOAD_BODY,
+    )
+    async def upload(request: Request, services: ServicesDep) -> dict[str, str]:
         """A photo for a 通報, checked by its content (not its name or type), at most 10 MB and 40
         megapixels; SVG, archives, polyglots, truncated files and decompression bombs are refused
         (422 with the reason the resident reads in `error`, 413 for a file over 10 MB)."""
-        if not SENDER.match(sender):
-            raise BadRequest(422, "'sender' may contain only letters, digits and _.:@- (at most 128)")
+        sender, file = await _form_parts(request)
         data = await file.read(READ_LIMIT)
         await file.close()
         try:

@@ -66,6 +66,9 @@ def test_uploads_are_checked_by_content(client: TestClient) -> None:
     assert upload(client, sender, archive.getvalue(), "bomb.zip").status_code == 422
     huge = upload(client, sender, b"\xff\xd8\xff" + b"\0" * (10 * 1024 * 1024 + 10))
     assert huge.status_code == 413 and "10MB" in huge.json()["error"]
+    declared = upload(client, sender, b"\0" * (11 * 1024 * 1024))  # refused by its Content-Length, unread
+    assert declared.status_code == 413
+    assert client.post("/webhooks/rest/upload", json={"sender": sender}).status_code == 422
     assert (
         client.post("/webhooks/rest/upload", data={"sender": "bad sender!"}, files={"file": ("a", b"x")}).status_code
         == 422
