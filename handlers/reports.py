@@ -13,7 +13,6 @@ the receipt (the resident was asked to resend) joins their latest report that ha
 
 from __future__ import annotations
 
-import dataclasses
 import unicodedata
 from datetime import timedelta
 from typing import Any
@@ -163,7 +162,6 @@ class ReportForm(Form):
     async def _next(self, ctx: TurnContext, *, announce_errors: bool = True) -> None:
         await self._take_photo(ctx)
         await super()._next(ctx, announce_errors=announce_errors)
-        self._mark_question(ctx)
 
     # -- photos -----------------------------------------------------------------------------
     async def _take_photo(self, ctx: TurnContext) -> bool:
@@ -217,13 +215,6 @@ class ReportForm(Form):
         ctx.say(f"受付番号 {report.number} の通報に写真を追加しました。ありがとうございます。")
         return True
 
-    def _mark_question(self, ctx: TurnContext) -> None:
-        """Tell the widget which of its report buttons (photo, location) fit the question asked."""
-        form = ctx.state.active_form
-        asked = form.requested_slot if form is not None and form.name == self.name else None
-        if asked in ("photo", "place") and ctx.replies:
-            ctx.replies[-1] = dataclasses.replace(ctx.replies[-1], custom={"report_ask": asked})
-
     # -- confirmation and receipt -----------------------------------------------------------
     def summary_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
         data = report_data(ctx)
@@ -253,6 +244,7 @@ class ReportForm(Form):
                 town=place.get("town"),
                 latitude=place.get("lat"),
                 longitude=place.get("lon"),
+                place_source=place.get("source"),
             ),
             today=ctx.today,
         )

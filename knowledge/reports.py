@@ -43,6 +43,8 @@ class Report(Base):
     town: Mapped[str | None] = mapped_column(String(60), nullable=True)
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # "location": the coordinates were shared (precise); "typed": the town's centre of a typed address
+    place_source: Mapped[str | None] = mapped_column(String(20), nullable=True)
     description: Mapped[str] = mapped_column(Text, default="")
     photo: Mapped[str | None] = mapped_column(String(80), nullable=True)  # file name under the photo dir
     channel: Mapped[str] = mapped_column(String(20))
@@ -89,7 +91,7 @@ class NewReport:
     town: str | None = None
     latitude: float | None = None
     longitude: float | None = None
-    photo: str | None = None
+    place_source: str | None = None
 
 
 def aware(at: datetime) -> datetime:
@@ -172,32 +174,28 @@ async def add_note(session: AsyncSession, *, report: Report, note: str, staff_id
 
 
 async def possible_duplicates(session: AsyncSession, *, report: Report) -> list[Report]:
-    """Open reports of the same category within DUPLICATE_METERS and DUPLICATE_DAYS of this one."""
-    if report.latitude is None or report.longitude is None:
-        return []
+    """Open reports of the same category within DUPLICATE_DAYS of this one, and either within
+    DUPLICATE_METERS (both places shared as locations) or at the same typed address (a typed
+    address has only its town's centre, so distances between those would mean nothing)."""
     at = aware(report.created_at)
-    window = (at - timedelta(days=DUPLICATE_DAYS), at + timedelta(days=DUPLICATE_DAYS))
-    # a small box first (1e-3 degree ≈ 111 m of latitude), the exact distance after
-    box = 0.001
     rows = await session.scalars(
         select(Report).where(
             Report.id != report.id,
             Report.category == report.category,
             Report.status.in_(OPEN_STATUSES),
-            Report.created_at >= window[0],
-            Report.created_at <= window[1],
-            Report.latitude.between(report.latitude - box, report.latitude + box),
-            Report.longitude.between(report.longitude - box * 1.3, report.longitude + box * 1.3),
+            Report.created_at >= at - timedelta(days=DUPLICATE_DAYS),
+            Report.created_at <= at + timedelta(days=DUPLICATE_DAYS),
         )
     )
-    here = (report.latitude, report.longitude)
-    return [
-        r
-        for r in rows
-        if r.latitude is not None
-        and r.longitude is not None
-        and distance_m(here, (r.latitude, r.longitude)) <= DUPLICATE_METERS
-    ]
+    return [r for r in rows if _same_place(report, r)]
+
+
+def _same_place(a: Report, b: Report) -> bool:
+    if a.place_source == b.place_source == "location":
+        if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+            return False
+        return distance_m((a.latitude, a.longitude), (b.latitude, b.longitude)) <= DUPLICATE_METERS  # type: ignore[arg-type]
+    return a.address is not None and a.address == b.address and a.place_source == b.place_source == "typed"
 
 
 # -- photo uploads ------------------------------------------------------------------------

@@ -83,3 +83,27 @@ async def test_a_location_alone_starts_a_report(bot) -> None:  # type: ignore[no
     await bot.press("カラス・害虫")
     await bot.press("写真なしで進む")
     assert "どのような状態" in bot.text  # the place came with the location
+
+
+async def test_typed_reports_at_the_same_address_are_possible_duplicates(dispatcher, services) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    from bot.testing import Conversation
+    from knowledge.reports import possible_duplicates
+
+    place = f"港町1-{uuid.uuid4().int % 10_000}"  # an address no other test uses
+    numbers = []
+    for where in (place, place, "港町2-1"):
+        bot = Conversation(dispatcher, sender_id=f"t-{uuid.uuid4().hex[:10]}")
+        await bot.say("不法投棄されてる")
+        await bot.press("写真なしで進む")
+        await bot.say(where)
+        await bot.press("はい")
+        found = NUMBER.search(bot.text)
+        assert found is not None, bot.text
+        numbers.append(found.group(0))
+    async with services.sessionmaker() as s:
+        reports = [await s.scalar(select(Report).where(Report.number == n)) for n in numbers]
+        assert all(r is not None and r.place_source == "typed" for r in reports)
+        dups = {d.number for d in await possible_duplicates(s, report=reports[1])}  # type: ignore[arg-type]
+    assert numbers[0] in dups and numbers[2] not in dups

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("town", sa.String(60), nullable=True),
         sa.Column("latitude", sa.Float, nullable=True),
         sa.Column("longitude", sa.Float, nullable=True),
+        sa.Column("place_source", sa.String(20), nullable=True),
         sa.Column("description", sa.Text, nullable=False, server_default=""),
         sa.Column("photo", sa.String(80), nullable=True),
         sa.Column("channel", sa.String(20), nullable=False),
