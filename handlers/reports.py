@@ -14,7 +14,7 @@ the receipt (the resident was asked to resend) joins their latest report that ha
 from __future__ import annotations
 
 import unicodedata
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -200,7 +200,7 @@ class ReportForm(Form):
             error = ctx.parse.entity("error")
             ctx.say(PHOTO_ERRORS.get(str(error), PHOTO_ERRORS["not_image"]))
             return True
-        since = ctx.services.now() - LATE_PHOTO
+        since = (ctx.services.now() - LATE_PHOTO).astimezone(UTC)  # SQLite keeps UTC without its offset
         report = await ctx.db.scalar(
             select(Report)
             .where(Report.conversation_id == ctx.event.conversation_id, Report.photo.is_(None))
