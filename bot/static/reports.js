@@ -131,4 +131,5 @@
     ev.preventDefault(); token = $("token").value; sessionStorage.setItem("madoguchi.staff", token); connect();
   });
   if (token) { $("token").value = token; connect(); }
+  setInterval(function () { if (token && !document.hidden) loadList(); }, 30000); // new reports arrive by themselves
 })();
