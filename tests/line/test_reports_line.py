@@ -164,3 +164,15 @@ def test_the_rich_menu_has_a_report_tile_that_starts_a_report(client: TestClient
     assert "通報" in tile["action"]["label"]
     sent = say(client, standin, wh.postback("/report_issue"))
     assert "何についての通報" in texts(sent)
+
+
+def test_a_redelivered_image_makes_no_second_report_step(client: TestClient, standin: StandIn) -> None:
+    standin.contents["9006"] = phone_photo()
+    say(client, standin, wh.text("カラスがごみを荒らす"))
+    event = image("9006")
+    say(client, standin, event)
+    redelivered = {**event, "deliveryContext": {"isRedelivery": True}}
+    assert wh.post(client, redelivered).status_code == 200
+    wh.drain(client)
+    assert len(standin.calls_to("/v2/bot/message/reply")) == 2  # the copy is not answered again
+    assert wh.count_messages(client, conversation_id=f"line:{wh.USER}", text="（写真）") == 1
