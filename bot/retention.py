@@ -52,6 +52,7 @@ from sqlalchemy import ColumnElement, CursorResult, delete, exists, func, or_, s
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from bot import report_retention
 from bot.channels.line_outbox import OutboxRow, PendingEvent
 from bot.db import Base, make_async_engine, make_sessionmaker, migrate
 from bot.logs import configure, mask
@@ -399,6 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.resolved_database_url)  # idempotent; the tables must be at head
     result = asyncio.run(_run(settings, now, args.apply))
+    result["photos"] = asyncio.run(report_retention.run(settings, now, args.apply))  # 通報の写真
     print(json.dumps(result, ensure_ascii=False))
     return 1 if result["errors"] else 0
 

@@ -114,6 +114,7 @@ ERROR_TEXT = {
     403: "not allowed for this staff account",
     404: "not found",
     409: "conflicts with the current state",
+    411: "a Content-Length is required",
     413: "the body is larger than 64 KB",
     422: "a field is missing or invalid; `error` names it",
     503: "a database, Redis or the NLU is unavailable (or the feature is not configured); retry later",

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     retention_contact_days: int = Field(default=90, ge=0)
     retention_line_days: int = Field(default=30, ge=0)
     retention_link_days: int = Field(default=30, ge=0)
+    # 通報の写真 (knowledge/photos.py): where they are kept (empty: DATA_DIR/photos) and for how long
+    photo_dir: str = ""
+    retention_photo_days: int = Field(default=180, ge=0)
 
     @property
     def is_production(self) -> bool:
@@ -63,3 +66,8 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'madoguchi.db').resolve()}"
+
+    @property
+    def resolved_photo_dir(self) -> Path:
+        """Where 通報の写真 are kept: PHOTO_DIR, else DATA_DIR/photos."""
+        return Path(self.photo_dir) if self.photo_dir else self.data_dir / "photos"

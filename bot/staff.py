@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -20,6 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import live
 from bot.channels.web import BadRequest, read_json_object
@@ -258,9 +260,11 @@ async def _staff_turn(
     transition: Transition | None = None,
     staff_id: str = "staff",
     require_human: bool = False,
+    change: Callable[[AsyncSession], Awaitable[None]] | None = None,
 ) -> ConversationState:
     """One transaction, like a resident's turn: claim the conversation, move it through the
-    transition table, record the staff messages and queue them on the resident's channel."""
+    transition table, record the staff messages and queue them on the resident's channel.
+    `change` (e.g. a 通報's new status) runs in the same transaction, after the claim."""
     settings = services.settings
     async with services.turn_gate(), services.sessionmaker() as db, db.begin():
         await begin_turn(db)
@@ -273,6 +277,8 @@ async def _staff_turn(
         if found is None:
             raise HTTPException(404, "no such conversation")
         conv, state = found
+        if change is not None:
+            await change(db)
         if require_human and state.status != "human":
             raise HTTPException(409, "take the conversation over before replying")
         if transition is not None:

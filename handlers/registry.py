@@ -61,6 +61,9 @@ def procedure_handlers() -> list[Handler]:
 
     handlers += [BulkyWasteForm(), ChildcareForm(), FacilityBookingForm(), CareConsultationForm()]
     handlers += [ReservationManageForm()]  # 予約の確認・取消し
+    from handlers.reports import ReportForm
+
+    handlers += [ReportForm()]  # 通報 (handlers/reports.py)
     return handlers
 
 

@@ -28,6 +28,8 @@ from linebot.v3.webhook import WebhookParser
 from linebot.v3.webhooks import (
     Event,
     FollowEvent,
+    ImageMessageContent,
+    LocationMessageContent,
     MessageEvent,
     PostbackEvent,
     TextMessageContent,
@@ -38,6 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.line_media import LOCATION_TEXT, PHOTO_TEXT, LineContent, location_payload
 from bot.channels.line_outbox import LineApi, LineTuning, Outbox, PendingEvent
 from bot.channels.line_render import batches, render
 from bot.dispatcher import SORRY, Dispatcher
@@ -112,6 +115,11 @@ def to_inbound(event: Any, max_chars: int = 5000) -> InboundEvent | None:
         if isinstance(event.message, TextMessageContent):
             return InboundEvent(kind="message", text=event.message.text[:max_chars], **common)
         common["metadata"]["message_type"] = getattr(event.message, "type", "unknown")
+        if isinstance(event.message, ImageMessageContent):  # 通報の写真: fetched in `process`
+            common["metadata"]["message_id"] = event.message.id
+            return InboundEvent(kind="message", text=PHOTO_TEXT, **common)
+        if isinstance(event.message, LocationMessageContent):  # 通報の場所
+            return InboundEvent(kind="message", text=LOCATION_TEXT, payload=location_payload(event.message), **common)
         return InboundEvent(kind="unsupported", **common)
     if isinstance(event, PostbackEvent):
         return InboundEvent(kind="postback", payload=event.postback.data, **common)
@@ -135,6 +143,7 @@ class LineChannel:
         self.parser = WebhookParser(services.settings.line_channel_secret)
         self.api = LineApi(services.settings, tuning)
         self.outbox = Outbox(services.sessionmaker, self.api, tuning)
+        self.content = LineContent(services.settings, tuning)  # image messages' contents (通報)
         self.queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=tuning.queue_size)
         self._workers: list[asyncio.Task[None]] = []
         self._current: dict[int, Job] = {}
@@ -162,6 +171,7 @@ class LineChannel:
         await self._persist(leftovers)
         await self.outbox.stop()
         await self.api.close()
+        await self.content.close()
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every accepted event is processed and its messages sent (tests, bench)."""
@@ -227,6 +237,11 @@ class LineChannel:
         assert where is not None and inbound.received_at is not None
         target = Target(where[0], getattr(event, "reply_token", None), inbound.received_at, where[1])
         inbound = replace(inbound, metadata={**inbound.metadata, "line_target": target})
+        if "message_id" in inbound.metadata:  # an image: its content, checked and stored, as a payload
+            photo = await self.content.photo_payload(
+                self.services, inbound.conversation_id, inbound.metadata["message_id"]
+            )
+            inbound = replace(inbound, payload=photo)
         replies = await self._dispatch(inbound, target)
         if inbound.metadata.get("line_queued"):  # written with the turn's transcript: just send
             await self.outbox.send(target.recipient_id)

@@ -37,7 +37,13 @@ def label(title: str, limit: int = MAX_LABEL) -> str:
     return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
+# Buttons a handler marks with these pseudo-URLs open LINE's own pickers (通報: photo, location)
+LINE_ACTIONS = {"line:location": "location", "line:camera": "camera", "line:cameraRoll": "cameraRoll"}
+
+
 def action(button: Button) -> dict[str, Any]:
+    if button.url in LINE_ACTIONS:
+        return {"type": LINE_ACTIONS[button.url], "label": label(button.title)}
     if button.url:
         return {"type": "uri", "label": label(button.title), "uri": button.url}
     if not button.payload or len(button.payload) > MAX_DATA:

@@ -13,6 +13,9 @@ FILES = {
     "widget.css": "text/css",
     "staff.js": "text/javascript",
     "staff.css": "text/css",
+    "widget_report.js": "text/javascript",  # 通報: the widget's photo and location buttons
+    "widget_report.css": "text/css",
+    "reports.js": "text/javascript",  # 通報: the staff console's page
 }
 
 
@@ -30,6 +33,10 @@ def router() -> APIRouter:
     @api.get("/staff", include_in_schema=False)
     async def staff_console() -> FileResponse:
         return FileResponse(STATIC / "staff.html", media_type="text/html; charset=utf-8")
+
+    @api.get("/staff/reports", include_in_schema=False)
+    async def staff_reports() -> FileResponse:
+        return FileResponse(STATIC / "reports.html", media_type="text/html; charset=utf-8")
 
     @api.get("/static/{name}", include_in_schema=False)
     async def static(name: str) -> FileResponse:

@@ -239,6 +239,9 @@
     };
   }
 
+  // 通報 (bot/static/widget_report.js): its photo and location buttons send through this widget
+  root.madoguchi = { post: post, senderId: senderId };
+
   function openPanel() {
     panel.hidden = false;
     launcher.hidden = true;

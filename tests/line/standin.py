@@ -1,6 +1,7 @@
 """A local stand-in of the LINE Messaging API: a real HTTP server on 127.0.0.1 that records calls.
 
-It speaks the parts of the API madoguchi uses (reply, push, loading animation, rich menus) with
+It speaks the parts of the API madoguchi uses (reply, push, loading animation, rich menus, message
+contents: `GET /v2/bot/message/{id}/content` answers `contents[id]`, 404 when unknown) with
 LINE's documented behaviour where it matters for delivery guarantees:
 
 - a reply token works once; a used or expired token answers 400 "Invalid reply token";
@@ -69,6 +70,7 @@ class StandIn:
     rich_menus: dict[str, dict[str, Any]] = field(default_factory=dict)
     default_rich_menu: str | None = None
     images: dict[str, tuple[str, int]] = field(default_factory=dict)  # menu id -> (content type, size)
+    contents: dict[str, bytes] = field(default_factory=dict)  # message id -> image bytes (通報の写真)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -123,10 +125,15 @@ class StandIn:
                     return self.faults.pop(i)
         return None
 
-    def answer(self, call: Call) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def answer(self, call: Call) -> tuple[int, Any, dict[str, str]]:
         if call.header("Authorization") != f"Bearer {self.access_token}":
             return 401, {"message": "Authentication failed"}, {}
         path = call.path
+        if call.method == "GET" and path.startswith("/v2/bot/message/") and path.endswith("/content"):
+            content = self.contents.get(path.split("/")[4])
+            if content is None:
+                return 404, {"message": "Not found"}, {}
+            return 200, content, {"Content-Type": "image/jpeg"}
         if path == "/v2/bot/message/reply":
             return self._reply(call.json)
         if path == "/v2/bot/message/push":
@@ -215,11 +222,12 @@ class _Handler(BaseHTTPRequestHandler):
             status, data, headers = owner.answer(call)
         self._send(status, data, headers)
 
-    def _send(self, status: int, data: dict[str, Any], headers: dict[str, str]) -> None:
-        raw = json.dumps(data).encode()
+    def _send(self, status: int, data: Any, headers: dict[str, str]) -> None:
+        raw = data if isinstance(data, bytes) else json.dumps(data).encode()
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            if "Content-Type" not in headers:
+                self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(raw)))
             self.send_header("x-line-request-id", uuid.uuid4().hex)
             for key, value in headers.items():
