@@ -86,10 +86,35 @@ def add_months(day: date, months: int) -> date:
     raise ValueError(day)  # unreachable
 
 
-def load_rules(path: Path = RULES_FILE, *, known_intents: frozenset[str] | None = None) -> list[OutreachRule]:
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """What residents stop or restart: its name in chat and the words that mean it."""
+
+    id: str
+    label: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutreachBook:
+    rules: tuple[OutreachRule, ...]
+    topics: dict[str, Topic]
+
+    def topic_in(self, text: str) -> Topic | None:
+        """The topic a message names (「健診のお知らせはいらない」 → checkup), or None for all."""
+        for topic in self.topics.values():
+            if any(word in text for word in topic.words):
+                return topic
+        return None
+
+
+def load_rules(path: Path = RULES_FILE, *, known_intents: frozenset[str] | None = None) -> OutreachBook:
     """Read and check the rules; RuleError names the rule and the field."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    raw = data.get("rules") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or set(data) - {"topics", "rules"}:
+        raise RuleError(f"{path}: the file has 'topics' and 'rules' only")
+    topics = _topics(data.get("topics"), path)
+    raw = data.get("rules")
     if not isinstance(raw, list) or not raw:
         raise RuleError(f"{path}: 'rules' must be a non-empty list")
     rules = [_rule(r, i, known_intents) for i, r in enumerate(raw)]
@@ -97,7 +122,21 @@ def load_rules(path: Path = RULES_FILE, *, known_intents: frozenset[str] | None 
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise RuleError(f"{path}: duplicate rule id(s): {dupes}")
-    return rules
+    for rule in rules:
+        if rule.topic not in topics:
+            raise RuleError(f"outreach rule {rule.id}: field 'topic': {rule.topic!r} is not under 'topics'")
+    return OutreachBook(tuple(rules), topics)
+
+
+def _topics(raw: Any, path: Path) -> dict[str, Topic]:
+    if not isinstance(raw, dict) or not raw:
+        raise RuleError(f"{path}: 'topics' must map each topic to its label and words")
+    out = {}
+    for tid, t in raw.items():
+        if not isinstance(t, dict) or set(t) != {"label", "words"} or not isinstance(t["words"], list):
+            raise RuleError(f"{path}: topic {tid}: needs 'label' and a list of 'words'")
+        out[str(tid)] = Topic(str(tid), str(t["label"]), tuple(str(w) for w in t["words"]))
+    return out
 
 
 def _rule(raw: Any, index: int, known_intents: frozenset[str] | None) -> OutreachRule:

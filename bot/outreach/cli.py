@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from datetime import datetime
@@ -43,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         now = parse_now(args.now, settings.timezone)
     except ValueError as exc:
         parser.error(str(exc))
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):  # the embedded mode: bring its file up to date, as the server does
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate(url)
     result = asyncio.run(run_once(settings, now, dry_run=args.dry_run, wait=args.wait))
     print(json.dumps(result, ensure_ascii=False))
     return 0
@@ -59,18 +64,16 @@ def parse_now(value: str | None, timezone: str) -> datetime:
 
 
 async def run_once(settings: Settings, now: datetime, *, dry_run: bool, wait: float) -> dict[str, Any]:
-    url = settings.resolved_database_url
-    if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(migrate, url)
-    engine = make_async_engine(url)
+    engine = make_async_engine(settings.resolved_database_url)
     sessionmaker = make_sessionmaker(engine)
-    run = OutreachRun(settings, sessionmaker, load_rules(rules_path(settings.data_dir)))
+    run = OutreachRun(settings, sessionmaker, list(load_rules(rules_path(settings.data_dir)).rules))
     outbox: Outbox | None = None
+    api: LineApi | None = None
     line_rows: list[list[OutboxRow]] = []
     if settings.line_channel_access_token:
         tuning = LineTuning()
-        outbox = Outbox(sessionmaker, LineApi(settings, tuning), tuning)
+        api = LineApi(settings, tuning)
+        outbox = Outbox(sessionmaker, api, tuning)
 
         async def write_line(db: AsyncSession, sender_id: str, replies: list[Reply]) -> None:
             rows = outbox.rows(recipient_id=sender_id, batches=batches(render(replies)))  # type: ignore[union-attr]
@@ -85,6 +88,8 @@ async def run_once(settings: Settings, now: datetime, *, dry_run: bool, wait: fl
     finally:
         if outbox is not None:
             await outbox.stop()
+        if api is not None:
+            await api.close()
         await engine.dispose()
     return result
 
@@ -93,18 +98,16 @@ async def _deliver_line(
     outbox: Outbox, run: OutreachRun, line_rows: list[list[OutboxRow]], result: dict[str, Any], wait: float
 ) -> None:
     outbox.start()
-    for _rule, channel, sender in run.written:
+    for _rule, channel, sender, _reply in run.written:
         if channel == "line":
             await outbox.send(sender)
-    try:
+    with contextlib.suppress(TimeoutError):
         await outbox.flush(timeout=wait)
-    except TimeoutError:
-        pass
     ids = [row.id for rows in line_rows for row in rows]
     async with run.sessionmaker() as db:
         status = dict((await db.execute(select(OutboxRow.id, OutboxRow.status).where(OutboxRow.id.in_(ids)))).all())
     line_written = [w for w in run.written if w[1] == "line"]
-    for (rule_id, _channel, _sender), rows in zip(line_written, line_rows, strict=True):
+    for (rule_id, _channel, _sender, _reply), rows in zip(line_written, line_rows, strict=True):
         if any(status.get(row.id) != "sent" for row in rows):
             counts = result["rules"][rule_id]
             counts["sent"] -= 1

@@ -45,7 +45,7 @@ class OutreachRun:
     sessionmaker: async_sessionmaker  # type: ignore[type-arg]
     rules: list[OutreachRule]
     writers: dict[str, OutboxWriter] = field(default_factory=dict)
-    written: list[tuple[str, str, str]] = field(default_factory=list)  # (rule id, channel, sender) of this run
+    written: list[tuple[str, str, str, Reply]] = field(default_factory=list)  # (rule id, channel, sender, notice)
 
 
 def empty_counts() -> dict[str, Any]:
@@ -149,12 +149,14 @@ async def _claim_and_write(run: OutreachRun, notice: Notice, now: datetime) -> s
         data.pop("text", None)
         data.pop("sender", None)
         await append_messages(
-            db, conversation=conv, entries=[TranscriptEntry(direction="out", author="bot", text=reply.text, payload=data)]
+            db,
+            conversation=conv,
+            entries=[TranscriptEntry(direction="out", author="bot", text=reply.text, payload=data)],
         )
         writer = run.writers.get(notice.channel)
         if writer is not None:
             await writer(db, notice.sender_id, [reply])
-    run.written.append((notice.rule.id, notice.channel, notice.sender_id))
+    run.written.append((notice.rule.id, notice.channel, notice.sender_id, reply))
     log.info("notice written", extra={"rule": notice.rule.id, "channel": notice.channel})
     return None
 

@@ -43,13 +43,15 @@ async def due_notices(
     return notices
 
 
-async def _profile_notices(db: AsyncSession, rules: list[OutreachRule], today: date, *, demo_mode: bool) -> list[Notice]:
+async def _profile_notices(
+    db: AsyncSession, rules: list[OutreachRule], today: date, *, demo_mode: bool
+) -> list[Notice]:
     if not rules:
         return []
     consented = set(
-        (await db.scalars(select(Consent.resident_id).where(Consent.scope == "outreach", Consent.status == "given")))
+        await db.scalars(select(Consent.resident_id).where(Consent.scope == "outreach", Consent.status == "given"))
     )
-    linked = set((await db.scalars(select(ChannelIdentity.resident_id))))
+    linked = set(await db.scalars(select(ChannelIdentity.resident_id)))
     recipients = consented | linked
     if not recipients:
         return []
@@ -117,16 +119,20 @@ async def _choose_channels(db: AsyncSession, notices: list[Notice], *, demo_mode
     links: dict[str, list[Any]] = defaultdict(list)
     if residents:
         rows = await db.execute(
-            select(ChannelIdentity.resident_id, ChannelIdentity.channel, ChannelIdentity.user_id, ChannelIdentity.linked_by)
+            select(
+                ChannelIdentity.resident_id, ChannelIdentity.channel, ChannelIdentity.user_id, ChannelIdentity.linked_by
+            )
             .where(ChannelIdentity.resident_id.in_(residents))
             .order_by(ChannelIdentity.id)
         )
         for rid, channel, user_id, linked_by in rows:
             if link_counts(channel, linked_by, demo_mode=demo_mode):
                 links[rid].append((channel, user_id))
-    unfollowed = await _unfollowed(db, {u for ls in links.values() for c, u in ls if c == "line"} | {
-        n.sender_id for n in notices if n.channel == "line" and n.sender_id
-    })
+    unfollowed = await _unfollowed(
+        db,
+        {u for ls in links.values() for c, u in ls if c == "line"}
+        | {n.sender_id for n in notices if n.channel == "line" and n.sender_id},
+    )
     for n in notices:
         if n.channel is None:
             usable = [(c, u) for c, u in links.get(n.resident_id or "", []) if _reachable(c, u, line_ready, unfollowed)]
@@ -157,7 +163,7 @@ async def _unfollowed(db: AsyncSession, line_users: set[str]) -> set[str]:
         )
         .order_by(Message.id)
     )
-    last: dict[str, str] = {}
+    last: dict[str, str | None] = {}
     for conv, intent in rows:
         last[conv.partition(":")[2]] = intent
     return {u for u, intent in last.items() if intent == "event_unfollow"}
