@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.db import make_async_engine, make_sessionmaker
 from bot.outreach.cli import run_once
 from bot.outreach.models import NoticeOptout, utcnow
-from bot.db import make_async_engine, make_sessionmaker
 from knowledge.bookings import Reservation
 
 PUSH = "/v2/bot/message/push"
