@@ -30,6 +30,7 @@ from bot.dispatcher import Dispatcher
 from bot.interpreters import build_interpreter
 from bot.locks import LockTimeout
 from bot.logs import configure
+from bot.outreach.scheduler import OutreachScheduler
 from bot.secret_key import ConfigurationError, resolve_secret_key
 from bot.services import build_services
 from bot.settings import Settings
@@ -59,10 +60,13 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
         app.state.dispatcher = Dispatcher(services, build_router(), build_hooks(services))
         app.state.dispatcher.outbound_writers["web"] = web.note_reply_ids  # reply ids for the REST answer
         await line.start_channel(app, services, app.state.dispatcher)  # LINE workers + outbox
+        app.state.outreach = OutreachScheduler(services)  # notices (CONTRACTS §7), claimed once
+        app.state.outreach.start()
         log.info("madoguchi started", extra={"database": settings.resolved_database_url.split(":")[0]})
         try:
             yield
         finally:
+            await app.state.outreach.stop()
             await line.stop_channel(app)
             await services.close()
 

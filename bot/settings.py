@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     # 通報の写真 (knowledge/photos.py): where they are kept (empty: DATA_DIR/photos) and for how long
     photo_dir: str = ""
     retention_photo_days: int = Field(default=180, ge=0)
+    # outreach notices (bot/outreach, CONTRACTS §7): none in quiet hours (Japan time, start..end),
+    # at most N per resident in 7 days; the server runs the rules every N seconds (0: never)
+    outreach_quiet_start_hour: int = Field(default=21, ge=0, le=23)
+    outreach_quiet_end_hour: int = Field(default=8, ge=0, le=23)
+    outreach_max_per_week: int = Field(default=3, ge=1)
+    outreach_interval_seconds: float = Field(default=900.0, ge=0)
 
     @property
     def is_production(self) -> bool:

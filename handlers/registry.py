@@ -21,6 +21,7 @@ from handlers.conversation import (
 from handlers.fallback import FallbackHandler
 from handlers.faq_first import FaqFirst
 from handlers.handoff import RequestHumanHandler, SensitiveHandler
+from handlers.notices import NoticeSettingsHandler
 from handlers.procedures import ProcedureInfoHandler
 from handlers.suggestions import SuggestionHook
 from knowledge.catalog import Catalog
@@ -39,6 +40,7 @@ def conversation_handlers() -> list[Handler]:
         RequestHumanHandler(),
         SensitiveHandler(),
         *profile_handlers(),  # consent, privacy, account linking, suggestion decline
+        NoticeSettingsHandler(),  # outreach notices: stop, restart, what is sent (CONTRACTS §7)
     ]
 
 

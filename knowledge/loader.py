@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from knowledge.catalog import load_catalog
 from knowledge.faq import FaqIndex, parse_faq_file
 from knowledge.report_data import load_report_data
+from knowledge.outreach_rules import load_rules, rules_path
 from knowledge.services_data import load_services
 from knowledge.waste import WasteGuide, parse_waste_csv
 
@@ -44,6 +45,7 @@ def load_knowledge(services: KnowledgeHolder) -> None:
     services.knowledge["waste"] = load_waste(data_dir)
     services.knowledge["services"] = load_services()  # reservations: 粗大ごみ, 一時預かり, 施設, 介護の相談
     services.knowledge["reports"] = load_report_data(data_dir, catalog)  # 通報: categories, towns
+    services.knowledge["outreach"] = load_rules(rules_path(data_dir))  # notices (CONTRACTS §7)
     log.info(
         "knowledge loaded",
         extra={

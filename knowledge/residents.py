@@ -19,7 +19,7 @@ RELATIONS = frozenset(
     {"head", "spouse", "child", "father", "mother", "grandfather", "grandmother", "grandchild", "sibling", "other"}
 )
 CARE_LEVELS = frozenset({"要支援1", "要支援2", "要介護1", "要介護2", "要介護3", "要介護4", "要介護5"})
-CONSENT_SCOPES = frozenset({"suggestions"})
+CONSENT_SCOPES = frozenset({"suggestions", "outreach"})  # CONTRACTS §4
 CHANNELS = frozenset({"web", "line"})
 INTERACTION_KINDS = frozenset({"inquiry", "reservation", "request", "handoff", "suggestion"})
 
@@ -52,6 +52,8 @@ class Resident(Base):
     relation_to_head: Mapped[str] = mapped_column(String(20))
     care_level: Mapped[str | None] = mapped_column(String(10), nullable=True)
     death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # the end of the member's care certification (要介護・要支援認定の有効期間の終了日), CONTRACTS §4
+    care_level_valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

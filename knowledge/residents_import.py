@@ -35,7 +35,7 @@ from knowledge.residents import (
 from knowledge.store import KnowledgeImportError
 
 TOP_KEYS = {"households", "consents", "links"}
-MEMBER_KEYS = {"id", "name", "kana", "birth_date", "relation_to_head", "care_level", "death_date"}
+MEMBER_KEYS = {"id", "name", "kana", "birth_date", "relation_to_head", "care_level", "death_date", "care_level_valid_until"}
 WEB_SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 LINE_USER = re.compile(r"^U[0-9a-f]{32}$")
 
@@ -72,7 +72,9 @@ class _Checker:
             return None
         return value.strip()
 
-    def day(self, where: str, record: dict[str, Any], key: str, *, required: bool = True) -> date | None:
+    def day(
+        self, where: str, record: dict[str, Any], key: str, *, required: bool = True, future: bool = False
+    ) -> date | None:
         value = record.get(key)
         if value is None and not required:
             return None
@@ -82,7 +84,7 @@ class _Checker:
             parsed = None
         if parsed is None:
             self.fail(where, f"field '{key}': {value!r} is not a valid date (YYYY-MM-DD)")
-        elif parsed > self.today:
+        elif parsed > self.today and not future:
             self.fail(where, f"field '{key}': {value} is in the future")
             parsed = None
         return parsed
@@ -180,6 +182,9 @@ def _check_member(check: _Checker, where: str, member: Any, seen: set[str]) -> d
     care = member.get("care_level")
     if care is not None and care not in CARE_LEVELS:
         check.fail(where, f"field 'care_level': unknown care level {care!r} (要支援1-2, 要介護1-5 or null)")
+    valid_until = check.day(where, member, "care_level_valid_until", required=False, future=True)
+    if valid_until and not care:
+        check.fail(where, "field 'care_level_valid_until' needs a 'care_level'")
     return {
         "id": rid,
         "name": name,
@@ -188,6 +193,7 @@ def _check_member(check: _Checker, where: str, member: Any, seen: set[str]) -> d
         "relation_to_head": relation,
         "care_level": care,
         "death_date": death,
+        "care_level_valid_until": valid_until,
     }
 
 

@@ -221,3 +221,8 @@ def _service(raw: Any, where: str, known_intents: frozenset[str] | None) -> Serv
     if known_intents is not None and raw["intent"] not in known_intents:
         raise RuleError(f"{where}: unknown intent {raw['intent']!r} in 'suggest'")
     return Service(raw["intent"], raw["title"], raw.get("note", ""))
+
+
+def member_condition(raw: Any, where: str) -> MemberCondition:
+    """A `members` condition as the suggestion rules write it (shared with the outreach rules)."""
+    return _member(raw, where)

@@ -62,7 +62,7 @@ def test_good_file_loads_every_household_consent_and_link(settings: Settings, tm
     assert len(snap["residents"]) == 19 and len(snap["households"]) == 7
     tome = next(r for r in snap["residents"] if r.id == f"R003-{tag}")
     assert (tome.relation_to_head, tome.care_level, tome.birth_date.isoformat()) == ("mother", "要支援1", "1944-05-05")
-    assert [c.status for c in snap["consents"]] == ["given"] * 6
+    assert [c.status for c in snap["consents"]] == ["given"] * 7  # 6 × suggestions + R001 outreach (§7)
     assert ("web", f"demo-hanako-{tag}", f"R001-{tag}") in [tuple(x) for x in snap["links"]]
 
 
