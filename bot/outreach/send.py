@@ -68,24 +68,31 @@ async def run_rules(run: OutreachRun, now: datetime, *, dry_run: bool = False) -
         notices = await due_notices(
             db, run.rules, local.date(), demo_mode=settings.demo_mode, line_ready="line" in run.writers
         )
-    quiet = in_quiet_hours(settings, now)
-    for notice in notices:
-        c = counts[notice.rule.id]
-        c["due"] += 1
-        reason = await _skip_reason(run, notice, now, quiet=quiet)
-        if reason is None and not dry_run:
-            reason = await _claim_and_write(run, notice, now)
-        if reason is None:
-            c["sent"] += 1
-        else:
-            c["skipped"][reason] += 1
+    await process(run, notices, now, counts, dry_run=dry_run)
     result: dict[str, Any] = {"now": local.isoformat(), "rules": counts}
     if dry_run:
         result["dry_run"] = True
     return result
 
 
-async def _skip_reason(run: OutreachRun, notice: Notice, now: datetime, *, quiet: bool) -> str | None:
+async def process(
+    run: OutreachRun, notices: list[Notice], now: datetime, counts: dict[str, Any], *, dry_run: bool = False
+) -> None:
+    """Skip, or claim and write, each notice; `counts[rule id]` gets the outcome."""
+    quiet = in_quiet_hours(run.settings, now)
+    for notice in notices:
+        c = counts.setdefault(notice.rule.id, empty_counts())
+        c["due"] += 1
+        reason = await skip_reason(run, notice, now, quiet=quiet)
+        if reason is None and not dry_run:
+            reason = await _claim_and_write(run, notice, now)
+        if reason is None:
+            c["sent"] += 1
+        else:
+            c["skipped"][reason] += 1
+
+
+async def skip_reason(run: OutreachRun, notice: Notice, now: datetime, *, quiet: bool) -> str | None:
     if notice.blocked:
         return notice.blocked
     keys = subjects(resident_id=notice.resident_id, conversation_id=notice.conversation_id)

@@ -39,7 +39,7 @@ async def due_notices(
 ) -> list[Notice]:
     notices = await _profile_notices(db, [r for r in rules if r.uses_profile], today, demo_mode=demo_mode)
     notices += await _reservation_notices(db, [r for r in rules if not r.uses_profile], today)
-    await _choose_channels(db, notices, demo_mode=demo_mode, line_ready=line_ready)
+    await choose_channels(db, notices, demo_mode=demo_mode, line_ready=line_ready)
     return notices
 
 
@@ -72,17 +72,21 @@ async def _profile_notices(
     return notices
 
 
-def _occurrence(rule: OutreachRule, me: Resident, m: Resident, today: date) -> str | None:
-    if m.death_date is not None or rule.member is None:
-        return None
-    member = Member(
+def as_member(me: Resident, m: Resident, today: date) -> Member:
+    """A living household member as the rules' conditions see it (from `me`'s point of view)."""
+    return Member(
         is_self=m.id == me.id,
         age=age_on(m.birth_date, today),
         relation=m.relation_to_head,
         care_level=m.care_level,
         days_since_death=None,
     )
-    if not rule.member.holds(member):
+
+
+def _occurrence(rule: OutreachRule, me: Resident, m: Resident, today: date) -> str | None:
+    if m.death_date is not None or rule.member is None:
+        return None
+    if not rule.member.holds(as_member(me, m, today)):
         return None
     dates = {"care_level_valid_until": m.care_level_valid_until}
     return rule.member_occurrence(birth_date=m.birth_date, dates=dates, today=today)
@@ -113,7 +117,7 @@ async def _reservation_notices(db: AsyncSession, rules: list[OutreachRule], toda
     return notices
 
 
-async def _choose_channels(db: AsyncSession, notices: list[Notice], *, demo_mode: bool, line_ready: bool) -> None:
+async def choose_channels(db: AsyncSession, notices: list[Notice], *, demo_mode: bool, line_ready: bool) -> None:
     """A chat to reach each recipient on: LINE first (not after an unfollow), else the web chat."""
     residents = {n.resident_id for n in notices if n.resident_id and n.channel is None}
     links: dict[str, list[Any]] = defaultdict(list)
