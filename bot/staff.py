@@ -17,17 +17,17 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
 from sqlalchemy import func, select
 
-from bot.channels.web import BadRequest, read_json_object
+from bot.channels.web import BadRequest
 from bot.deps import ServicesDep
 from bot.events import Reply
 from bot.handoff import InvalidTransition, Transition, apply_transition
 from bot.models import Conversation, Handoff, Message
-from bot.schemas import Loose, StaffIdRequest, StaffTextRequest, StatusAnswer, errors, json_body
+from bot.schemas import Loose, StaffIdRequest, StaffTextRequest, StatusAnswer, errors, json_body, read_body
 from bot.services import Services
 from bot.staff_accounts import any_enabled, find_account
 from bot.state import ConversationState, begin_turn, claim_existing, put
@@ -110,7 +110,9 @@ def router() -> APIRouter:
         return {"id": who.id, "name": who.name, "shared": who.shared}
 
     @api.get("/conversations", response_model=list[Loose], responses={**errors(401, 403, 503), **errors(422)})
-    async def conversations(services: ServicesDep, _: StaffDep, status: str = "open") -> list[dict[str, Any]]:
+    async def conversations(
+        services: ServicesDep, _: StaffDep, status: Literal["open", "bot", "pending_handoff", "human"] = "open"
+    ) -> list[dict[str, Any]]:
         statuses = ("pending_handoff", "human") if status == "open" else (status,)
         async with services.sessionmaker() as s:
             rows = list(
@@ -174,10 +176,7 @@ def router() -> APIRouter:
         openapi_extra=json_body(StaffTextRequest),
     )
     async def send(conversation_id: str, request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
-        data = await read_json_object(request)
-        text = data.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise BadRequest(422, "'text' is required")
+        text = (await read_body(request, StaffTextRequest)).text
         if len(text) > services.settings.max_message_chars:
             raise BadRequest(422, f"'text' is longer than {services.settings.max_message_chars} characters")
         async with services.locker.hold(conversation_id):
@@ -248,16 +247,8 @@ async def _first_message_token(websocket: WebSocket) -> str | None:
 
 async def _staff_id(request: Request, who: StaffIdentity) -> str:
     """The staff id to record: the account's; with the shared token, the body's `staff_id`."""
-    body = await request.body()
-    if not body:
-        return who.staff_id("staff")
-    data = await read_json_object(request)
-    if not who.shared:
-        return who.staff_id("staff")  # a `staff_id` in the body cannot speak for an account
-    staff_id = data.get("staff_id", "staff")
-    if not isinstance(staff_id, str) or not 0 < len(staff_id) <= 80:
-        raise BadRequest(422, "'staff_id' must be a short string")
-    return staff_id
+    body = await read_body(request, StaffIdRequest, optional=True)
+    return who.staff_id(body.staff_id)  # a `staff_id` in the body cannot speak for an account
 
 
 async def _staff_turn(

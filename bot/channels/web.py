@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from bot.deps import DispatcherDep, ServicesDep
 from bot.events import InboundEvent, Reply
 from bot.jsonbody import JSONRejected, loads_strict
-from bot.schemas import BotMessage, SessionAnswer, StatusAnswer, WebhookRequest, errors, json_body
+from bot.schemas import BotMessage, SessionAnswer, StatusAnswer, WebhookRequest, errors, json_body, validate
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,7 @@ def router() -> APIRouter:
         ignored (Rasa's console sends an empty one)."""
         data = await read_json_object(request)
         sender, message = parse_message(data, services.settings.max_message_chars)
+        validate(WebhookRequest, data)  # unknown keys, `input_channel`, `metadata`
         client_address = request.client.host if request.client else None
         event = InboundEvent(channel="web", sender_id=sender, text=message, client_address=client_address)
         messages = render(await dispatcher.handle(event), sender)
