@@ -22,12 +22,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
 from sqlalchemy import func, select
 
-from bot.channels.web import BadRequest
+from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
 from bot.events import Reply
 from bot.handoff import InvalidTransition, Transition, apply_transition
 from bot.models import Conversation, Handoff, Message
-from bot.schemas import Loose, StaffIdRequest, StaffTextRequest, StatusAnswer, errors, json_body, read_body
+from bot.schemas import Loose, M, StaffIdRequest, StaffTextRequest, StatusAnswer, errors, json_body, read_body, validate
 from bot.services import Services
 from bot.staff_accounts import any_enabled, find_account
 from bot.state import ConversationState, begin_turn, claim_existing, put
@@ -247,8 +247,18 @@ async def _first_message_token(websocket: WebSocket) -> str | None:
 
 async def _staff_id(request: Request, who: StaffIdentity) -> str:
     """The staff id to record: the account's; with the shared token, the body's `staff_id`."""
-    body = await read_body(request, StaffIdRequest, optional=True)
-    return who.staff_id(body.staff_id)  # a `staff_id` in the body cannot speak for an account
+    return who.staff_id((await read_staff_body(request, StaffIdRequest, who, optional=True)).staff_id)
+
+
+async def read_staff_body(request: Request, model: type[M], who: StaffIdentity, *, optional: bool = False) -> M:
+    """A staff route's body as `model` (bot/schemas.py read_body). A `staff_id` in the body cannot
+    speak for a personal account: for one it is dropped unread (a malformed one does not matter)."""
+    if optional and not await request.body():
+        return model()
+    data = await read_json_object(request)
+    if not who.shared:
+        data.pop("staff_id", None)
+    return validate(model, data)
 
 
 async def _staff_turn(

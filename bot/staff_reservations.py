@@ -21,10 +21,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 
-from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
-from bot.schemas import CancelRequest, IsoDate, Loose, errors, json_body, validate
-from bot.staff import StaffDep
+from bot.schemas import CancelRequest, IsoDate, Loose, errors, json_body
+from bot.staff import StaffDep, read_staff_body
 from knowledge.bookings import (
     CANCELLED,
     ReservationKind,
@@ -37,7 +36,6 @@ from knowledge.bookings import (
 from knowledge.profile import record_cancellation
 
 log = logging.getLogger(__name__)
-MAX_REASON = 120
 
 
 def router() -> APIRouter:
@@ -76,11 +74,8 @@ def router() -> APIRouter:
         openapi_extra=json_body(CancelRequest),
     )
     async def cancel(number: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
-        data = await read_json_object(request)
-        reason = data.get("reason", "")
-        if not isinstance(reason, str) or not 0 < len(reason.strip()) <= MAX_REASON:
-            raise BadRequest(422, f"'reason' is required (at most {MAX_REASON} characters)")
-        staff_id = who.staff_id(validate(CancelRequest, data).staff_id)
+        body = await read_staff_body(request, CancelRequest, who)
+        reason, staff_id = body.reason, who.staff_id(body.staff_id)
         async with services.sessionmaker() as session, session.begin():
             found = await get_reservation(session, number=_canonical(number))
             if found is None:

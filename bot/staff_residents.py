@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deps import ServicesDep
 from bot.identity import issue_link_code
-from bot.schemas import Loose, ProfileRequest, StaffReasonRequest, errors, json_body, read_body
-from bot.staff import StaffDep, StaffIdentity
+from bot.schemas import Loose, ProfileRequest, StaffReasonRequest, errors, json_body
+from bot.staff import StaffDep, StaffIdentity, read_staff_body
 from knowledge.bookings import Reservation
 from knowledge.catalog import Catalog
 from knowledge.residents import Consent, Interaction, Resident, SuggestionRecord, age_on, audit
@@ -32,7 +32,7 @@ async def _staff_and_reason(
 ) -> tuple[str, str, str | None]:
     """The staff id to record (a personal account's own id; with the shared token the body's
     `staff_id`), the stated reason and the conversation it is for."""
-    body = await read_body(request, model, optional=model is StaffReasonRequest)
+    body = await read_staff_body(request, model, who, optional=model is StaffReasonRequest)
     # the body cannot speak for an account: `staff_id` counts only with the shared token
     return who.staff_id(body.staff_id), body.reason.strip(), body.conversation_id
 

@@ -26,17 +26,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from linebot.v3.webhook import WebhookParser
 from linebot.v3.webhooks import (
     Event,
-    FollowEvent,
-    MessageEvent,
-    PostbackEvent,
-    TextMessageContent,
-    UnfollowEvent,
 )
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.line_events import is_standby, parse_event, source_id, to_inbound, well_formed
 from bot.channels.line_outbox import LineApi, LineTuning, Outbox, PendingEvent
 from bot.channels.line_render import batches, render
 from bot.dispatcher import SORRY, Dispatcher
@@ -72,69 +68,6 @@ class Target:
     event_at: datetime
     one_to_one: bool
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def parse_event(raw: Any) -> Any | None:
-    """The SDK's event for one signed webhook event, or None for one it cannot read (a type LINE
-    added since, a field in a new form): skipped with a warning, so it does not refuse the others."""
-    try:
-        return Event.from_dict(raw)
-    except Exception:  # the generated models raise ValueError, TypeError, AttributeError …
-        kind = raw.get("type") if isinstance(raw, dict) else None
-        log.warning("LINE event skipped: not readable", extra={"event_type": str(kind)[:40]})
-        return None
-
-
-def source_id(event: Any) -> tuple[str, bool] | None:
-    source = getattr(event, "source", None)
-    if source is None:
-        return None
-    kind = getattr(source, "type", "")
-    if kind == "group":
-        return source.group_id, False
-    if kind == "room":
-        return source.room_id, False
-    user = getattr(source, "user_id", None)
-    return (user, True) if user else None
-
-
-def event_time(event: Any) -> datetime:
-    now = datetime.now(UTC)
-    stamp = getattr(event, "timestamp", None)
-    if not stamp:
-        return now
-    return min(now, datetime.fromtimestamp(stamp / 1000, UTC))  # a clock ahead of ours: use ours
-
-
-def to_inbound(event: Any, max_chars: int = 5000) -> InboundEvent | None:
-    """The channel-agnostic event, or None for events the bot does not act on (join, unsend, ...)."""
-    where = source_id(event)
-    if where is None:
-        return None
-    common: dict[str, Any] = {
-        "channel": "line",
-        "sender_id": where[0],
-        "external_id": getattr(event, "webhook_event_id", None),
-        "received_at": event_time(event),
-        "metadata": {"source": event.source.type},
-    }
-    if isinstance(event, MessageEvent):
-        if isinstance(event.message, TextMessageContent):
-            return InboundEvent(kind="message", text=event.message.text[:max_chars], **common)
-        common["metadata"]["message_type"] = getattr(event.message, "type", "unknown")
-        return InboundEvent(kind="unsupported", **common)
-    if isinstance(event, PostbackEvent):
-        return InboundEvent(kind="postback", payload=event.postback.data, **common)
-    if isinstance(event, FollowEvent):
-        return InboundEvent(kind="follow", **common)
-    if isinstance(event, UnfollowEvent):
-        return InboundEvent(kind="unfollow", **common)
-    return None
-
-
-def is_standby(event: Any) -> bool:
-    mode = getattr(event, "mode", None)
-    return str(getattr(mode, "value", mode)) == "standby"
 
 
 class LineChannel:
@@ -188,9 +121,7 @@ class LineChannel:
             return JSONResponse({"error": "missing X-Line-Signature"}, status_code=400)
         try:
             text = body.decode("utf-8")
-            raws = loads_strict(text)["events"]  # before the SDK's json.loads can recurse or overflow
-            if not isinstance(raws, list):
-                raise TypeError("events is not a list")
+            raws = well_formed(loads_strict(text))  # before the SDK's json.loads can recurse or overflow
         except (UnicodeDecodeError, ValueError, KeyError, TypeError):
             return JSONResponse({"error": "malformed webhook body"}, status_code=400)
         if not self.parser.signature_validator.validate(text, signature):
