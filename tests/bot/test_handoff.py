@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from bot.handoff import InvalidTransition, next_status
 from bot.settings import Settings
+from tests.websocket import receive_json
 
 URL = "/webhooks/rest/webhook"
 TOKEN = "test-staff-token"
@@ -65,7 +66,7 @@ def test_staff_take_over_reply_and_hand_back(staff_client: TestClient) -> None:
             f"/staff/api/conversations/{cid}/messages", headers=AUTH, json={"text": "担当の者です。"}
         )
         assert res.status_code == 200
-        assert ws.receive_json()["text"] == "担当の者です。"
+        assert receive_json(ws)["text"] == "担当の者です。"
 
     detail = staff_client.get(f"/staff/api/conversations/{cid}", headers=AUTH).json()
     authors = [(m["direction"], m["author"], m["text"]) for m in detail["messages"]]

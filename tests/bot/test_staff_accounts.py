@@ -33,6 +33,7 @@ from knowledge.residents import AuditLog, LinkCode
 from knowledge.residents_import import import_residents_file
 from tests.conftest import REPO
 from tests.residents.conftest import TODAY, tagged_demo, write_json
+from tests.websocket import receive_json
 
 SHARED = "shared-demo-token"
 URL = "/webhooks/rest/webhook"
@@ -174,7 +175,7 @@ def test_the_console_is_disabled_without_a_shared_token_or_an_enabled_account(
     assert "python -m bot.staff_accounts add" in res.json()["detail"]
     assert client.get("/staff/api/me").status_code == 503
     with pytest.raises(WebSocketDisconnect) as closed, signed_in_socket(client, "anything") as ws:
-        ws.receive_json()
+        receive_json(ws)
     assert closed.value.code == 1008
 
     account_id, token = accounts.add()  # an account alone enables the console
@@ -266,18 +267,18 @@ def test_profile_reads_and_link_codes_are_audited_under_the_account(
 def test_the_websocket_takes_an_account_token_in_its_first_message(client: TestClient, accounts: Accounts) -> None:
     _account_id, token = accounts.add()
     with signed_in_socket(client, token) as ws:
-        assert ws.receive_json() == {"type": "ready"}
+        assert receive_json(ws) == {"type": "ready"}
         cid = ask_for_staff(client)
-        update_ = ws.receive_json()
+        update_ = receive_json(ws)
         assert update_["conversation_id"] == cid and update_["status"] == "pending_handoff"
 
     for refused in (token + "x", ""):
         with pytest.raises(WebSocketDisconnect) as closed, signed_in_socket(client, refused) as ws:
-            ws.receive_json()
+            receive_json(ws)
         assert closed.value.code == 1008
     with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/staff/ws") as ws:
         ws.send_text("not json")
-        ws.receive_json()
+        receive_json(ws)
     assert closed.value.code == 1008
 
 
@@ -286,7 +287,7 @@ def test_the_websocket_still_takes_a_token_in_the_url(shared_client: TestClient,
     for good in (token, SHARED):
         with shared_client.websocket_connect(f"/staff/ws?token={good}") as ws:
             cid = ask_for_staff(shared_client)
-            assert ws.receive_json()["conversation_id"] == cid
+            assert receive_json(ws)["conversation_id"] == cid
     with pytest.raises(WebSocketDisconnect) as closed, shared_client.websocket_connect("/staff/ws?token=nope"):
         pass
     assert closed.value.code == 1008
@@ -298,13 +299,13 @@ def test_an_open_websocket_is_cut_off_when_its_token_stops_working(
 ) -> None:
     account_id, token = accounts.add()
     with signed_in_socket(client, token) as ws:
-        assert ws.receive_json() == {"type": "ready"}
+        assert receive_json(ws) == {"type": "ready"}
         ask_for_staff(client)
-        assert ws.receive_json()["type"] == "message"
+        assert receive_json(ws)["type"] == "message"
         accounts.disable(account_id) if how == "disable" else accounts.rotate(account_id)
         ask_for_staff(client)
         with pytest.raises(WebSocketDisconnect) as closed:
-            ws.receive_json()
+            receive_json(ws)
         assert closed.value.code == 1008
 
 
@@ -320,9 +321,9 @@ def test_tokens_never_appear_in_logs(client: TestClient, accounts: Accounts, cap
     cid = ask_for_staff(client)
     client.post(f"/staff/api/conversations/{cid}/take", headers=bearer(rotated), json={"staff_id": "x"})
     with signed_in_socket(client, rotated) as ws:
-        ws.receive_json()
+        receive_json(ws)
     with pytest.raises(WebSocketDisconnect), signed_in_socket(client, token) as ws:
-        ws.receive_json()
+        receive_json(ws)
     accounts.disable(account_id)
     client.get("/staff/api/me", headers=bearer(rotated))
     assert caplog.records  # something was logged
