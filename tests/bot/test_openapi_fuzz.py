@@ -19,6 +19,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import load_all_checks  # noqa: E402,F401
+from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
 from tests.conftest import FUZZ_LINE_SECRET, make_fuzz_app  # noqa: E402
 
@@ -48,4 +49,9 @@ def test_api_matches_its_schema(case) -> None:  # type: ignore[no-untyped-def]
         kwargs["headers"] = {"Authorization": f"Bearer {TOKEN}"}
     elif case.path == "/callback" and isinstance(case.body, dict | list | str | int | float | bool):
         kwargs = signed(case.body)
-    case.call_and_validate(**kwargs)
+    excluded = []
+    if case.path == "/webhooks/rest/upload":
+        # the file must BE a photo (checked by its content, issue 16): OpenAPI cannot say that, so
+        # random bytes the schema allows are rightly refused (422); every other check still runs
+        excluded.append(positive_data_acceptance)
+    case.call_and_validate(excluded_checks=excluded, **kwargs)
