@@ -31,6 +31,7 @@ from bot.interpreters import build_interpreter
 from bot.locks import LockTimeout
 from bot.logs import configure
 from bot.outreach.scheduler import OutreachScheduler
+from bot.schemas import install_openapi
 from bot.secret_key import ConfigurationError, resolve_secret_key
 from bot.services import build_services
 from bot.settings import Settings
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
 
     app = FastAPI(title="madoguchi", version="0.1.0", lifespan=lifespan)
     _install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(SecurityHeaders, widget_frame_ancestors=settings.widget_frame_ancestors)
     app.include_router(api.router)
     app.include_router(web.router())

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from bot.channels.web import BadRequest, UTF8JSONResponse, read_json_object
+from bot.channels.web import BadRequest, UTF8JSONResponse
 from bot.deps import ServicesDep
-from bot.schemas import ParseAnswer, ParseRequest, ReadyAnswer, StatusAnswer, errors, json_body
+from bot.schemas import ParseAnswer, ParseRequest, ReadyAnswer, StatusAnswer, errors, json_body, read_body
 from bot.services import SchemaNotReady
 
 router = APIRouter()
@@ -55,16 +53,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     openapi_extra=json_body(ParseRequest),
 )
 async def model_parse(request: Request, services: ServicesDep) -> JSONResponse:
-    data = await read_json_object(request)
-    text = data.get("text")
-    if not isinstance(text, str):
-        raise BadRequest(422, "'text' is required and must be a string")
-    if len(text) > services.settings.max_message_chars:
+    body = await read_body(request, ParseRequest)
+    if len(body.text) > services.settings.max_message_chars:
         raise BadRequest(422, f"'text' is longer than {services.settings.max_message_chars} characters")
-    today = None
-    if data.get("today") is not None:
-        try:
-            today = date.fromisoformat(str(data["today"]))
-        except ValueError:
-            raise BadRequest(422, "'today' must be a date in YYYY-MM-DD form") from None
-    return UTF8JSONResponse(await services.interpreter.parse(text, today=today))
+    return UTF8JSONResponse(await services.interpreter.parse(body.text, today=body.today))

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket
 from sqlalchemy import func, select
@@ -29,7 +29,7 @@ from bot.deps import ServicesDep
 from bot.events import Reply
 from bot.handoff import InvalidTransition, Transition, apply_transition
 from bot.models import Conversation, Handoff, Message
-from bot.schemas import Loose, StaffIdRequest, StaffTextRequest, StatusAnswer, errors, json_body
+from bot.schemas import Loose, M, StaffIdRequest, StaffTextRequest, StatusAnswer, errors, json_body, read_body, validate
 from bot.services import Services
 from bot.staff_accounts import any_enabled, find_account
 from bot.staff_feed import staff_frames
@@ -113,7 +113,9 @@ def router() -> APIRouter:
         return {"id": who.id, "name": who.name, "shared": who.shared}
 
     @api.get("/conversations", response_model=list[Loose], responses={**errors(401, 403, 503), **errors(422)})
-    async def conversations(services: ServicesDep, _: StaffDep, status: str = "open") -> list[dict[str, Any]]:
+    async def conversations(
+        services: ServicesDep, _: StaffDep, status: Literal["open", "bot", "pending_handoff", "human"] = "open"
+    ) -> list[dict[str, Any]]:
         statuses = ("pending_handoff", "human") if status == "open" else (status,)
         async with services.sessionmaker() as s:
             rows = list(
@@ -177,10 +179,7 @@ def router() -> APIRouter:
         openapi_extra=json_body(StaffTextRequest),
     )
     async def send(conversation_id: str, request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
-        data = await read_json_object(request)
-        text = data.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise BadRequest(422, "'text' is required")
+        text = (await read_body(request, StaffTextRequest)).text
         if len(text) > services.settings.max_message_chars:
             raise BadRequest(422, f"'text' is longer than {services.settings.max_message_chars} characters")
         async with services.locker.hold(conversation_id):
@@ -240,16 +239,18 @@ async def _identify(services: Services, token: str) -> StaffIdentity | None:
 
 async def _staff_id(request: Request, who: StaffIdentity) -> str:
     """The staff id to record: the account's; with the shared token, the body's `staff_id`."""
-    body = await request.body()
-    if not body:
-        return who.staff_id("staff")
+    return who.staff_id((await read_staff_body(request, StaffIdRequest, who, optional=True)).staff_id)
+
+
+async def read_staff_body(request: Request, model: type[M], who: StaffIdentity, *, optional: bool = False) -> M:
+    """A staff route's body as `model` (bot/schemas.py read_body). A `staff_id` in the body cannot
+    speak for a personal account: for one it is dropped unread (a malformed one does not matter)."""
+    if optional and not await request.body():
+        return model()
     data = await read_json_object(request)
     if not who.shared:
-        return who.staff_id("staff")  # a `staff_id` in the body cannot speak for an account
-    staff_id = data.get("staff_id", "staff")
-    if not isinstance(staff_id, str) or not 0 < len(staff_id) <= 80:
-        raise BadRequest(422, "'staff_id' must be a short string")
-    return staff_id
+        data.pop("staff_id", None)
+    return validate(model, data)
 
 
 async def _staff_turn(

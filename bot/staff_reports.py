@@ -29,7 +29,7 @@ from bot.channels.web import read_json_object
 from bot.deps import ServicesDep
 from bot.events import Reply
 from bot.models import Conversation
-from bot.schemas import ANY_TEXT, TEXT, errors, json_body, validate
+from bot.schemas import ANY_TEXT, TEXT, RequestModel, errors, json_body, validate
 from bot.services import Services
 from bot.staff import StaffDep, StaffIdentity, _staff_turn
 from knowledge import photos
@@ -89,12 +89,12 @@ class CategoryOut(BaseModel):
     department: str
 
 
-class ReportStatusRequest(BaseModel):
+class ReportStatusRequest(RequestModel):
     status: Status
     note: str = Field(default="", max_length=500, pattern=ANY_TEXT)
 
 
-class ReportNoteRequest(BaseModel):
+class ReportNoteRequest(RequestModel):
     note: str = Field(min_length=1, max_length=1000, pattern=TEXT)
 
 

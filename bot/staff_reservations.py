@@ -17,18 +17,16 @@ already cancelled.
 from __future__ import annotations
 
 import logging
-from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 
-from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
-from bot.schemas import CancelRequest, Loose, errors, json_body
-from bot.staff import StaffDep
+from bot.schemas import CancelRequest, IsoDate, Loose, errors, json_body
+from bot.staff import StaffDep, read_staff_body
 from knowledge.bookings import (
     CANCELLED,
-    PREFIXES,
+    ReservationKind,
     cancel_reservation,
     find_number,
     get_reservation,
@@ -38,7 +36,6 @@ from knowledge.bookings import (
 from knowledge.profile import record_cancellation
 
 log = logging.getLogger(__name__)
-MAX_REASON = 120
 
 
 def router() -> APIRouter:
@@ -48,14 +45,12 @@ def router() -> APIRouter:
     async def reservations(
         services: ServicesDep,
         _: StaffDep,
-        kind: str | None = None,
-        date: date | None = None,  # noqa: A002 - the query parameter's public name
-        date_from: date | None = None,
-        date_to: date | None = None,
-        status: str | None = None,
+        kind: ReservationKind | None = None,
+        date: IsoDate | None = None,  # noqa: A002 - the query parameter's public name
+        date_from: IsoDate | None = None,
+        date_to: IsoDate | None = None,
+        status: Literal["confirmed", "cancelled"] | None = None,
     ) -> list[dict[str, Any]]:
-        if kind and kind not in PREFIXES:
-            raise HTTPException(422, f"kind must be one of {sorted(PREFIXES)}")
         if date is not None:
             date_from = date_to = date
         async with services.sessionmaker() as session:
@@ -79,13 +74,8 @@ def router() -> APIRouter:
         openapi_extra=json_body(CancelRequest),
     )
     async def cancel(number: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
-        data = await read_json_object(request)
-        reason, declared = data.get("reason", ""), data.get("staff_id", "staff")
-        if not isinstance(reason, str) or not 0 < len(reason.strip()) <= MAX_REASON:
-            raise BadRequest(422, f"'reason' is required (at most {MAX_REASON} characters)")
-        if not isinstance(declared, str) or not 0 < len(declared) <= 80:
-            declared = "staff"
-        staff_id = who.staff_id(declared)
+        body = await read_staff_body(request, CancelRequest, who)
+        reason, staff_id = body.reason, who.staff_id(body.staff_id)
         async with services.sessionmaker() as session, session.begin():
             found = await get_reservation(session, number=_canonical(number))
             if found is None:

@@ -15,11 +15,10 @@ from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
 from bot.identity import issue_link_code
-from bot.schemas import Loose, StaffReasonRequest, errors, json_body
-from bot.staff import StaffDep, StaffIdentity
+from bot.schemas import Loose, ProfileRequest, StaffReasonRequest, errors, json_body
+from bot.staff import StaffDep, StaffIdentity, read_staff_body
 from knowledge.bookings import Reservation
 from knowledge.catalog import Catalog
 from knowledge.residents import Consent, Interaction, Resident, SuggestionRecord, age_on, audit
@@ -28,22 +27,14 @@ from knowledge.suggestions import RuleBook, RuleError
 HISTORY_LIMIT = 50  # the most recent rows of each list the console shows
 
 
-async def _staff_and_reason(request: Request, who: StaffIdentity) -> tuple[str, str, str | None]:
+async def _staff_and_reason(
+    request: Request, who: StaffIdentity, model: type[StaffReasonRequest] = StaffReasonRequest
+) -> tuple[str, str, str | None]:
     """The staff id to record (a personal account's own id; with the shared token the body's
     `staff_id`), the stated reason and the conversation it is for."""
-    body = await request.body()
-    data = await read_json_object(request) if body else {}
-    staff_id, reason = data.get("staff_id", "staff"), data.get("reason", "")
-    conversation_id = data.get("conversation_id")
-    if not who.shared:
-        staff_id = who.staff_id(staff_id)  # the body cannot speak for an account
-    elif not isinstance(staff_id, str) or not 0 < len(staff_id) <= 60:
-        raise BadRequest(422, "'staff_id' must be a short string")
-    if not isinstance(reason, str) or len(reason) > 120:
-        raise BadRequest(422, "'reason' must be a string of at most 120 characters")
-    if conversation_id is not None and (not isinstance(conversation_id, str) or len(conversation_id) > 200):
-        raise BadRequest(422, "'conversation_id' must be a string of at most 200 characters")
-    return staff_id, reason.strip(), conversation_id
+    body = await read_staff_body(request, model, who, optional=model is StaffReasonRequest)
+    # the body cannot speak for an account: `staff_id` counts only with the shared token
+    return who.staff_id(body.staff_id), body.reason.strip(), body.conversation_id
 
 
 def router() -> APIRouter:
@@ -70,13 +61,11 @@ def router() -> APIRouter:
         "/{resident_id}/profile",
         response_model=Loose,
         responses={**errors(401, 403, 503), **errors(400, 404, 413, 422)},
-        openapi_extra=json_body(StaffReasonRequest),
+        openapi_extra=json_body(ProfileRequest),
     )
     async def profile(resident_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         """POST, not GET: the staff member states why they read the profile, and that is audited."""
-        staff_id, reason, conversation_id = await _staff_and_reason(request, who)
-        if not reason:
-            raise BadRequest(422, "'reason' is required to read a resident's profile")
+        staff_id, reason, conversation_id = await _staff_and_reason(request, who, ProfileRequest)
         catalog = services.knowledge.get("catalog")
         async with services.sessionmaker() as session, session.begin():
             me = await session.get(Resident, resident_id)

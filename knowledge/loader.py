@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from knowledge.catalog import load_catalog
 from knowledge.faq import FaqIndex, parse_faq_file
-from knowledge.report_data import load_report_data
 from knowledge.outreach_rules import load_rules, rules_path
+from knowledge.report_data import load_report_data
 from knowledge.services_data import load_services
 from knowledge.waste import WasteGuide, parse_waste_csv
 

@@ -141,10 +141,12 @@ def bot(dispatcher):  # type: ignore[no-untyped-def]
     return Conversation(dispatcher, sender_id=f"t-{uuid.uuid4().hex[:10]}")
 
 
+FUZZ_LINE_SECRET = "fuzz-line-channel-secret"
+
+
 def make_fuzz_app(staff_token: str):  # type: ignore[no-untyped-def]
-    """An app for the OpenAPI fuzz test, built at collection time (schemathesis needs it then);
-    `started()` runs its lifespan once, on the first test, in a TestClient kept open."""
-    import atexit
+    """An app for the OpenAPI fuzz test, built at collection time (schemathesis needs it then and
+    runs its lifespan itself); `started()` makes sure its tables exist on the first test."""
     import tempfile
 
     from server import create_app
@@ -159,21 +161,20 @@ def make_fuzz_app(staff_token: str):  # type: ignore[no-untyped-def]
         redis_url=REDIS_URL,
         staff_token=staff_token,
         secret_key="fuzz-test-secret-key-0123456789",
+        line_channel_secret=FUZZ_LINE_SECRET,  # /callback is fuzzed with signed bodies, as LINE sends them
+        line_channel_access_token="fuzz-line-token",
+        line_api_base_url="http://127.0.0.1:9",  # nothing listens: replies fail fast, in the background
         state_key_prefix=f"madoguchi-fuzz-{uuid.uuid4().hex[:8]}:",
         _env_file=None,  # type: ignore[call-arg]
     )
+    migrate(url)  # schemathesis runs the app's lifespan (once, in its own loop) when it reads the schema
     app = create_app(settings)
-    holder: list[TestClient] = []
+    done: list[bool] = []
 
     def started() -> None:
-        if holder:
-            return
-        if url.startswith("postgresql"):
-            reset_postgres(url)
-        migrate(url)
-        client = TestClient(app)
-        client.__enter__()
-        holder.append(client)
-        atexit.register(client.__exit__, None, None, None)
+        """Tables are there (another test may have reset the PostgreSQL database since)."""
+        if not done:
+            migrate(url)
+            done.append(True)
 
     return app, started

@@ -23,31 +23,24 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhook import WebhookParser
 from linebot.v3.webhooks import (
     Event,
-    FollowEvent,
-    ImageMessageContent,
-    LocationMessageContent,
-    MessageEvent,
-    PostbackEvent,
-    TextMessageContent,
-    UnfollowEvent,
 )
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.line_media import LOCATION_TEXT, PHOTO_TEXT, LineContent, location_payload
+from bot.channels.line_events import is_standby, parse_event, source_id, to_inbound, well_formed
+from bot.channels.line_media import LineContent
 from bot.channels.line_outbox import LineApi, LineTuning, Outbox, PendingEvent
 from bot.channels.line_render import batches, render
 from bot.dispatcher import SORRY, Dispatcher
 from bot.events import InboundEvent, Reply
 from bot.jsonbody import loads_strict
 from bot.logs import pseudonym
-from bot.schemas import errors
+from bot.schemas import LineWebhookRequest, errors, json_body
 from bot.services import Services
 from bot.transcript import TranscriptEntry, append_messages, ensure_conversation, external_id_seen
 
@@ -76,63 +69,6 @@ class Target:
     event_at: datetime
     one_to_one: bool
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def source_id(event: Any) -> tuple[str, bool] | None:
-    source = getattr(event, "source", None)
-    if source is None:
-        return None
-    kind = getattr(source, "type", "")
-    if kind == "group":
-        return source.group_id, False
-    if kind == "room":
-        return source.room_id, False
-    user = getattr(source, "user_id", None)
-    return (user, True) if user else None
-
-
-def event_time(event: Any) -> datetime:
-    now = datetime.now(UTC)
-    stamp = getattr(event, "timestamp", None)
-    if not stamp:
-        return now
-    return min(now, datetime.fromtimestamp(stamp / 1000, UTC))  # a clock ahead of ours: use ours
-
-
-def to_inbound(event: Any, max_chars: int = 5000) -> InboundEvent | None:
-    """The channel-agnostic event, or None for events the bot does not act on (join, unsend, ...)."""
-    where = source_id(event)
-    if where is None:
-        return None
-    common: dict[str, Any] = {
-        "channel": "line",
-        "sender_id": where[0],
-        "external_id": getattr(event, "webhook_event_id", None),
-        "received_at": event_time(event),
-        "metadata": {"source": event.source.type},
-    }
-    if isinstance(event, MessageEvent):
-        if isinstance(event.message, TextMessageContent):
-            return InboundEvent(kind="message", text=event.message.text[:max_chars], **common)
-        common["metadata"]["message_type"] = getattr(event.message, "type", "unknown")
-        if isinstance(event.message, ImageMessageContent):  # 通報の写真: fetched in `process`
-            common["metadata"]["message_id"] = event.message.id
-            return InboundEvent(kind="message", text=PHOTO_TEXT, **common)
-        if isinstance(event.message, LocationMessageContent):  # 通報の場所
-            return InboundEvent(kind="message", text=LOCATION_TEXT, payload=location_payload(event.message), **common)
-        return InboundEvent(kind="unsupported", **common)
-    if isinstance(event, PostbackEvent):
-        return InboundEvent(kind="postback", payload=event.postback.data, **common)
-    if isinstance(event, FollowEvent):
-        return InboundEvent(kind="follow", **common)
-    if isinstance(event, UnfollowEvent):
-        return InboundEvent(kind="unfollow", **common)
-    return None
-
-
-def is_standby(event: Any) -> bool:
-    mode = getattr(event, "mode", None)
-    return str(getattr(mode, "value", mode)) == "standby"
 
 
 class LineChannel:
@@ -188,14 +124,13 @@ class LineChannel:
             return JSONResponse({"error": "missing X-Line-Signature"}, status_code=400)
         try:
             text = body.decode("utf-8")
-            raws = loads_strict(text)["events"]  # before the SDK's json.loads can recurse or overflow
-            events = self.parser.parse(text, signature)
-        except InvalidSignatureError:
-            log.warning("LINE webhook with a bad signature rejected")
-            return JSONResponse({"error": "invalid signature"}, status_code=400)
+            raws = well_formed(loads_strict(text))  # before the SDK's json.loads can recurse or overflow
         except (UnicodeDecodeError, ValueError, KeyError, TypeError):
             return JSONResponse({"error": "malformed webhook body"}, status_code=400)
-        jobs = [Job(raw=raw, event=event) for raw, event in zip(raws, events, strict=True)]
+        if not self.parser.signature_validator.validate(text, signature):
+            log.warning("LINE webhook with a bad signature rejected")
+            return JSONResponse({"error": "invalid signature"}, status_code=400)
+        jobs = [Job(raw=raw, event=event) for raw in raws if (event := parse_event(raw)) is not None]
         try:
             await self._persist(jobs, quiet=True)  # write-ahead: a crash after the 200 loses nothing
         except Exception:
@@ -359,13 +294,21 @@ def router() -> APIRouter:
 
     @api.post(
         "/callback",
-        response_class=PlainTextResponse,
         responses={
             200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "OK"},
             **errors(400, 413, 503),
         },
         openapi_extra={
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+            **json_body(LineWebhookRequest),
+            "parameters": [
+                {
+                    "name": "X-Line-Signature",
+                    "in": "header",
+                    "required": True,
+                    "description": "base64 HMAC-SHA256 of the raw body with the channel secret; a wrong one is 400",
+                    "schema": {"type": "string"},
+                }
+            ],
         },
     )
     async def callback(request: Request) -> Response:

@@ -46,6 +46,7 @@ UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["sender", "file"],
+                    "additionalProperties": False,
                     "properties": {
                         "sender": {"type": "string", "pattern": SENDER.pattern},
                         "file": {"type": "string", "format": "binary"},
@@ -69,6 +70,9 @@ async def _form_parts(request: Request) -> tuple[str, UploadFile]:
         form = await request.form(max_files=1, max_fields=2)
     except Exception:  # not multipart, or more parts than allowed
         raise BadRequest(422, "the body must be multipart/form-data with 'sender' and 'file'") from None
+    unknown = sorted(set(form.keys()) - {"sender", "file"})
+    if unknown:
+        raise BadRequest(422, "only 'sender' and 'file' are accepted")
     sender, upload = form.get("sender"), form.get("file")
     if not isinstance(sender, str) or not SENDER.match(sender):
         raise BadRequest(422, "'sender' may contain only letters, digits and _.:@- (at most 128)")

@@ -25,7 +25,7 @@ from bot.deps import DispatcherDep, ServicesDep
 from bot.events import InboundEvent, Reply, reply_from_dict
 from bot.jsonbody import JSONRejected, loads_strict
 from bot.models import Message
-from bot.schemas import BotMessage, SessionAnswer, StatusAnswer, WebhookRequest, errors, json_body
+from bot.schemas import BotMessage, SessionAnswer, StatusAnswer, WebhookRequest, errors, json_body, validate
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,7 @@ def router() -> APIRouter:
         ignored (Rasa's console sends an empty one)."""
         data = await read_json_object(request)
         sender, message = parse_message(data, services.settings.max_message_chars)
+        validate(WebhookRequest, data)  # unknown keys, `input_channel`, `metadata`
         client_address = request.client.host if request.client else None
         event = InboundEvent(
             channel="web", sender_id=sender, text=message, client_address=client_address, metadata={REPLY_IDS: []}

@@ -7,11 +7,12 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot.channels.line_outbox import OutboxRow, PendingEvent
+from bot.channels.line_outbox import LineTuning, OutboxRow, PendingEvent
 from bot.events import Card, Reply
 from tests.line import webhooks as wh
 from tests.line.standin import StandIn
@@ -144,14 +145,43 @@ def slow_down(client: TestClient, delay: float) -> None:
     services.interpreter = SlowInterpreter(services.interpreter, delay)
 
 
-def test_slow_answer_shows_the_loading_animation_in_one_to_one_chats(client: TestClient, standin: StandIn) -> None:
-    slow_down(client, 1.4)
-    wh.post(client, wh.text("こんにちは"))
-    wh.post(client, wh.text("こんにちは", group=wh.GROUP))
+class HeldUntilLoading:
+    """Slow turns without a wall-clock margin: the one-to-one turn ("こんにちは") is held until the
+    loading animation was asked for; any other turn is held `hold` s, far past `loading_after`, so
+    a group chat had every chance to get one too."""
+
+    def __init__(self, inner: Any, standin: StandIn, hold: float = 0.5) -> None:
+        self.inner, self.standin, self.hold = inner, standin, hold
+
+    async def parse(self, text: str, today: Any = None) -> dict[str, Any]:
+        if text != "こんにちは":
+            await asyncio.sleep(self.hold)
+        else:
+            with anyio.move_on_after(10.0):  # the assertions below fail if it never came
+                while not self.standin.calls_to("/v2/bot/chat/loading/start"):
+                    await asyncio.sleep(0.01)
+        return await self.inner.parse(text, today=today)
+
+
+def test_slow_answer_shows_the_loading_animation_in_one_to_one_chats(
+    app: FastAPI, standin: StandIn, tuning: LineTuning
+) -> None:
+    tuning.loading_after = 0.05
+    with TestClient(app) as client:
+        services = client.app.state.services  # type: ignore[attr-defined]
+        services.interpreter = HeldUntilLoading(services.interpreter, standin)
+        _slow_turns_in_two_chats(client, standin)
+
+
+def _slow_turns_in_two_chats(client: TestClient, standin: StandIn) -> None:
+    one_to_one = wh.text("こんにちは")
+    wh.post(client, one_to_one)
+    wh.post(client, wh.text("こんばんは", group=wh.GROUP))
     wh.drain(client)
     [call] = standin.calls_to("/v2/bot/chat/loading/start")
     assert call.json["chatId"] == wh.USER and call.json["loadingSeconds"] % 5 == 0
-    assert call.at < standin.calls_to(REPLY)[0].at
+    [answer] = [c for c in standin.calls_to(REPLY) if c.json["replyToken"] == one_to_one["replyToken"]]
+    assert call.at < answer.at
     assert len(standin.delivered) == 2
 
 
