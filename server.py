@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot import api, identity, staff, staff_reports, staff_reservations, staff_residents
+from bot import api, identity, staff, staff_broadcasts, staff_reports, staff_reservations, staff_residents
 from bot.assembly import build_hooks, build_router
 from bot.channels import line, pages, uploads, web
 from bot.channels.web import BadRequest
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
     app.include_router(staff.console_websocket())
     app.include_router(staff_reservations.router())
     app.include_router(staff_residents.router())
+    app.include_router(staff_broadcasts.router())
     app.include_router(staff_reports.router())  # 通報 (CONTRACTS §10)
     app.include_router(uploads.router())  # 通報の写真 from the widget
     return app

@@ -12,24 +12,23 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from bot.channels.web import BadRequest, read_json_object
+from bot.channels.web import BadRequest
 from bot.deps import ServicesDep
 from bot.models import Message
 from bot.outreach import broadcasts as bc
 from bot.outreach.models import NoticeOptout, OutreachDelivery, utcnow
 from bot.outreach.send import OutreachRun, notice_reply
 from bot.outreach.targets import Notice
-from bot.schemas import ANY_TEXT, TEXT, errors, json_body, validate
+from bot.schemas import ANY_TEXT, TEXT, RequestModel, errors, json_body, read_body
 from bot.services import Services
 from bot.staff import StaffDep, StaffIdentity
 from knowledge.suggestions import RuleError
 
 
-class MemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MemberIn(RequestModel):
     min_age: int | None = Field(default=None, ge=0, le=130)
     max_age: int | None = Field(default=None, ge=0, le=130)
     care_level: bool | None = None
@@ -37,14 +36,12 @@ class MemberIn(BaseModel):
     include_self: bool = True
 
 
-class SegmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SegmentIn(RequestModel):
     member: MemberIn = Field(default_factory=MemberIn)
     address_contains: str = Field(default="", max_length=60, pattern=ANY_TEXT)
 
 
-class PreviewRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PreviewRequest(RequestModel):
     text: str = Field(min_length=1, max_length=1000, pattern=TEXT)
     segment: SegmentIn = Field(default_factory=SegmentIn)
 
@@ -127,7 +124,7 @@ def router() -> APIRouter:
     @api.post("/broadcasts/preview", response_model=PreviewAnswer, responses={**auth, **errors(400, 413, 422)},
               openapi_extra=json_body(PreviewRequest))  # fmt: skip
     async def preview(request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
-        body = validate(PreviewRequest, await read_json_object(request))
+        body = await read_body(request, PreviewRequest)
         rule = bc.as_rule(0, body.text)
         found = await bc.preview(_run(services), rule, _segment(body), services.now())
         message = (
@@ -138,7 +135,7 @@ def router() -> APIRouter:
     @api.post("/broadcasts", response_model=BroadcastOut, responses={**auth, **errors(400, 413, 422)},
               openapi_extra=json_body(BroadcastRequest))  # fmt: skip
     async def compose(request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
-        body = validate(BroadcastRequest, await read_json_object(request))
+        body = await read_body(request, BroadcastRequest)
         _segment(body)
         row = bc.Broadcast(
             title=body.title.strip(), text=body.text.strip(), segment=body.segment.model_dump(exclude_none=True),

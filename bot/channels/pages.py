@@ -16,6 +16,7 @@ FILES = {
     "widget_report.js": "text/javascript",  # 通報: the widget's photo and location buttons
     "widget_report.css": "text/css",
     "reports.js": "text/javascript",  # 通報: the staff console's page
+    "broadcasts.js": "text/javascript",  # 一斉のお知らせ: the staff console's page
 }
 
 
@@ -37,6 +38,10 @@ def router() -> APIRouter:
     @api.get("/staff/reports", include_in_schema=False)
     async def staff_reports() -> FileResponse:
         return FileResponse(STATIC / "reports.html", media_type="text/html; charset=utf-8")
+
+    @api.get("/staff/broadcasts", include_in_schema=False)
+    async def staff_broadcasts() -> FileResponse:
+        return FileResponse(STATIC / "broadcasts.html", media_type="text/html; charset=utf-8")
 
     @api.get("/static/{name}", include_in_schema=False)
     async def static(name: str) -> FileResponse:

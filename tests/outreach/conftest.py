@@ -47,7 +47,14 @@ def household(settings: Settings, now: datetime, tmp_path: Path) -> Callable[...
     """Import a household whose mother's care certification ends 30 days after `now`; returns
     the ids: resident (the linked head), line (their LINE userId), web (their web sender)."""
 
-    def make(*, consent: bool = True, line: bool = True, web: bool = False, dead: bool = False) -> dict[str, str]:
+    def make(
+        *,
+        consent: bool = True,
+        line: bool = True,
+        web: bool = False,
+        dead: bool = False,
+        address: str = "デモ区中央1-1-1",
+    ) -> dict[str, str]:
         tag = uuid.uuid4().hex[:10]
         ids = {"resident": f"R-{tag}", "line": "U" + uuid.uuid4().hex, "web": f"w-{tag}"}
         head: dict[str, Any] = {
@@ -72,7 +79,7 @@ def household(settings: Settings, now: datetime, tmp_path: Path) -> Callable[...
         if web:
             links.append({"resident_id": ids["resident"], "channel": "web", "user_id": ids["web"]})
         data = {
-            "households": [{"id": f"H-{tag}", "address": "デモ区中央1-1-1", "members": [head, mother]}],
+            "households": [{"id": f"H-{tag}", "address": address, "members": [head, mother]}],
             "consents": [{"resident_id": ids["resident"], "scopes": ["outreach"]}] if consent else [],
             "links": links,
         }
