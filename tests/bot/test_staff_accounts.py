@@ -133,6 +133,8 @@ def test_an_account_token_opens_the_api_and_me_says_who(client: TestClient, acco
         "id": account_id,
         "name": "田中 太郎",
         "shared": False,
+        "role": "supervisor",
+        "departments": [],
     }
     assert client.get("/staff/api/conversations").status_code == 401
     assert client.get("/staff/api/conversations", headers=bearer(token + "x")).status_code == 401
@@ -145,6 +147,8 @@ def test_the_shared_token_still_works_beside_accounts(shared_client: TestClient,
         "id": None,
         "name": None,
         "shared": True,
+        "role": "supervisor",  # the shared STAFF_TOKEN acts as a supervisor (CONTRACTS §8)
+        "departments": [],
     }
     assert shared_client.get("/staff/api/conversations", headers=bearer(SHARED)).status_code == 200
     assert shared_client.get("/staff/api/me", headers=bearer(token)).json()["id"] == account_id
@@ -355,10 +359,11 @@ def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 
 
 def printed_token(out: str) -> str:
-    found = re.findall(r"token for [a-z0-9._-]+: (\S+)", out)
-    assert len(found) == 1, out
+    """The token alone on the last line (CONTRACTS §8)."""
     assert "shown only now" in out
-    return found[0]  # type: ignore[no-any-return]
+    token = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43,}", token), out
+    return token
 
 
 def test_the_command_line_adds_lists_rotates_and_disables(
@@ -407,6 +412,8 @@ def test_the_command_line_adds_lists_rotates_and_disables(
             "id": "tanaka",
             "name": "田中 太郎",
             "shared": False,
+            "role": "supervisor",  # no department given: sees every department, as before departments
+            "departments": [],
         }
         disabled = cli("disable", "tanaka")
         assert disabled.returncode == 0 and "disabled tanaka" in disabled.stdout
