@@ -266,6 +266,7 @@ async def _staff_turn(
     department: str | None = None,
     outcome: str | None = None,
     then: StaffStep | None = None,
+    audit_text: str | None = None,
 ) -> ConversationState:
     """One transaction, like a resident's turn: claim the conversation, check the caller may work
     its department (403), move it through the transition table, record the staff messages and
@@ -311,14 +312,15 @@ async def _staff_turn(
             action=action or transition or "reply",
             conversation_id=conv.id,
             department=department or current,
-            text=_action_text(action or transition, replies, outcome),
+            text=audit_text if audit_text is not None else _action_text(action or transition, replies, outcome),
         )
         await append_messages(db, conversation=conv, entries=entries)
         writer = services.outbox_writers.get(state.channel)
-        if writer is not None:
+        if writer is not None and replies:
             await writer(db, state.sender_id, replies)
         put(conv, state)
-    await services.deliver(state.channel, state.sender_id, replies)  # after the commit: a wake-up
+    if replies:
+        await services.deliver(state.channel, state.sender_id, replies)  # after the commit: a wake-up
     await services.hub.publish(
         "staff", {"type": "status", "conversation_id": state.conversation_id, "status": state.status}
     )

@@ -105,7 +105,29 @@ def _needed(ctx: TurnContext, slot: Any, values: dict[str, Any]) -> bool:
         return True
 
 
-def readable(m: Message) -> dict[str, Any]:
+PAYLOAD_LABELS = {
+    "request_human": "職員と話したい",
+    "affirm": "はい",
+    "deny": "いいえ",
+    "cancel": "やめる",
+    "greet": "こんにちは",
+    "dv_abuse": "DV・虐待の相談",
+    "callback_request": "折り返し電話を依頼",
+    "inform": "（選択）",
+}
+
+
+def _label(m: Message, catalog: Any) -> str:
+    """A payload no button title was found for (sent by a client, or an old button), in words."""
+    text = m.text or ""
+    if m.direction != "in" or not text.startswith("/"):
+        return text
+    intent = m.intent or text[1:].split("{", 1)[0]
+    procedure = catalog.get(intent) if catalog is not None else None
+    return procedure.title if procedure is not None else PAYLOAD_LABELS.get(intent, "（ボタン操作）")
+
+
+def readable(m: Message, catalog: Any = None) -> dict[str, Any]:
     """A transcript row as staff read it: button titles, never payloads; Japan time."""
     payload = m.payload or {}
     buttons = [b.get("title", "") for b in payload.get("buttons", []) if isinstance(b, dict)]
@@ -114,7 +136,7 @@ def readable(m: Message) -> dict[str, Any]:
         "id": m.id,
         "direction": m.direction,
         "author": m.author,
-        "text": m.text,
+        "text": _label(m, catalog),
         "buttons": buttons,
         "card": {"title": card.get("title", ""), "lines": card.get("lines", [])} if card else None,
         "pressed": bool(payload.get("payload")) if m.direction == "in" else False,
@@ -154,7 +176,7 @@ async def conversation_detail(
         "department": department,
         "department_name": department_names(services).get(department, department),
         "packet": packet,
-        "messages": [readable(m) for m in messages],
+        "messages": [readable(m, services.knowledge.get("catalog")) for m in messages],
         "handoffs": [_handoff(h) for h in handoffs],
         "notes": [_action(a) for a in history if a.action == "note"],
         "history": [_action(a) for a in history if a.action != "note"],
@@ -182,7 +204,7 @@ def _packet(
         "procedure": {"id": procedure.id, "title": procedure.title} if procedure is not None else None,
         "form": form_view(request, services, s, state),
         "nlu": {"intent": last.intent, "confidence": last.confidence} if last is not None else None,
-        "last_turns": [readable(m) for m in messages[-LAST_TURNS:]],
+        "last_turns": [readable(m, catalog) for m in messages[-LAST_TURNS:]],
         "suggestions": [
             {"rule": r.rule, "status": r.status, "accepted_intent": r.accepted_intent, "at": jst(r.offered_at)}
             for r in suggestions

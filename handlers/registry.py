@@ -61,6 +61,9 @@ def procedure_handlers() -> list[Handler]:
 
     handlers += [BulkyWasteForm(), ChildcareForm(), FacilityBookingForm(), CareConsultationForm()]
     handlers += [ReservationManageForm()]  # 予約の確認・取消し
+    from handlers.callback import CallbackForm
+
+    handlers += [CallbackForm()]  # 折り返し電話の依頼 (staff callbacks)
     return handlers
 
 
