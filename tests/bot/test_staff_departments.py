@@ -4,14 +4,14 @@ hours, callback tickets, notes and outcomes; and two staff taking one conversati
 
 from __future__ import annotations
 
-import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -223,14 +223,17 @@ def test_cli_refuses_unknown_department(settings: Settings) -> None:
     engine.dispose()
 
 
-async def test_two_staff_taking_at_once_exactly_one_wins(app: FastAPI, staff: Staff) -> None:
-    with TestClient(app) as web:  # lifespan up; requests below go through ASGI concurrently
-        cid = f"web:{mid_form_asks_for_staff(web)}"
-        a, b = staff.add("seiso"), staff.add("seiso")
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            results = await asyncio.gather(
-                client.post(f"/staff/api/conversations/{cid}/take", headers=a),
-                client.post(f"/staff/api/conversations/{cid}/take", headers=b),
-            )
-    assert sorted(r.status_code for r in results) == [200, 409]
+def test_two_staff_taking_at_once_exactly_one_wins(web: TestClient, staff: Staff) -> None:
+    cid = f"web:{mid_form_asks_for_staff(web)}"
+    a, b = staff.add("seiso"), staff.add("seiso")
+    barrier = threading.Barrier(2)
+
+    def take(headers: dict[str, str]) -> int:
+        barrier.wait()  # both requests leave together; the app serves them on one event loop
+        return web.post(f"/staff/api/conversations/{cid}/take", headers=headers).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        codes = sorted(pool.map(take, (a, b)))
+    assert codes == [200, 409]
+    handoffs = web.get(f"/staff/api/conversations/{cid}", headers=a).json()["handoffs"]
+    assert [h["status"] for h in handoffs] == ["active"] and handoffs[0]["staff_id"].startswith("d.")
