@@ -17,7 +17,7 @@ from bot.turn import TurnContext, payload
 from knowledge.office_hours import OfficeHours, department_for, describe
 
 CALLBACK_BUTTON = Button("折り返し電話を依頼", payload("callback_request"))
-IN_HOURS = "{dept}の職員におつなぎします。現在{position}番目にお待ちいただいています（待ち時間の目安：約{minutes}分）。"
+IN_HOURS = "担当は{dept}です。現在{position}番目にお待ちいただいています（待ち時間の目安：約{minutes}分）。"
 LONG_WAIT = "お待たせしそうです。お電話での折り返しもご依頼いただけます。"
 OUT_OF_HOURS = "ただいま{dept}の職員は対応時間外です（{label}）。{back}以降に順番にご対応します。"
 NO_RETURN = "ただいま{dept}の職員は対応時間外です（{label}）。"

@@ -114,6 +114,8 @@ PAYLOAD_LABELS = {
     "dv_abuse": "DV・虐待の相談",
     "callback_request": "折り返し電話を依頼",
     "inform": "（選択）",
+    "nlu_fallback": "判定できず",
+    "out_of_scope": "対象外の話題",
 }
 
 
@@ -203,7 +205,7 @@ def _packet(
         "question": question,
         "procedure": {"id": procedure.id, "title": procedure.title} if procedure is not None else None,
         "form": form_view(request, services, s, state),
-        "nlu": {"intent": last.intent, "confidence": last.confidence} if last is not None else None,
+        "nlu": _nlu(last, catalog) if last is not None else None,
         "last_turns": [readable(m, catalog) for m in messages[-LAST_TURNS:]],
         "suggestions": [
             {"rule": r.rule, "status": r.status, "accepted_intent": r.accepted_intent, "at": jst(r.offered_at)}
@@ -212,6 +214,13 @@ def _packet(
         "resident_linked": state.resident_id is not None,
         "department": department,
     }
+
+
+def _nlu(m: Message, catalog: Any) -> dict[str, Any]:
+    """How the bot understood the resident's last typed message, with the intent in words."""
+    procedure = catalog.get(m.intent) if catalog is not None and m.intent else None
+    words = procedure.title if procedure is not None else PAYLOAD_LABELS.get(m.intent or "", m.intent)
+    return {"intent": m.intent, "label": words, "confidence": m.confidence}
 
 
 def _handoff(h: Handoff) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Times go out in Japan time (ISO 8601 with +09:00), as the console shows them.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -85,10 +86,17 @@ async def first_questions(s: AsyncSession, conversation_ids: list[str]) -> dict[
     return found
 
 
+def reference(conversation_id: str) -> str:
+    """A short reference staff can read out (「お問い合わせ番号 3F9A1C」): not the sender, from which
+    it cannot be turned back."""
+    return hashlib.sha256(conversation_id.encode()).hexdigest()[:6].upper()
+
+
 def title(conv: Conversation, question: str | None) -> str:
     """What the console calls a conversation: never the sender (a credential for linked residents)."""
     channel = CHANNEL_LABELS.get(conv.channel, conv.channel)
-    return f"{channel}：{question}" if question else f"{channel}の相談"
+    ref = reference(conv.id)
+    return f"{channel} #{ref}：{question}" if question else f"{channel} #{ref}の相談"
 
 
 async def queue_listing(services: Services, who: StaffIdentity, status: str) -> list[dict[str, Any]]:
@@ -146,6 +154,7 @@ def _minutes(now: datetime, since: datetime | None) -> int:
 def summary(conv: Conversation) -> dict[str, Any]:
     return {
         "id": conv.id,
+        "ref": reference(conv.id),
         "channel": conv.channel,
         "status": conv.status,
         "resident_id": conv.resident_id,

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 PACKAGED = Path(__file__).resolve().parent / "data" / "office_hours.yml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_JA = "月火水木金土日"
-_SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+_SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")  # 24:00 = midnight
 _MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -35,7 +35,8 @@ def _span(text: str) -> tuple[time, time]:
     match = _SPAN.match(text)
     if not match:
         raise ValueError(f"{text!r} is not HH:MM-HH:MM")
-    a, b = time(int(match[1]), int(match[2])), time(int(match[3]), int(match[4]))
+    a = time(int(match[1]), int(match[2]))
+    b = time.max if match[3] == "24" and match[4] == "00" else time(int(match[3]) % 24, int(match[4]))
     if a >= b:
         raise ValueError(f"{text!r} closes before it opens")
     return a, b

@@ -28,6 +28,7 @@
     if (typeof loadCallbacks === "function") loadCallbacks();
     api("/conversations").then(function (rows) {
       var ul = $("conversations"); ul.textContent = "";
+      if (!rows.length) ul.appendChild(el("li", "none", "なし"));
       rows.forEach(function (c) { // the server lists urgent (DV・虐待) chats first
         var li = el("li", (c.id === current ? "active " : "") + (c.urgent ? "urgent" : ""));
         if (c.urgent) li.appendChild(el("span", "badge urgent", "緊急"));
@@ -66,7 +67,10 @@
       $("close").disabled = c.status === "bot";
       $("transfer").disabled = c.status === "bot";
       var notes = $("notes"); notes.textContent = "";
-      (c.notes || []).forEach(function (n) { notes.appendChild(el("li", "", "📝 " + n.text + "（" + n.staff_id + " · " + when(n.at) + "）")); });
+      (c.notes || []).forEach(function (n) { notes.appendChild(el("li", "", "メモ：" + n.text + "（" + n.staff_id + " · " + when(n.at) + "）")); });
+      (c.history || []).forEach(function (a) {
+        notes.appendChild(el("li", "history", "履歴：" + label(ACTION, a.action) + (a.text && a.action !== "reply" ? "「" + a.text + "」" : "") + "（" + a.staff_id + " · " + when(a.at) + "）"));
+      });
       loadCanned();
       showProfileButton(c);
       loadList();
@@ -241,7 +245,7 @@
     row("担当", c.department_name);
     row("ご質問", p.question || "—");
     row("手続き", p.procedure ? p.procedure.title : "—");
-    if (p.nlu) row("AIの判定", p.nlu.intent + "（確信度 " + Math.round((p.nlu.confidence || 0) * 100) + "%）");
+    if (p.nlu) row("AIの判定", (p.nlu.label || p.nlu.intent) + "（確信度 " + Math.round((p.nlu.confidence || 0) * 100) + "%）");
     if (p.form) {
       row("入力済み", p.form.filled.map(function (f) { return f.label + "：" + f.value; }).join("、") || "なし");
       row("未入力", p.form.missing.map(function (f) { return f.label; }).join("、") || "なし");
@@ -262,6 +266,7 @@
       rows.forEach(function (d) { var o = el("option", "", d.name + (d.open_now ? "" : "（時間外）")); o.value = d.id; sel.appendChild(o); });
     }).catch(function () {});
   }
+  var ACTION = { take: "引き継ぎ", release: "ボットに戻す", reply: "返信", transfer: "転送", close: "終了", fill: "代理入力", callback_close: "折り返し完了" };
   var OUTCOME = { reached: "連絡済み", no_answer: "不在", solved: "解決", visit: "来庁予約", referred: "他機関へ案内" };
   function loadCallbacks() {
     api("/callbacks").then(function (rows) {

@@ -29,6 +29,7 @@ from bot.db import make_sync_engine
 from bot.models import Handoff
 from bot.settings import Settings
 from bot.staff_accounts import StaffAccount, add_account, disable_account, rotate_token
+from bot.staff_queues import reference
 from knowledge.residents import AuditLog, LinkCode
 from knowledge.residents_import import import_residents_file
 from tests.conftest import REPO
@@ -462,14 +463,16 @@ def test_the_console_shows_who_is_signed_in_and_records_them(tmp_path: Path) -> 
                 staff.get_by_role("button", name="接続").click()
                 expect(staff.locator("#signed-in")).to_have_text("ログイン中：鈴木 一郎", timeout=10_000)
                 expect(staff.locator("#staff-id")).to_be_hidden()
-                staff.locator("#conversations li", has_text=first).click()
+                staff.locator("#conversations li", has_text=reference(f"web:{first}")).click()
                 staff.wait_for_selector("#take:not([disabled])", timeout=10_000)
                 staff.click("#take")
                 staff.wait_for_selector("#send:not([disabled])", timeout=10_000)
                 # the live socket (signed in by its first message) brings a new request into the list
                 second = f"web-{uuid.uuid4().hex[:10]}"
                 httpx.post(base + URL, json={"sender": second, "message": "/request_human"}, timeout=30)
-                expect(staff.locator("#conversations li", has_text=second)).to_be_visible(timeout=10_000)
+                expect(staff.locator("#conversations li", has_text=reference(f"web:{second}"))).to_be_visible(
+                    timeout=10_000
+                )
             finally:
                 browser.close()
         detail = httpx.get(f"{base}/staff/api/conversations/web:{first}", headers=bearer(token), timeout=10).json()
