@@ -26,9 +26,11 @@ from bot.events import Reply
 from bot.handoff import InvalidTransition, Transition, apply_transition
 from bot.schemas import Loose, StaffIdRequest, StaffTextRequest, StatusAnswer, errors, json_body
 from bot.services import Services
-from bot.staff_accounts import any_enabled, find_account, scope_of
+from bot.staff_accounts import StaffAccount, any_enabled, find_account, scope_of
 from bot.staff_packet import StaffStep, conversation_detail, form_resumer
 from bot.staff_queues import conversation_department, queue_listing, record, reply_payload
+from bot.staff_sessions import COOKIE as SESSION_COOKIE
+from bot.staff_sessions import session_user
 from bot.state import ConversationState, begin_turn, claim_existing, put
 from bot.transcript import TranscriptEntry, append_messages
 
@@ -51,6 +53,7 @@ class StaffIdentity:
     # department; the shared STAFF_TOKEN acts as a supervisor.
     role: str = "supervisor"
     departments: frozenset[str] = frozenset()
+    csrf: str | None = None  # signed in with a password: the session's CSRF token, for the console
 
     @property
     def shared(self) -> bool:
@@ -94,8 +97,21 @@ def bearer_token(authorization: str) -> str:
     return match.group(1) if match else ""
 
 
-async def require_staff(services: ServicesDep, authorization: Annotated[str, Header()] = "") -> StaffIdentity:
-    return await authenticate(services, bearer_token(authorization))
+async def require_staff(
+    request: Request, services: ServicesDep, authorization: Annotated[str, Header()] = ""
+) -> StaffIdentity:
+    """A bearer token (machine clients, the token console), else a password session's cookie
+    (with its CSRF token on every state change: bot/staff_sessions.py)."""
+    token = bearer_token(authorization)
+    if not token and request.cookies.get(SESSION_COOKIE):
+        user = await session_user(services, request)
+        if user is not None:
+            async with services.sessionmaker() as s:
+                account = await s.get(StaffAccount, user.account_id)
+                if account is not None and account.disabled_at is None:
+                    role, departments = await scope_of(s, account.id)
+                    return StaffIdentity(account.id, account.name, role, departments, csrf=user.csrf)
+    return await authenticate(services, token)
 
 
 StaffDep = Annotated[StaffIdentity, Depends(require_staff)]
@@ -113,6 +129,7 @@ def router() -> APIRouter:
             "shared": who.shared,
             "role": who.role,
             "departments": sorted(who.departments),
+            **({"csrf": who.csrf} if who.csrf else {}),
         }
 
     @api.get("/conversations", response_model=list[Loose], responses={**errors(401, 403, 503), **errors(422)})

@@ -241,6 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--role", choices=ROLES, default=None, help="staff (default with a department) or supervisor")
     commands.add_parser("list", help="list the accounts (never their tokens)")
+    commands.add_parser("password", help="set the account's console password (read from stdin)").add_argument("id")
     for command, text in (
         ("disable", "disable an account at once"),
         ("enable", "enable a disabled account again"),
@@ -286,11 +287,29 @@ def _run(session: Session, args: argparse.Namespace, zone: ZoneInfo) -> list[str
         return [f"disabled {args.id}" if disable_account(session, args.id) else f"{args.id} was already disabled"]
     if args.command == "enable":
         return [f"enabled {args.id}" if enable_account(session, args.id) else f"{args.id} was already enabled"]
+    if args.command == "password":
+        from bot.staff_sessions import PasswordError, set_password
+
+        _get(session, args.id)
+        try:
+            set_password(session, args.id, _read_password())
+        except PasswordError as exc:
+            raise AccountError(str(exc)) from None
+        return [f"password set for {args.id}; its other console sessions are signed out"]
     token = rotate_token(session, args.id)  # "rotate"
     lines = [f"new token for {args.id}; the old one no longer works"]
     if _get(session, args.id).disabled_at is not None:
         lines.append(f"note: {args.id} is disabled; enable it before it can sign in")
     return [*lines, *_token_lines(args.id, token)]
+
+
+def _read_password() -> str:
+    """From the terminal without echo, or the first line of standard input (scripts)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("password: ")
+    return sys.stdin.readline().rstrip("\n")
 
 
 def _known_departments() -> set[str]:

@@ -8,9 +8,13 @@
   var profileFor = null; // the conversation the shown profile was read for
   var $ = function (id) { return document.getElementById(id); };
 
+  var csrf = null; // signed in with a password: the session's CSRF token, sent on every change
   function api(path, opts) {
     opts = opts || {};
-    opts.headers = Object.assign({ "Authorization": "Bearer " + token, "Content-Type": "application/json" }, opts.headers || {});
+    var auth = token ? { "Authorization": "Bearer " + token } : {};
+    if (csrf) auth["X-CSRF-Token"] = csrf;
+    opts.headers = Object.assign(auth, { "Content-Type": "application/json" }, opts.headers || {});
+    opts.credentials = "same-origin";
     return fetch("/staff/api" + path, opts).then(function (r) {
       return r.json().then(function (b) { if (!r.ok) throw new Error(b.detail || b.error || r.status); return b; });
     });
@@ -290,6 +294,25 @@
 
   function connect() { whoAmI(); loadList(); loadCallbacks(); loadDepartments(); listen(); }
 
+  // Password sign-in: a server-side session in an httpOnly cookie; live updates by polling
+  var polling = null;
+  function connectSession() {
+    whoAmI(); loadList(); loadDepartments();
+    $("logout").hidden = false; $("password-login").hidden = true; $("login").hidden = true;
+    if (!polling) polling = setInterval(function () { if (current) open(current); else loadList(); }, 10000);
+  }
+  $("password-login").addEventListener("submit", function (ev) {
+    ev.preventDefault(); $("login-error").textContent = "";
+    fetch("/staff/login", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ id: $("login-id").value.trim(), password: $("login-password").value }) })
+      .then(function (r) { return r.json().then(function (b) { if (!r.ok) throw new Error(r.status === 429 ? "ロック中です。しばらくしてからお試しください。" : "IDまたはパスワードが違います。"); return b; }); })
+      .then(function (b) { csrf = b.csrf; token = ""; $("login-password").value = ""; connectSession(); })
+      .catch(function (e) { $("login-error").textContent = e.message; });
+  });
+  $("logout").addEventListener("click", function () {
+    fetch("/staff/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf || "" } })
+      .then(function () { location.reload(); });
+  });
   $("login").addEventListener("submit", function (ev) {
     ev.preventDefault(); token = $("token").value; sessionStorage.setItem("madoguchi.staff", token); connect();
   });
@@ -326,4 +349,7 @@
     readProfile(reason);
   });
   if (token) { $("token").value = token; connect(); }
+  else { // a password session from before a reload?
+    api("/me").then(function (me) { if (me.csrf) { csrf = me.csrf; connectSession(); } }).catch(function () {});
+  }
 })();

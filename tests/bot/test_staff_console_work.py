@@ -48,7 +48,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
                 cwd=REPO, env=env, check=True, capture_output=True, text=True,
             )  # fmt: skip
             tokens[dept] = out.stdout.strip().splitlines()[-1]  # the token alone on the last line
+        DATA_DIRS[base] = str(data)
         yield base, tokens
+
+
+DATA_DIRS: dict[str, str] = {}
+
+
+def server_data_dir(base: str) -> str:
+    return DATA_DIRS[base]
 
 
 def shot(page: Any, tmp_path: Path, name: str) -> None:
@@ -178,5 +186,34 @@ def test_out_of_hours_callback_other_department_and_transfer(
                 timeout=15_000
             )
             shot(boss, tmp_path, "console-supervisor-1280.png")
+        finally:
+            browser.close()
+
+
+def test_password_sign_in_in_the_console(server: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _ = server
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["DATA_DIR"] = server_data_dir(base)
+    subprocess.run(
+        [sys.executable, "-m", "bot.staff_accounts", "password", "seiso1"],
+        cwd=REPO, env=env, input="a long enough passphrase\n", check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(base + "/staff")
+            page.fill("#login-id", "seiso1")
+            page.fill("#login-password", "wrong passphrase!")
+            page.get_by_role("button", name="ログイン").click()
+            expect(page.locator("#login-error")).to_contain_text("違います", timeout=10_000)
+            page.fill("#login-password", "a long enough passphrase")
+            page.get_by_role("button", name="ログイン").click()
+            expect(page.locator("#signed-in")).to_contain_text("職員", timeout=10_000)
+            page.reload()  # the session outlives a reload (the cookie), and the CSRF token comes from /me
+            expect(page.locator("#logout")).to_be_visible(timeout=10_000)
+            shot(page, tmp_path, "console-password-1280.png")
         finally:
             browser.close()

@@ -1,6 +1,7 @@
 """Staff work by department: accounts carry a role and department(s), a handoff is queued for a
 department and closed with an outcome, every staff action is recorded (notes included), and
-callback tickets wait for a department's staff.
+callback tickets wait for a department's staff; accounts may sign in with a password (argon2id)
+into a server-side session.
 
 Revision ID: 0010_staff_departments
 Revises: 0001_core
@@ -29,6 +30,23 @@ def upgrade() -> None:
         batch.add_column(sa.Column("department", sa.String(60), nullable=True))
         batch.add_column(sa.Column("outcome", sa.String(20), nullable=True))
     op.create_index("ix_handoffs_department", "handoffs", ["department"])
+    # password sign-in (argon2id) and server-side console sessions
+    op.create_table(
+        "staff_passwords",
+        sa.Column("account_id", sa.String(60), primary_key=True),
+        sa.Column("password_hash", sa.String(200), nullable=False),
+        sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("locked_until", TZ, nullable=True),
+        sa.Column("changed_at", TZ, nullable=False),
+    )
+    op.create_table(
+        "staff_sessions",
+        sa.Column("id_hash", sa.String(64), primary_key=True),
+        sa.Column("account_id", sa.String(60), nullable=False, index=True),
+        sa.Column("csrf", sa.String(64), nullable=False),
+        sa.Column("created_at", TZ, nullable=False),
+        sa.Column("expires_at", TZ, nullable=False, index=True),
+    )
     op.create_table(
         "staff_actions",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -64,3 +82,5 @@ def downgrade() -> None:
         batch.drop_column("outcome")
         batch.drop_column("department")
     op.drop_table("staff_scopes")
+    op.drop_table("staff_sessions")
+    op.drop_table("staff_passwords")
