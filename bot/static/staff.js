@@ -298,6 +298,7 @@
   var polling = null;
   function connectSession() {
     whoAmI(); loadList(); loadDepartments();
+    api("/me").then(function (me) { $("logout").textContent = (me.name || "") + "：ログアウト"; }).catch(function () {});
     $("logout").hidden = false; $("password-login").hidden = true; $("login").hidden = true;
     if (!polling) polling = setInterval(function () { if (current) open(current); else loadList(); }, 10000);
   }
