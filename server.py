@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import api, identity, staff, staff_reservations, staff_residents
-from bot import staff_callbacks, staff_sessions, staff_work
+from bot import staff_analytics, staff_callbacks, staff_sessions, staff_work
 from bot.assembly import build_hooks, build_router
 from bot.channels import line, pages, web
 from bot.channels.web import BadRequest
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
     app.include_router(staff_work.router())
     app.include_router(staff_callbacks.router())
     app.include_router(staff_sessions.router())
+    app.include_router(staff_analytics.router())
     return app
 
 

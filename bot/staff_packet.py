@@ -116,6 +116,9 @@ PAYLOAD_LABELS = {
     "inform": "（選択）",
     "nlu_fallback": "判定できず",
     "out_of_scope": "対象外の話題",
+    "bot_capabilities": "できること",
+    "thanks": "お礼",
+    "goodbye": "あいさつ（終わり）",
 }
 
 

@@ -217,3 +217,28 @@ def test_password_sign_in_in_the_console(server: tuple[str, dict[str, str]], tmp
             shot(page, tmp_path, "console-password-1280.png")
         finally:
             browser.close()
+
+
+def test_the_analytics_page_renders_its_charts(server: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, tokens = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(base + "/staff/analytics")
+            page.fill("#token", tokens["seiso"])  # a staff account: not for it
+            page.get_by_role("button", name="表示").click()
+            expect(page.locator("#error")).to_contain_text("supervisor", timeout=10_000)
+            page.fill("#token", SHARED)
+            page.get_by_role("button", name="表示").click()
+            expect(page.locator("img[data-chart]")).to_have_count(4, timeout=10_000)
+            page.locator("img[data-chart=messages]").wait_for(timeout=10_000)
+            assert page.locator("img[data-chart=messages]").evaluate("i => i.naturalWidth") > 0
+            with page.expect_download() as download:
+                page.get_by_role("button", name="CSVで保存").click()
+            assert download.value.suggested_filename == "madoguchi-analytics.csv"
+            shot(page, tmp_path, "analytics-1280.png")
+        finally:
+            browser.close()

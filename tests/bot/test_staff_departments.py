@@ -181,7 +181,7 @@ def test_out_of_hours_callback_ticket_seen_and_closed(web: TestClient, staff: St
     replies = say(web, who, "/request_human")
     assert "対応時間外" in text_of(replies) and "12月4日（金）8:30" in text_of(replies)
     assert any(b["payload"] == "/callback_request" for r in replies for b in r.get("buttons", []))
-    say(web, who, "/callback_request")
+    assert "お名前" in text_of(say(web, who, "折り返し電話してほしい"))  # typed, while waiting
     say(web, who, "山田花子")
     say(web, who, "090-1234-5678")
     say(web, who, '/inform{"value":"平日 午前（9時〜12時）"}')
@@ -237,3 +237,27 @@ def test_two_staff_taking_at_once_exactly_one_wins(web: TestClient, staff: Staff
     assert codes == [200, 409]
     handoffs = web.get(f"/staff/api/conversations/{cid}", headers=a).json()["handoffs"]
     assert [h["status"] for h in handoffs] == ["active"] and handoffs[0]["staff_id"].startswith("d.")
+
+
+def test_analytics_for_supervisors_counts_only(web: TestClient, staff: Staff) -> None:
+    who = f"web-{uuid.uuid4().hex[:10]}"
+    say(web, who, "ねえ、電話番号09012345678の件でトマトの育て方をおしえて")  # unanswered, with a number
+    mid_form_asks_for_staff(web)
+    assert web.get("/staff/api/analytics", headers=staff.add("seiso")).status_code == 403
+    boss = staff.add(role="supervisor")
+    found = web.get("/staff/api/analytics", headers=boss).json()
+    assert found["messages_per_day"] and found["top_intents"] and 0 <= found["fallback_rate"] <= 1
+    assert all(c.startswith("<svg") for c in found["charts"].values())
+    assert "09012345678" not in str(found)  # digits masked: no phone numbers on the page
+    assert any(d["department"] == "seiso" and d["handoffs"] >= 1 for d in found["departments"])
+    res = web.get("/staff/api/analytics.csv", headers=boss)
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/csv")
+    assert res.text.splitlines()[0] == "section,key,subkey,value" and "09012345678" not in res.text
+
+
+def test_analytics_never_lists_answers_to_a_form(web: TestClient, staff: Staff) -> None:
+    who = f"web-{uuid.uuid4().hex[:10]}"
+    say(web, who, "/callback_request")
+    say(web, who, "山田花子")  # a name, answering the form (read as out of scope): not a question
+    found = web.get("/staff/api/analytics", headers=staff.add(role="supervisor")).json()
+    assert not [u for u in found["unanswered"] if "山田花子" in u["question"]]
