@@ -46,6 +46,21 @@ async def _staff_and_reason(request: Request, who: StaffIdentity) -> tuple[str, 
     return staff_id, reason.strip(), conversation_id
 
 
+async def _ensure_may_read(services: Any, who: StaffIdentity, resident_id: str, conversation_id: str | None) -> None:
+    """A supervisor reads any profile; staff only that of the resident in a conversation of their
+    own department (CONTRACTS §8): 403 otherwise."""
+    if who.role == "supervisor":
+        return
+    from bot.models import Conversation
+    from bot.staff_queues import conversation_department
+
+    async with services.sessionmaker() as session:
+        conv = await session.get(Conversation, conversation_id) if conversation_id else None
+        if conv is None or conv.resident_id != resident_id:
+            raise HTTPException(403, "read a profile from a conversation of your department")
+        who.ensure_can_see(await conversation_department(session, conv.id, services))
+
+
 def router() -> APIRouter:
     api = APIRouter(prefix="/staff/api/residents")
 
@@ -77,6 +92,7 @@ def router() -> APIRouter:
         staff_id, reason, conversation_id = await _staff_and_reason(request, who)
         if not reason:
             raise BadRequest(422, "'reason' is required to read a resident's profile")
+        await _ensure_may_read(services, who, resident_id, conversation_id)
         catalog = services.knowledge.get("catalog")
         async with services.sessionmaker() as session, session.begin():
             me = await session.get(Resident, resident_id)

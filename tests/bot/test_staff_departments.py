@@ -261,3 +261,27 @@ def test_analytics_never_lists_answers_to_a_form(web: TestClient, staff: Staff) 
     say(web, who, "山田花子")  # a name, answering the form (read as out of scope): not a question
     found = web.get("/staff/api/analytics", headers=staff.add(role="supervisor")).json()
     assert not [u for u in found["unanswered"] if "山田花子" in u["question"]]
+
+
+def test_reservations_and_profiles_are_department_scoped(web: TestClient, staff: Staff) -> None:
+    from sqlalchemy import delete as sql_delete
+
+    from knowledge.bookings import Reservation, ReservationCounter
+    from tests.bot.test_staff_reservation_cancel import book_gym
+
+    async def wipe() -> None:  # the gym slot must be free (PostgreSQL keeps one database)
+        async with web.app.state.services.sessionmaker() as s, s.begin():  # type: ignore[attr-defined]
+            await s.execute(sql_delete(Reservation))
+            await s.execute(sql_delete(ReservationCounter))
+
+    web.portal.call(wipe)  # type: ignore[union-attr]
+    number = book_gym(web)  # 施設予約: 地域振興課 施設予約係 (kumin_katsudo)
+    facilities, seiso = staff.add("kumin_katsudo"), staff.add("seiso")
+    assert web.get(f"/staff/api/reservations/{number}", headers=facilities).status_code == 200
+    assert web.get(f"/staff/api/reservations/{number}", headers=seiso).status_code == 403
+    assert number not in [r["number"] for r in web.get("/staff/api/reservations", headers=seiso).json()]
+    cancel = web.post(f"/staff/api/reservations/{number}/cancel", headers=seiso, json={"reason": "x"})
+    assert cancel.status_code == 403
+    # a staff account reads a profile only from a conversation of its department
+    read = web.post("/staff/api/residents/R001/profile", headers=seiso, json={"reason": "問い合わせ対応"})
+    assert read.status_code == 403
