@@ -152,7 +152,7 @@ def bar_chart(title: str, rows: list[tuple[str, dict[str, int]]], series: list[s
     ]
     parts.append(f'<text x="{left}" y="14" font-size="13" fill="#1b1b1b">{escape(title)}</text>')
     for i, (label, values) in enumerate(rows):
-        y = height - bottom
+        y: float = height - bottom
         for name in series:
             h = (height - bottom - 24) * values.get(name, 0) / peak
             x = left + i * step + 2

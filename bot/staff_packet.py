@@ -179,7 +179,7 @@ async def conversation_detail(
         **summary(conv),
         "title": title(conv, question),
         "department": department,
-        "department_name": department_names(services).get(department, department),
+        "department_name": department_names(services).get(department or "", department),
         "packet": packet,
         "messages": [readable(m, services.knowledge.get("catalog")) for m in messages],
         "handoffs": [_handoff(h) for h in handoffs],
@@ -197,7 +197,7 @@ def _packet(
     messages: list[Message],
     suggestions: list[SuggestionRecord],
     question: str | None,
-    department: str,
+    department: str | None,
 ) -> dict[str, Any]:
     catalog = services.knowledge.get("catalog")
     names = [state.active_form.name if state.active_form else None, state.last_intent]

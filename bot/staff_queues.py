@@ -62,11 +62,14 @@ async def latest_handoffs(s: AsyncSession, conversation_ids: list[str]) -> dict[
     return {h.conversation_id: h for h in rows}
 
 
-async def conversation_department(s: AsyncSession, conversation_id: str, services: Services) -> str:
-    """The department the conversation is queued for: its latest handoff's, else 総合案内."""
+async def conversation_department(s: AsyncSession, conversation_id: str, services: Services) -> str | None:
+    """The department the conversation is queued for: its latest handoff's (総合案内 for one made
+    before departments); None when it never went to staff (then only supervisors may open it)."""
     found = await latest_handoffs(s, [conversation_id])
     handoff = found.get(conversation_id)
-    return (handoff.department if handoff is not None else None) or general_department(services)
+    if handoff is None:
+        return None
+    return handoff.department or general_department(services)
 
 
 async def first_questions(s: AsyncSession, conversation_ids: list[str]) -> dict[str, str]:
