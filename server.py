@@ -21,7 +21,19 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot import api, identity, staff, staff_broadcasts, staff_reports, staff_reservations, staff_residents
+from bot import (
+    api,
+    identity,
+    staff,
+    staff_analytics,
+    staff_broadcasts,
+    staff_callbacks,
+    staff_reports,
+    staff_reservations,
+    staff_residents,
+    staff_sessions,
+    staff_work,
+)
 from bot.assembly import build_hooks, build_router
 from bot.channels import line, pages, uploads, web
 from bot.channels.web import BadRequest
@@ -86,6 +98,10 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
     app.include_router(staff_broadcasts.router())
     app.include_router(staff_reports.router())  # 通報 (CONTRACTS §10)
     app.include_router(uploads.router())  # 通報の写真 from the widget
+    app.include_router(staff_work.router())
+    app.include_router(staff_callbacks.router())
+    app.include_router(staff_sessions.router())
+    app.include_router(staff_analytics.router())
     return app
 
 

@@ -15,6 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Button, InboundEvent, Reply
 from bot.handoff import apply_transition
+from bot.handoff_notice import (
+    CALLBACK_BUTTON,
+    PENDING_LONG,
+    announce,
+    choose_department,
+    pending_since,
+    waited_too_long,
+)
 from bot.models import Conversation
 from bot.router import Router
 from bot.services import Services
@@ -27,8 +35,8 @@ log = logging.getLogger(__name__)
 
 SORRY = "申し訳ありません。ただいまシステムで問題が起きています。少し時間をおいてもう一度お送りください。"
 HANDOFF_TEXT = {
-    "requested": "職員におつなぎします。担当者が確認するまで少しお待ちください。",
-    "stuck": "うまくお答えできず申し訳ありません。職員におつなぎします。少しお待ちください。",
+    "requested": "職員におつなぎします。",
+    "stuck": "うまくお答えできず申し訳ありません。職員におつなぎします。",
     "sensitive": "お話しくださりありがとうございます。専門の職員におつなぎします。",
 }
 PENDING_TEXT = "職員に確認を依頼しています。もう少しお待ちください。（取りやめる場合は「やめる」）"
@@ -117,15 +125,17 @@ class Dispatcher:
             return
         await savepoint.commit()
         if ctx.handoff_request:
+            department = choose_department(ctx)
             await apply_transition(
                 ctx.db,
                 conversation_id=ctx.event.conversation_id,
                 state=ctx.state,
                 transition="request",
                 reason=ctx.handoff_request,
+                department=department,
             )
-            ctx.state.active_form = None
-            ctx.say(HANDOFF_TEXT[ctx.handoff_request])
+            # the form in progress is kept: staff see it, and the bot resumes it on hand back
+            await announce(ctx, department, HANDOFF_TEXT[ctx.handoff_request])
 
     async def _while_pending(self, ctx: TurnContext) -> None:
         if ctx.parse.intent == "cancel":
@@ -134,6 +144,13 @@ class Dispatcher:
             )
             ctx.handoff_request = None
             ctx.say(WITHDRAWN_TEXT)
+        elif ctx.parse.intent == "callback_request":  # a call back instead of waiting in the chat
+            await apply_transition(
+                ctx.db, conversation_id=ctx.event.conversation_id, state=ctx.state, transition="withdraw"
+            )
+            await self._run_bot(ctx, snapshot=ctx.state.model_copy(deep=True))
+        elif waited_too_long(ctx, await pending_since(ctx, ctx.state)):
+            ctx.say(f"{PENDING_TEXT}\n{PENDING_LONG}", buttons=(CALLBACK_BUTTON,))
         else:
             ctx.say(PENDING_TEXT)
 

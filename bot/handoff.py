@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.models import Handoff
 from bot.state import ConversationState, ConversationStatus
 
-Transition = Literal["request", "take", "withdraw", "release"]
+Transition = Literal["request", "take", "withdraw", "release", "transfer"]
 
 TRANSITIONS: dict[tuple[ConversationStatus, Transition], ConversationStatus] = {
     ("bot", "request"): "pending_handoff",
@@ -25,6 +25,9 @@ TRANSITIONS: dict[tuple[ConversationStatus, Transition], ConversationStatus] = {
     ("pending_handoff", "release"): "bot",
     ("human", "release"): "bot",
     ("human", "request"): "human",
+    # to another department: back in a queue, that department's
+    ("pending_handoff", "transfer"): "pending_handoff",
+    ("human", "transfer"): "pending_handoff",
 }
 
 
@@ -47,6 +50,8 @@ async def apply_transition(
     transition: Transition,
     reason: str | None = None,
     staff_id: str | None = None,
+    department: str | None = None,
+    outcome: str | None = None,
 ) -> None:
     """Change the status and the handoff rows together, in the caller's transaction: the one way
     a conversation moves between the bot and a person (the dispatcher and the staff API use it)."""
@@ -58,7 +63,11 @@ async def apply_transition(
         if current == "bot":
             db.add(
                 Handoff(
-                    conversation_id=conversation_id, reason=reason or "requested", status="pending", requested_at=now
+                    conversation_id=conversation_id,
+                    reason=reason or "requested",
+                    status="pending",
+                    requested_at=now,
+                    department=department,
                 )
             )
     elif transition == "take":
@@ -67,8 +76,16 @@ async def apply_transition(
             .where(open_rows, Handoff.status == "pending")
             .values(status="active", staff_id=staff_id, taken_at=now)
         )
+    elif transition == "transfer":
+        await db.execute(
+            update(Handoff)
+            .where(open_rows, Handoff.status.in_(("pending", "active")))
+            .values(status="pending", staff_id=None, taken_at=None, department=department)
+        )
     else:  # withdraw / release close what is open; a taken one keeps who took it
         values: dict[str, object] = {"status": "closed", "closed_at": now}
+        if outcome is not None:
+            values["outcome"] = outcome
         if staff_id is not None:
             values["staff_id"] = func.coalesce(Handoff.staff_id, staff_id)
         await db.execute(update(Handoff).where(open_rows, Handoff.status.in_(("pending", "active"))).values(**values))

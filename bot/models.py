@@ -58,3 +58,5 @@ class Handoff(Base):
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    department: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)  # catalog id
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)  # solved | callback | visit | referred

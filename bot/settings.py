@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     municipality_name: str = "デモ区"
     log_level: str = "INFO"
     staff_token: str = ""  # empty: the staff console API is disabled
+    # a queue wait (expected or waited) past this many minutes turns into a callback offer
+    staff_callback_after_minutes: int = 20
+    staff_session_hours: int = 8  # a console session signed in with a password lasts this long
+    staff_login_max_failures: int = 5  # wrong passwords in a row before the account is locked
+    staff_lockout_minutes: int = 15
     # The demo: imported web links (`demo-hanako`) reach their resident. Never in production, where
     # a client-chosen sender must reach nobody (CONTRACTS §4). `make run` sets DEMO_MODE=1.
     demo_mode: bool = False

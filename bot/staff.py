@@ -15,12 +15,10 @@ import hmac
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import live
@@ -28,13 +26,16 @@ from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
 from bot.events import Reply
 from bot.handoff import InvalidTransition, Transition, apply_transition
-from bot.models import Conversation, Handoff, Message
 from bot.schemas import Loose, M, StaffIdRequest, StaffTextRequest, StatusAnswer, errors, json_body, read_body, validate
 from bot.services import Services
-from bot.staff_accounts import any_enabled, find_account
+from bot.staff_accounts import StaffAccount, any_enabled, find_account, scope_of
 from bot.staff_feed import staff_frames
+from bot.staff_packet import StaffStep, conversation_detail, form_resumer
+from bot.staff_queues import conversation_department, queue_listing, record, reply_payload
+from bot.staff_sessions import COOKIE as SESSION_COOKIE
+from bot.staff_sessions import session_user
 from bot.state import ConversationState, begin_turn, claim_existing, put
-from bot.transcript import TranscriptEntry, append_messages, list_messages
+from bot.transcript import TranscriptEntry, append_messages
 
 TAKEN_TEXT = "職員が対応を引き継ぎました。このままメッセージをお送りください。"
 RELEASED_TEXT = "職員の対応を終了しました。引き続きチャットでご案内します。"
@@ -55,6 +56,7 @@ class StaffIdentity:
     # department; the shared STAFF_TOKEN acts as a supervisor.
     role: str = "supervisor"
     departments: frozenset[str] = frozenset()
+    csrf: str | None = None  # signed in with a password: the session's CSRF token, for the console
 
     @property
     def shared(self) -> bool:
@@ -82,7 +84,8 @@ async def authenticate(services: Services, token: str) -> StaffIdentity:
     async with services.sessionmaker() as s:
         account = await find_account(s, token) if token else None
         if account is not None:
-            return StaffIdentity(id=account.id, name=account.name)
+            role, departments = await scope_of(s, account.id)
+            return StaffIdentity(id=account.id, name=account.name, role=role, departments=departments)
         if not shared and not await any_enabled(s):
             raise HTTPException(503, DISABLED)
     raise HTTPException(401, UNAUTHORIZED)
@@ -97,8 +100,21 @@ def bearer_token(authorization: str) -> str:
     return match.group(1) if match else ""
 
 
-async def require_staff(services: ServicesDep, authorization: Annotated[str, Header()] = "") -> StaffIdentity:
-    return await authenticate(services, bearer_token(authorization))
+async def require_staff(
+    request: Request, services: ServicesDep, authorization: Annotated[str, Header()] = ""
+) -> StaffIdentity:
+    """A bearer token (machine clients, the token console), else a password session's cookie
+    (with its CSRF token on every state change: bot/staff_sessions.py)."""
+    token = bearer_token(authorization)
+    if not token and request.cookies.get(SESSION_COOKIE):
+        user = await session_user(services, request)
+        if user is not None:
+            async with services.sessionmaker() as s:
+                account = await s.get(StaffAccount, user.account_id)
+                if account is not None and account.disabled_at is None:
+                    role, departments = await scope_of(s, account.id)
+                    return StaffIdentity(account.id, account.name, role, departments, csrf=user.csrf)
+    return await authenticate(services, token)
 
 
 StaffDep = Annotated[StaffIdentity, Depends(require_staff)]
@@ -110,47 +126,31 @@ def router() -> APIRouter:
     @api.get("/me", response_model=Loose, responses=errors(401, 403, 503))
     async def me(who: StaffDep) -> dict[str, Any]:
         """Who is signed in, for the console's header."""
-        return {"id": who.id, "name": who.name, "shared": who.shared}
+        return {
+            "id": who.id,
+            "name": who.name,
+            "shared": who.shared,
+            "role": who.role,
+            "departments": sorted(who.departments),
+            **({"csrf": who.csrf} if who.csrf else {}),
+        }
 
     @api.get("/conversations", response_model=list[Loose], responses={**errors(401, 403, 503), **errors(422)})
     async def conversations(
-        services: ServicesDep, _: StaffDep, status: Literal["open", "bot", "pending_handoff", "human"] = "open"
+        services: ServicesDep, who: StaffDep, status: Literal["open", "bot", "pending_handoff", "human"] = "open"
     ) -> list[dict[str, Any]]:
-        statuses = ("pending_handoff", "human") if status == "open" else (status,)
-        async with services.sessionmaker() as s:
-            rows = list(
-                await s.scalars(
-                    select(Conversation)
-                    .where(Conversation.status.in_(statuses))
-                    .order_by(Conversation.updated_at.desc())
-                    .limit(200)
-                )
-            )
-            reasons = await _latest_reasons(s, [c.id for c in rows])
-        listed = [{**_summary(c), **_priority(reasons.get(c.id))} for c in rows]
-        # urgent (DV・虐待) first; otherwise the most recently active first, as queried
-        listed.sort(key=lambda c: not c["urgent"])
-        return listed
+        """The queues this caller works: DV・虐待 first, always; then the longest waiting first."""
+        return await queue_listing(services, who, status)
 
     @api.get(
         "/conversations/{conversation_id}", response_model=Loose, responses={**errors(401, 403, 503), **errors(404)}
     )
-    async def conversation(conversation_id: str, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
-        async with services.sessionmaker() as s:
-            conv = await s.get(Conversation, conversation_id)
-            if conv is None:
-                raise HTTPException(404, "no such conversation")
-            messages = await list_messages(s, conversation_id=conversation_id, limit=500)
-            handoffs = await s.scalars(
-                select(Handoff).where(Handoff.conversation_id == conversation_id).order_by(Handoff.id)
-            )
-            state = await services.state.get(conversation_id)
-            return {
-                **_summary(conv),
-                "messages": [_message(m) for m in messages],
-                "handoffs": [_handoff(h) for h in handoffs],
-                "state": state.model_dump(mode="json") if state else None,
-            }
+    async def conversation(
+        conversation_id: str, request: Request, services: ServicesDep, who: StaffDep
+    ) -> dict[str, Any]:
+        """The hand-off packet first (question, procedure and its slots, NLU confidence, the last
+        turns readable, suggestions), then the whole transcript and the handoffs."""
+        return await conversation_detail(services, request, who, conversation_id)
 
     @api.post(
         "/conversations/{conversation_id}/take",
@@ -160,7 +160,7 @@ def router() -> APIRouter:
     )
     async def take(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         staff_id = await _staff_id(request, who)
-        return await _transition(services, conversation_id, "take", staff_id=staff_id, announce=TAKEN_TEXT)
+        return await _transition(services, conversation_id, "take", staff_id=staff_id, announce=TAKEN_TEXT, who=who)
 
     @api.post(
         "/conversations/{conversation_id}/release",
@@ -170,7 +170,10 @@ def router() -> APIRouter:
     )
     async def release(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         staff_id = await _staff_id(request, who)
-        return await _transition(services, conversation_id, "release", staff_id=staff_id, announce=RELEASED_TEXT)
+        resume = form_resumer(request, services)
+        return await _transition(
+            services, conversation_id, "release", staff_id=staff_id, announce=RELEASED_TEXT, who=who, then=resume
+        )
 
     @api.post(
         "/conversations/{conversation_id}/messages",
@@ -178,12 +181,19 @@ def router() -> APIRouter:
         responses={**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)},
         openapi_extra=json_body(StaffTextRequest),
     )
-    async def send(conversation_id: str, request: Request, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
+    async def send(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         text = (await read_body(request, StaffTextRequest)).text
         if len(text) > services.settings.max_message_chars:
             raise BadRequest(422, f"'text' is longer than {services.settings.max_message_chars} characters")
         async with services.locker.hold(conversation_id):
-            await _staff_turn(services, conversation_id, [Reply(text=text.strip(), sender="staff")], require_human=True)
+            await _staff_turn(
+                services,
+                conversation_id,
+                [Reply(text=text.strip(), sender="staff")],
+                require_human=True,
+                who=who,
+                action="reply",
+            )
         return {"status": "sent"}
 
     return api
@@ -262,9 +272,16 @@ async def _staff_turn(
     staff_id: str = "staff",
     require_human: bool = False,
     change: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    who: StaffIdentity | None = None,
+    action: str | None = None,
+    department: str | None = None,
+    outcome: str | None = None,
+    then: StaffStep | None = None,
+    audit_text: str | None = None,
 ) -> ConversationState:
-    """One transaction, like a resident's turn: claim the conversation, move it through the
-    transition table, record the staff messages and queue them on the resident's channel.
+    """One transaction, like a resident's turn: claim the conversation, check the caller may work
+    its department (403), move it through the transition table, record the staff messages and
+    queue them on the resident's channel; `then` adds the bot's own messages (a resumed form);
     `change` (e.g. a 通報's new status) runs in the same transaction, after the claim."""
     settings = services.settings
     async with services.turn_gate(), services.sessionmaker() as db, db.begin():
@@ -278,6 +295,9 @@ async def _staff_turn(
         if found is None:
             raise HTTPException(404, "no such conversation")
         conv, state = found
+        current = await conversation_department(db, conversation_id, services)
+        if who is not None:
+            who.ensure_can_see(current)
         if change is not None:
             await change(db)
         if require_human and state.status != "human":
@@ -285,19 +305,36 @@ async def _staff_turn(
         if transition is not None:
             try:
                 await apply_transition(
-                    db, conversation_id=conv.id, state=state, transition=transition, staff_id=staff_id
+                    db,
+                    conversation_id=conv.id,
+                    state=state,
+                    transition=transition,
+                    staff_id=staff_id,
+                    department=department,
+                    outcome=outcome,
                 )
             except InvalidTransition as exc:
                 raise HTTPException(409, str(exc)) from None
-            if transition == "release":
-                state.active_form = None
-        entries = [TranscriptEntry(direction="out", author="staff", text=r.text) for r in replies]
+        if then is not None:
+            replies = [*replies, *await then(db, state)]
+        entries = [
+            TranscriptEntry(direction="out", author=r.sender, text=r.text, payload=reply_payload(r)) for r in replies
+        ]
+        record(
+            db,
+            staff_id=staff_id,
+            action=action or transition or "reply",
+            conversation_id=conv.id,
+            department=department or current,
+            text=audit_text if audit_text is not None else _action_text(action or transition, replies, outcome),
+        )
         await append_messages(db, conversation=conv, entries=entries)
         writer = services.outbox_writers.get(state.channel)
-        if writer is not None:
+        if writer is not None and replies:
             await writer(db, state.sender_id, replies)
         put(conv, state)
-    await services.deliver(state.channel, state.sender_id, replies)  # after the commit: a wake-up
+    if replies:
+        await services.deliver(state.channel, state.sender_id, replies)  # after the commit: a wake-up
     await services.hub.publish(
         "staff", {"type": "status", "conversation_id": state.conversation_id, "status": state.status}
     )
@@ -305,7 +342,14 @@ async def _staff_turn(
 
 
 async def _transition(
-    services: Services, conversation_id: str, transition: Transition, *, staff_id: str, announce: str
+    services: Services,
+    conversation_id: str,
+    transition: Transition,
+    *,
+    staff_id: str,
+    announce: str,
+    who: StaffIdentity | None = None,
+    then: StaffStep | None = None,
 ) -> dict[str, Any]:
     async with services.locker.hold(conversation_id):
         state = await _staff_turn(
@@ -314,65 +358,14 @@ async def _transition(
             [Reply(text=announce, sender="staff")],
             transition=transition,
             staff_id=staff_id,
+            who=who,
+            then=then,
         )
     return {"conversation_id": conversation_id, "status": state.status}
 
 
-URGENT_REASONS = frozenset({"sensitive"})  # DV・虐待: staff must see these first
-
-
-async def _latest_reasons(s: Any, conversation_ids: list[str]) -> dict[str, str]:
-    """The reason of each conversation's latest handoff, in one query."""
-    if not conversation_ids:
-        return {}
-    latest = (
-        select(Handoff.conversation_id, func.max(Handoff.id).label("id"))
-        .where(Handoff.conversation_id.in_(conversation_ids))
-        .group_by(Handoff.conversation_id)
-        .subquery()
-    )
-    rows = await s.execute(select(Handoff.conversation_id, Handoff.reason).join(latest, Handoff.id == latest.c.id))
-    return {conversation_id: reason for conversation_id, reason in rows}
-
-
-def _priority(reason: str | None) -> dict[str, Any]:
-    return {"reason": reason, "urgent": reason in URGENT_REASONS}
-
-
-def _aware(at: datetime | None) -> str | None:
-    """ISO 8601 with the offset: SQLite hands back naive datetimes, which are UTC here."""
-    if at is None:
-        return None
-    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).isoformat()
-
-
-def _summary(conv: Conversation) -> dict[str, Any]:
-    return {
-        "id": conv.id,
-        "channel": conv.channel,
-        "status": conv.status,
-        "resident_id": conv.resident_id,
-        "updated_at": _aware(conv.updated_at),
-    }
-
-
-def _message(m: Message) -> dict[str, Any]:
-    return {
-        "direction": m.direction,
-        "author": m.author,
-        "text": m.text,
-        "intent": m.intent,
-        "confidence": m.confidence,
-        "at": m.created_at.isoformat() if m.created_at else None,
-    }
-
-
-def _handoff(h: Handoff) -> dict[str, Any]:
-    return {
-        "reason": h.reason,
-        "status": h.status,
-        "staff_id": h.staff_id,
-        "requested_at": h.requested_at.isoformat() if h.requested_at else None,
-        "taken_at": h.taken_at.isoformat() if h.taken_at else None,
-        "closed_at": h.closed_at.isoformat() if h.closed_at else None,
-    }
+def _action_text(action: str | None, replies: list[Reply], outcome: str | None) -> str:
+    """What the audit row keeps: a reply's text (staff wrote it), an outcome; never a resident's."""
+    if action == "reply":
+        return replies[0].text if replies else ""
+    return outcome or ""

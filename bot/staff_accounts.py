@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Index, String, select
+from sqlalchemy import JSON, DateTime, Index, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -55,6 +55,17 @@ class StaffAccount(Base):
     token_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the token; never the token
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class StaffScope(Base):
+    """An account's role and departments (CONTRACTS §8). An account without a row is a supervisor,
+    as every account was before departments existed."""
+
+    __tablename__ = "staff_scopes"
+
+    account_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), default="staff")  # staff | supervisor
+    departments: Mapped[list[str]] = mapped_column(JSON, default=list)  # catalog department ids
 
 
 class AccountError(Exception):
@@ -99,6 +110,21 @@ async def find_account(session: AsyncSession, token: str) -> StaffAccount | None
     return account
 
 
+async def scope_of(session: AsyncSession, account_id: str) -> tuple[str, frozenset[str]]:
+    """The account's role and departments; a supervisor when none are stored."""
+    scope = await session.get(StaffScope, account_id)
+    if scope is None:
+        return "supervisor", frozenset()
+    return ("supervisor" if scope.role == "supervisor" else "staff"), frozenset(scope.departments or ())
+
+
+def scope_line(session: Session, account_id: str) -> tuple[str, str]:
+    scope = session.get(StaffScope, account_id)
+    if scope is None:
+        return "supervisor", "-"
+    return scope.role, ",".join(scope.departments or ()) or "-"
+
+
 async def any_enabled(session: AsyncSession) -> bool:
     found = await session.scalar(select(StaffAccount.id).where(StaffAccount.disabled_at.is_(None)).limit(1))
     return found is not None
@@ -107,14 +133,45 @@ async def any_enabled(session: AsyncSession) -> bool:
 # ---- the command-line side (sync)
 
 
-def add_account(session: Session, account_id: str, name: str) -> str:
-    """Create the account; returns its token (the only time it exists in clear)."""
+ROLES = ("staff", "supervisor")
+
+
+def check_departments(departments: Sequence[str], known: set[str] | None) -> list[str]:
+    """Department ids of the catalog (`departments:` in procedures.yml); unknown ones refused."""
+    if known is not None:
+        unknown = [d for d in departments if d not in known]
+        if unknown:
+            raise AccountError(
+                f"unknown department {', '.join(map(repr, unknown))}: use an id of `departments:` in "
+                f"procedures.yml ({', '.join(sorted(known))})"
+            )
+    return list(dict.fromkeys(departments))
+
+
+def add_account(
+    session: Session,
+    account_id: str,
+    name: str,
+    *,
+    departments: Sequence[str] = (),
+    role: str | None = None,
+    known_departments: set[str] | None = None,
+) -> str:
+    """Create the account; returns its token (the only time it exists in clear). Without a
+    department and a role it is a supervisor, as every account was before departments."""
     check_id(account_id)
     name = check_name(name)
+    role = role or ("staff" if departments else "supervisor")
+    if role not in ROLES:
+        raise AccountError(f"bad role {role!r}: staff or supervisor")
+    depts = check_departments(departments, known_departments)
+    if role == "staff" and not depts:
+        raise AccountError("a staff account needs --department (or --role supervisor)")
     if session.get(StaffAccount, account_id) is not None:
         raise AccountError(f"staff id {account_id!r} already exists (rotate its token, or choose another id)")
     token = new_token()
     session.add(StaffAccount(id=account_id, name=name, token_hash=hash_token(token), created_at=utcnow()))
+    session.add(StaffScope(account_id=account_id, role=role, departments=depts))
     try:
         session.flush()
     except IntegrityError:
@@ -176,7 +233,15 @@ def _parser() -> argparse.ArgumentParser:
     add = commands.add_parser("add", help="create an account and print its token once")
     add.add_argument("id", help="login id: lowercase letters, digits, '.', '_', '-'")
     add.add_argument("name", nargs="+", help="display name, e.g. 田中 太郎")
+    add.add_argument(
+        "--department",
+        action="append",
+        default=[],
+        help="a department id of `departments:` in procedures.yml (repeat for several)",
+    )
+    add.add_argument("--role", choices=ROLES, default=None, help="staff (default with a department) or supervisor")
     commands.add_parser("list", help="list the accounts (never their tokens)")
+    commands.add_parser("password", help="set the account's console password (read from stdin)").add_argument("id")
     for command, text in (
         ("disable", "disable an account at once"),
         ("enable", "enable a disabled account again"),
@@ -187,31 +252,71 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _token_lines(account_id: str, token: str) -> list[str]:
+    """The token alone on the last line (CONTRACTS §8), so a script can take it with `tail -n 1`."""
     return [
-        f"token for {account_id}: {token}",
-        "This token is shown only now: hand it to the staff member; it cannot be shown again.",
+        f"The token for {account_id} is shown only now, on the next line: hand it to the staff member;"
+        " it cannot be shown again.",
+        token,
     ]
 
 
 def _run(session: Session, args: argparse.Namespace, zone: ZoneInfo) -> list[str]:
     """Carry out one command; the lines to print once it is committed."""
     if args.command == "add":
-        token = add_account(session, args.id, " ".join(args.name))
-        return [f"added staff account {args.id}", *_token_lines(args.id, token)]
+        token = add_account(
+            session,
+            args.id,
+            " ".join(args.name),
+            departments=args.department,
+            role=args.role,
+            known_departments=_known_departments(),
+        )
+        role, depts = scope_line(session, args.id)
+        scope = "every department" if role == "supervisor" else depts
+        return [f"added staff account {args.id} ({role}: {scope})", *_token_lines(args.id, token)]
     if args.command == "list":
-        lines = [f"{'id':<20} {'name':<20} {'created':<16}  disabled"]
+        lines = [f"{'id':<20} {'name':<20} {'role':<10} {'departments':<24} {'created':<16}  disabled"]
         for a in list_accounts(session):
-            lines.append(f"{a.id:<20} {a.name:<20} {_when(a.created_at, zone):<16}  {_when(a.disabled_at, zone)}")
+            role, depts = scope_line(session, a.id)
+            lines.append(
+                f"{a.id:<20} {a.name:<20} {role:<10} {depts:<24} {_when(a.created_at, zone):<16}  "
+                f"{_when(a.disabled_at, zone)}"
+            )
         return lines
     if args.command == "disable":
         return [f"disabled {args.id}" if disable_account(session, args.id) else f"{args.id} was already disabled"]
     if args.command == "enable":
         return [f"enabled {args.id}" if enable_account(session, args.id) else f"{args.id} was already enabled"]
+    if args.command == "password":
+        from bot.staff_sessions import PasswordError, set_password
+
+        _get(session, args.id)
+        try:
+            set_password(session, args.id, _read_password())
+        except PasswordError as exc:
+            raise AccountError(str(exc)) from None
+        return [f"password set for {args.id}; its other console sessions are signed out"]
     token = rotate_token(session, args.id)  # "rotate"
     lines = [f"new token for {args.id}; the old one no longer works"]
     if _get(session, args.id).disabled_at is not None:
         lines.append(f"note: {args.id} is disabled; enable it before it can sign in")
     return [*lines, *_token_lines(args.id, token)]
+
+
+def _read_password() -> str:
+    """From the terminal without echo, or the first line of standard input (scripts)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("password: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
+def _known_departments() -> set[str]:
+    from bot.settings import Settings
+    from knowledge.catalog import load_catalog
+
+    return set(load_catalog(Settings().data_dir).data.departments)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

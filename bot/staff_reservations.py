@@ -33,7 +33,7 @@ from knowledge.bookings import (
     list_reservations,
     reservation_dict,
 )
-from knowledge.profile import record_cancellation
+from knowledge.profile import department_of, record_cancellation
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def router() -> APIRouter:
     @api.get("/reservations", response_model=list[Loose], responses={**errors(401, 403, 503), **errors(422)})
     async def reservations(
         services: ServicesDep,
-        _: StaffDep,
+        who: StaffDep,
         kind: ReservationKind | None = None,
         date: IsoDate | None = None,  # noqa: A002 - the query parameter's public name
         date_from: IsoDate | None = None,
@@ -57,14 +57,16 @@ def router() -> APIRouter:
             rows = await list_reservations(
                 session, kind=kind or None, date_from=date_from, date_to=date_to, status=status or None
             )
-            return [reservation_dict(r) for r in rows]
+            catalog = services.knowledge.get("catalog")  # staff see their own departments' bookings (§8)
+            return [reservation_dict(r) for r in rows if who.can_see(department_of(catalog, r.kind))]
 
     @api.get("/reservations/{number}", response_model=Loose, responses={**errors(401, 403, 503), **errors(404)})
-    async def reservation(number: str, services: ServicesDep, _: StaffDep) -> dict[str, Any]:
+    async def reservation(number: str, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         async with services.sessionmaker() as session:
             found = await get_reservation(session, number=_canonical(number))
             if found is None:
                 raise HTTPException(404, "no reservation with this number")
+            who.ensure_can_see(department_of(services.knowledge.get("catalog"), found.kind))
             return reservation_dict(found)
 
     @api.post(
@@ -80,6 +82,7 @@ def router() -> APIRouter:
             found = await get_reservation(session, number=_canonical(number))
             if found is None:
                 raise HTTPException(404, "no reservation with this number")
+            who.ensure_can_see(department_of(services.knowledge.get("catalog"), found.kind))
             if found.status == CANCELLED:
                 raise HTTPException(409, "this reservation is already cancelled")
             await cancel_reservation(session, number=found.number)

@@ -37,6 +37,21 @@ async def _staff_and_reason(
     return who.staff_id(body.staff_id), body.reason.strip(), body.conversation_id
 
 
+async def _ensure_may_read(services: Any, who: StaffIdentity, resident_id: str, conversation_id: str | None) -> None:
+    """A supervisor reads any profile; staff only that of the resident in a conversation of their
+    own department (CONTRACTS §8): 403 otherwise."""
+    if who.role == "supervisor":
+        return
+    from bot.models import Conversation
+    from bot.staff_queues import conversation_department
+
+    async with services.sessionmaker() as session:
+        conv = await session.get(Conversation, conversation_id) if conversation_id else None
+        if conv is None or conv.resident_id != resident_id:
+            raise HTTPException(403, "read a profile from a conversation of your department")
+        who.ensure_can_see(await conversation_department(session, conv.id, services))
+
+
 def router() -> APIRouter:
     api = APIRouter(prefix="/staff/api/residents")
 
@@ -66,6 +81,7 @@ def router() -> APIRouter:
     async def profile(resident_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         """POST, not GET: the staff member states why they read the profile, and that is audited."""
         staff_id, reason, conversation_id = await _staff_and_reason(request, who, ProfileRequest)
+        await _ensure_may_read(services, who, resident_id, conversation_id)
         catalog = services.knowledge.get("catalog")
         async with services.sessionmaker() as session, session.begin():
             me = await session.get(Resident, resident_id)

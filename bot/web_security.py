@@ -24,7 +24,7 @@ PAGE_POLICY = (
 )
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 WIDGET_PAGES = frozenset({"/"})
-STAFF_PAGES = frozenset({"/staff", "/staff/reports", "/staff/broadcasts"})
+STAFF_PAGES = frozenset({"/staff", "/staff/reports", "/staff/broadcasts", "/staff/analytics"})
 
 
 def policy_for(path: str, widget_frame_ancestors: str) -> str:

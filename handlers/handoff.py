@@ -27,4 +27,17 @@ class SensitiveHandler:
 
     async def handle(self, ctx: TurnContext) -> None:
         ctx.request_handoff("sensitive")
-        ctx.say(DV_TEXT)
+        ctx.say(dv_text(ctx))
+
+
+def dv_text(ctx: TurnContext) -> str:
+    """The hotlines of the office-hours data (110番 first), at once, whatever the hour."""
+    hours = ctx.services.knowledge.get("office_hours")
+    hotlines = getattr(hours, "hotlines", ())
+    if not hotlines:
+        return DV_TEXT
+    lines = [f"・{h.label}：{h.number}" for h in hotlines]
+    return "いますぐ危険がある場合は、ためらわずにお電話ください。\n" + "\n".join(lines) + "\n" + SECRET_KEPT
+
+
+SECRET_KEPT = "配偶者などからの暴力や虐待のご相談は、秘密を守ってお受けします。"

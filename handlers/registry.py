@@ -66,6 +66,9 @@ def procedure_handlers() -> list[Handler]:
     from handlers.reports import ReportForm
 
     handlers += [ReportForm()]  # 通報 (handlers/reports.py)
+    from handlers.callback import CallbackForm
+
+    handlers += [CallbackForm()]  # 折り返し電話の依頼 (staff callbacks)
     return handlers
 
 

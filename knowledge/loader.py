@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from knowledge.catalog import load_catalog
 from knowledge.faq import FaqIndex, parse_faq_file
+from knowledge.office_hours import load_office_hours
 from knowledge.outreach_rules import load_rules, rules_path
 from knowledge.report_data import load_report_data
 from knowledge.services_data import load_services
@@ -43,6 +44,7 @@ def load_knowledge(services: KnowledgeHolder) -> None:
     services.knowledge["catalog"] = catalog
     services.knowledge["faq"] = load_faq(data_dir)
     services.knowledge["waste"] = load_waste(data_dir)
+    services.knowledge["office_hours"] = load_office_hours(data_dir, set(catalog.data.departments))
     services.knowledge["services"] = load_services()  # reservations: 粗大ごみ, 一時預かり, 施設, 介護の相談
     services.knowledge["reports"] = load_report_data(data_dir, catalog)  # 通報: categories, towns
     services.knowledge["outreach"] = load_rules(rules_path(data_dir))  # notices (CONTRACTS §7)

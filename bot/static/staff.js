@@ -8,9 +8,13 @@
   var profileFor = null; // the conversation the shown profile was read for
   var $ = function (id) { return document.getElementById(id); };
 
+  var csrf = null; // signed in with a password: the session's CSRF token, sent on every change
   function api(path, opts) {
     opts = opts || {};
-    opts.headers = Object.assign({ "Authorization": "Bearer " + token, "Content-Type": "application/json" }, opts.headers || {});
+    var auth = token ? { "Authorization": "Bearer " + token } : {};
+    if (csrf) auth["X-CSRF-Token"] = csrf;
+    opts.headers = Object.assign(auth, { "Content-Type": "application/json" }, opts.headers || {});
+    opts.credentials = "same-origin";
     return fetch("/staff/api" + path, opts).then(function (r) {
       return r.json().then(function (b) { if (!r.ok) throw new Error(b.detail || b.error || r.status); return b; });
     });
@@ -25,14 +29,18 @@
   function reasonText(r) { return r ? (REASON[r] || r) : ""; }
 
   function loadList() {
+    if (typeof loadCallbacks === "function") loadCallbacks();
     api("/conversations").then(function (rows) {
       var ul = $("conversations"); ul.textContent = "";
+      if (!rows.length) ul.appendChild(el("li", "none", "なし"));
       rows.forEach(function (c) { // the server lists urgent (DV・虐待) chats first
         var li = el("li", (c.id === current ? "active " : "") + (c.urgent ? "urgent" : ""));
         if (c.urgent) li.appendChild(el("span", "badge urgent", "緊急"));
         li.appendChild(el("span", "badge " + (c.status === "human" ? "human" : "pending"), statusText(c.status)));
-        li.appendChild(el("span", "who", " " + c.id)); // the whole id ("web:…"), wrapped when long
-        if (c.reason) li.appendChild(el("span", "reason", "理由: " + reasonText(c.reason)));
+        li.appendChild(el("span", "badge dept", c.department_name || c.department || ""));
+        li.appendChild(el("span", "who", " " + (c.title || c.channel))); // never the sender
+        li.appendChild(el("span", "reason", (c.reason ? "理由: " + reasonText(c.reason) + " · " : "") +
+          "待ち " + (c.waiting_minutes || 0) + "分"));
         li.addEventListener("click", function () { open(c.id); });
         ul.appendChild(li);
       });
@@ -42,22 +50,32 @@
   function open(id) {
     current = id;
     api("/conversations/" + encodeURIComponent(id)).then(function (c) {
-      $("title").textContent = c.channel + " / " + c.id;
+      $("title").textContent = c.title || c.channel;
+      department = c.department;
+      renderPacket(c);
       var last = c.handoffs.length ? c.handoffs[c.handoffs.length - 1].reason : null;
       $("status").textContent = "状態: " + statusText(c.status) + (last ? "（理由: " + reasonText(last) + "）" : "");
       $("status").className = "status" + (last === "sensitive" ? " urgent" : "");
-      var form = c.state && c.state.active_form;
-      $("state").textContent = form ? "入力中の手続き: " + form.name + " " + JSON.stringify(form.slots) : "";
+      $("state").textContent = "";
       var ol = $("messages"); ol.textContent = "";
       c.messages.forEach(function (m) {
         var li = el("li", m.author === "staff" ? "staff" : m.direction, m.text);
-        li.appendChild(el("small", "", (m.author === "resident" ? "住民" : m.author === "staff" ? "職員" : "ボット") + (m.intent ? " · " + m.intent : "") + " · " + (m.at || "").slice(11, 19)));
+        if (m.buttons && m.buttons.length) li.appendChild(el("span", "choices", "選択肢：" + m.buttons.join("／")));
+        li.appendChild(el("small", "", (m.author === "resident" ? "住民" : m.author === "staff" ? "職員" : "ボット") + " · " + when(m.at)));
         ol.appendChild(li);
       });
       ol.scrollTop = ol.scrollHeight;
       $("take").disabled = c.status !== "pending_handoff";
       $("release").disabled = c.status === "bot";
       $("reply-text").disabled = $("send").disabled = c.status !== "human";
+      $("close").disabled = c.status === "bot";
+      $("transfer").disabled = c.status === "bot";
+      var notes = $("notes"); notes.textContent = "";
+      (c.notes || []).forEach(function (n) { notes.appendChild(el("li", "", "メモ：" + n.text + "（" + n.staff_id + " · " + when(n.at) + "）")); });
+      (c.history || []).forEach(function (a) {
+        notes.appendChild(el("li", "history", "履歴：" + label(ACTION, a.action) + (a.text && a.action !== "reply" ? "「" + a.text + "」" : "") + "（" + a.staff_id + " · " + when(a.at) + "）"));
+      });
+      loadCanned();
       showProfileButton(c);
       loadList();
     });
@@ -228,8 +246,80 @@
     });
   });
 
-  function connect() { whoAmI(); loadList(); listen(); }
+  // ---- the hand-off packet: what staff read first, so they never re-ask
+  var department = null;
+  function renderPacket(c) {
+    var p = c.packet || {}, box = $("packet"); box.textContent = "";
+    var dl = el("dl");
+    function row(k, v) { if (v) { dl.appendChild(el("dt", "", k)); dl.appendChild(el("dd", "", v)); } }
+    row("担当", c.department_name);
+    row("ご質問", p.question || "—");
+    row("手続き", p.procedure ? p.procedure.title : "—");
+    if (p.nlu) row("AIの判定", (p.nlu.label || p.nlu.intent) + "（確信度 " + Math.round((p.nlu.confidence || 0) * 100) + "%）");
+    if (p.form) {
+      row("入力済み", p.form.filled.map(function (f) { return f.label + "：" + f.value; }).join("、") || "なし");
+      row("未入力", p.form.missing.map(function (f) { return f.label; }).join("、") || "なし");
+    }
+    if (p.suggestions && p.suggestions.length) row("ご案内", p.suggestions.map(function (s) { return s.rule + "（" + label(OFFER, s.status) + "）"; }).join("、"));
+    box.appendChild(dl);
+  }
+  function loadCanned() {
+    if (!department) return;
+    api("/canned?department=" + encodeURIComponent(department)).then(function (rows) {
+      var sel = $("canned"); sel.textContent = ""; sel.appendChild(el("option", "", "定型文"));
+      rows.forEach(function (r) { var o = el("option", "", r.title); o.value = r.text; sel.appendChild(o); });
+    }).catch(function () {});
+  }
+  function loadDepartments() {
+    api("/departments").then(function (rows) {
+      var sel = $("transfer-to"); sel.textContent = "";
+      rows.forEach(function (d) { var o = el("option", "", d.name + (d.open_now ? "" : "（時間外）")); o.value = d.id; sel.appendChild(o); });
+    }).catch(function () {});
+  }
+  var ACTION = { take: "引き継ぎ", release: "ボットに戻す", reply: "返信", transfer: "転送", close: "終了", fill: "代理入力", callback_close: "折り返し完了" };
+  var OUTCOME = { reached: "連絡済み", no_answer: "不在", solved: "解決", visit: "来庁予約", referred: "他機関へ案内" };
+  function loadCallbacks() {
+    api("/callbacks").then(function (rows) {
+      var ul = $("callbacks"); ul.textContent = "";
+      if (!rows.length) ul.appendChild(el("li", "none", "なし"));
+      rows.forEach(function (t) {
+        var li = el("li", "callback");
+        li.appendChild(el("span", "badge dept", t.department_name));
+        li.appendChild(el("strong", "", " " + t.number + " " + t.name + " " + t.phone));
+        li.appendChild(el("span", "reason", t.window + " · " + t.topic + " · " + when(t.created_at)));
+        var sel = el("select"); Object.keys(OUTCOME).forEach(function (k) { var o = el("option", "", OUTCOME[k]); o.value = k; sel.appendChild(o); });
+        var b = el("button", "", "完了"); b.type = "button";
+        b.addEventListener("click", function () {
+          api("/callbacks/" + t.id + "/close", { method: "POST", body: JSON.stringify({ outcome: sel.value }) }).then(loadCallbacks)
+            .catch(function (e) { alert(e.message); });
+        });
+        li.appendChild(sel); li.appendChild(b); ul.appendChild(li);
+      });
+    }).catch(function () {});
+  }
 
+  function connect() { whoAmI(); loadList(); loadCallbacks(); loadDepartments(); listen(); }
+
+  // Password sign-in: a server-side session in an httpOnly cookie; live updates by polling
+  var polling = null;
+  function connectSession() {
+    whoAmI(); loadList(); loadDepartments();
+    api("/me").then(function (me) { $("logout").textContent = (me.name || "") + "：ログアウト"; }).catch(function () {});
+    $("logout").hidden = false; $("password-login").hidden = true; $("login").hidden = true;
+    if (!polling) polling = setInterval(function () { if (current) open(current); else loadList(); }, 10000);
+  }
+  $("password-login").addEventListener("submit", function (ev) {
+    ev.preventDefault(); $("login-error").textContent = "";
+    fetch("/staff/login", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ id: $("login-id").value.trim(), password: $("login-password").value }) })
+      .then(function (r) { return r.json().then(function (b) { if (!r.ok) throw new Error(r.status === 429 ? "ロック中です。しばらくしてからお試しください。" : "IDまたはパスワードが違います。"); return b; }); })
+      .then(function (b) { csrf = b.csrf; token = ""; $("login-password").value = ""; connectSession(); })
+      .catch(function (e) { $("login-error").textContent = e.message; });
+  });
+  $("logout").addEventListener("click", function () {
+    fetch("/staff/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf || "" } })
+      .then(function () { location.reload(); });
+  });
   $("login").addEventListener("submit", function (ev) {
     ev.preventDefault(); token = $("token").value; sessionStorage.setItem("madoguchi.staff", token); connect();
   });
@@ -237,6 +327,23 @@
   $("release").addEventListener("click", function () { act("/release", { staff_id: $("staff-id").value || "staff" }); });
   $("reply").addEventListener("submit", function (ev) {
     ev.preventDefault(); var t = $("reply-text").value.trim(); if (!t) return; $("reply-text").value = ""; act("/messages", { text: t });
+  });
+  $("canned").addEventListener("change", function () { if (this.value) { $("reply-text").value = this.value; $("reply-text").focus(); } });
+  $("close-form").addEventListener("submit", function (ev) { ev.preventDefault(); act("/close", { outcome: $("outcome").value }); });
+  $("transfer-form").addEventListener("submit", function (ev) {
+    ev.preventDefault(); act("/transfer", { department: $("transfer-to").value, note: $("transfer-note").value.trim() }); $("transfer-note").value = "";
+  });
+  $("note-form").addEventListener("submit", function (ev) {
+    ev.preventDefault(); var t = $("note-text").value.trim(); if (!t) return; $("note-text").value = ""; act("/notes", { note: t });
+  });
+  // Keyboard: T take, R reply, H hand back (not while typing)
+  document.addEventListener("keydown", function (ev) {
+    var tag = (ev.target && ev.target.tagName) || "";
+    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    var k = ev.key.toLowerCase();
+    if (k === "t" && !$("take").disabled) { ev.preventDefault(); $("take").click(); }
+    else if (k === "r" && !$("reply-text").disabled) { ev.preventDefault(); $("reply-text").focus(); }
+    else if (k === "h" && !$("release").disabled) { ev.preventDefault(); $("release").click(); }
   });
   $("profile-open").addEventListener("click", function () {
     $("profile-error").textContent = ""; $("profile-ask").hidden = false; $("profile-reason").focus();
@@ -249,4 +356,7 @@
     readProfile(reason);
   });
   if (token) { $("token").value = token; connect(); }
+  else { // a password session from before a reload?
+    api("/me").then(function (me) { if (me.csrf) { csrf = me.csrf; connectSession(); } }).catch(function () {});
+  }
 })();

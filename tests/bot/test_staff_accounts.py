@@ -29,6 +29,7 @@ from bot.db import make_sync_engine
 from bot.models import Handoff
 from bot.settings import Settings
 from bot.staff_accounts import StaffAccount, add_account, disable_account, rotate_token
+from bot.staff_queues import reference
 from knowledge.residents import AuditLog, LinkCode
 from knowledge.residents_import import import_residents_file
 from tests.bot.live_ws import receive
@@ -134,6 +135,8 @@ def test_an_account_token_opens_the_api_and_me_says_who(client: TestClient, acco
         "id": account_id,
         "name": "田中 太郎",
         "shared": False,
+        "role": "supervisor",
+        "departments": [],
     }
     assert client.get("/staff/api/conversations").status_code == 401
     assert client.get("/staff/api/conversations", headers=bearer(token + "x")).status_code == 401
@@ -146,6 +149,8 @@ def test_the_shared_token_still_works_beside_accounts(shared_client: TestClient,
         "id": None,
         "name": None,
         "shared": True,
+        "role": "supervisor",  # the shared STAFF_TOKEN acts as a supervisor (CONTRACTS §8)
+        "departments": [],
     }
     assert shared_client.get("/staff/api/conversations", headers=bearer(SHARED)).status_code == 200
     assert shared_client.get("/staff/api/me", headers=bearer(token)).json()["id"] == account_id
@@ -356,10 +361,11 @@ def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 
 
 def printed_token(out: str) -> str:
-    found = re.findall(r"token for [a-z0-9._-]+: (\S+)", out)
-    assert len(found) == 1, out
+    """The token alone on the last line (CONTRACTS §8)."""
     assert "shown only now" in out
-    return found[0]  # type: ignore[no-any-return]
+    token = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43,}", token), out
+    return token
 
 
 def test_the_command_line_adds_lists_rotates_and_disables(
@@ -408,6 +414,8 @@ def test_the_command_line_adds_lists_rotates_and_disables(
             "id": "tanaka",
             "name": "田中 太郎",
             "shared": False,
+            "role": "supervisor",  # no department given: sees every department, as before departments
+            "departments": [],
         }
         disabled = cli("disable", "tanaka")
         assert disabled.returncode == 0 and "disabled tanaka" in disabled.stdout
@@ -456,14 +464,16 @@ def test_the_console_shows_who_is_signed_in_and_records_them(tmp_path: Path) -> 
                 staff.get_by_role("button", name="接続").click()
                 expect(staff.locator("#signed-in")).to_have_text("ログイン中：鈴木 一郎", timeout=10_000)
                 expect(staff.locator("#staff-id")).to_be_hidden()
-                staff.locator("#conversations li", has_text=first).click()
+                staff.locator("#conversations li", has_text=reference(f"web:{first}")).click()
                 staff.wait_for_selector("#take:not([disabled])", timeout=10_000)
                 staff.click("#take")
                 staff.wait_for_selector("#send:not([disabled])", timeout=10_000)
                 # the live socket (signed in by its first message) brings a new request into the list
                 second = f"web-{uuid.uuid4().hex[:10]}"
                 httpx.post(base + URL, json={"sender": second, "message": "/request_human"}, timeout=30)
-                expect(staff.locator("#conversations li", has_text=second)).to_be_visible(timeout=10_000)
+                expect(staff.locator("#conversations li", has_text=reference(f"web:{second}"))).to_be_visible(
+                    timeout=10_000
+                )
             finally:
                 browser.close()
         detail = httpx.get(f"{base}/staff/api/conversations/web:{first}", headers=bearer(token), timeout=10).json()

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.staff_queues import reference
 from knowledge.residents import age_on
 from tests.live import ARGS, CHROMIUM
 from tests.live import live_server as run_live_server
@@ -53,12 +54,12 @@ def test_staff_read_the_linked_residents_profile_with_a_reason(live_server: tupl
             staff.fill("#staff-id", "s-042")
             staff.get_by_role("button", name="接続").click()
 
-            staff.locator("#conversations li", has_text="stranger-360"[-8:]).click()
-            expect(staff.locator("#title")).to_contain_text("web:stranger-360")
+            staff.locator("#conversations li", has_text=reference("web:stranger-360")).click()
+            expect(staff.locator("#title")).to_contain_text(reference("web:stranger-360"))
             expect(staff.get_by_role("button", name="住民情報を見る")).to_be_hidden()
 
-            staff.locator("#conversations li", has_text="o-hanako").click()
-            expect(staff.locator("#title")).to_contain_text("web:demo-hanako")
+            staff.locator("#conversations li", has_text=reference("web:demo-hanako")).click()
+            expect(staff.locator("#title")).to_contain_text(reference("web:demo-hanako"))
             staff.get_by_role("button", name="住民情報を見る").click()
             staff.get_by_role("button", name="表示").click()  # no reason yet: refused in the page
             expect(staff.locator("#profile")).to_be_hidden()
@@ -80,8 +81,8 @@ def test_staff_read_the_linked_residents_profile_with_a_reason(live_server: tupl
             if os.environ.get("MADOGUCHI_SCREENSHOT_DIR"):
                 staff.screenshot(path=os.path.join(os.environ["MADOGUCHI_SCREENSHOT_DIR"], "staff-360.png"))
 
-            staff.locator("#conversations li", has_text="stranger-360"[-8:]).click()
-            expect(staff.locator("#title")).to_contain_text("web:stranger-360")
+            staff.locator("#conversations li", has_text=reference("web:stranger-360")).click()
+            expect(staff.locator("#title")).to_contain_text(reference("web:stranger-360"))
             expect(panel).to_be_hidden()  # leaving the chat clears the profile from the screen
             expect(staff.locator("#profile-body")).to_be_empty()
         finally:

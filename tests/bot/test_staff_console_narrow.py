@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.staff_queues import reference
 from tests.live import ARGS, CHROMIUM
 from tests.live import live_server as run_live_server
 
@@ -52,11 +53,13 @@ def test_staff_console_at_390px(live_server: str, tmp_path: Path) -> None:
 
             first = staff.locator("#conversations li").first
             expect(first).to_contain_text("緊急", timeout=10_000)  # the DV chat leads the queue
-            expect(first).to_contain_text("web:victim-390")  # the whole id, not cut
+            expect(first).to_contain_text("#" + reference("web:victim-390"))  # a reference, never the sender
             expect(first.locator(".badge.urgent")).to_have_text("緊急")
             expect(first).to_contain_text("待機中")
             expect(first).to_contain_text("理由: 緊急（DV・虐待）")
-            expect(staff.locator("#conversations li", has_text="o-hanako")).to_contain_text("理由: 職員希望")
+            expect(staff.locator("#conversations li", has_text=reference("web:demo-hanako"))).to_contain_text(
+                "理由: 職員希望"
+            )
             assert "pending_handoff" not in staff.locator("#conversations").inner_text()
             assert staff.evaluate(NO_OVERFLOW)
             assert staff.evaluate(ONE_LINE_LABELS)
@@ -66,8 +69,8 @@ def test_staff_console_at_390px(live_server: str, tmp_path: Path) -> None:
             staff.wait_for_selector("#take:not([disabled])", timeout=10_000)
             assert staff.evaluate(NO_OVERFLOW)
 
-            staff.locator("#conversations li", has_text="o-hanako").click()
-            expect(staff.locator("#title")).to_contain_text("web:demo-hanako")
+            staff.locator("#conversations li", has_text=reference("web:demo-hanako")).click()
+            expect(staff.locator("#title")).to_contain_text(reference("web:demo-hanako"))
             staff.get_by_role("button", name="住民情報を見る").click()
             staff.get_by_label("閲覧の理由").fill("問い合わせ対応")
             staff.get_by_role("button", name="表示").click()
