@@ -9,10 +9,11 @@ from a notice's button, opt-outs.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 from sqlalchemy import func, select
 
 from bot.channels.web import BadRequest
@@ -28,12 +29,25 @@ from bot.staff import StaffDep, StaffIdentity
 from knowledge.suggestions import RuleError
 
 
+def _json_number(value: Any) -> Any:
+    """JSON Schema's integer: 3 or 3.0, never true or "3" (pydantic's lax mode would take both)."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a whole number")
+    return value
+
+
+Age = Annotated[int, Ge(0), Le(130), BeforeValidator(_json_number)]
+Relation = Literal[
+    "head", "spouse", "child", "father", "mother", "grandfather", "grandmother", "grandchild", "sibling", "other"
+]  # relation_to_head (CONTRACTS §4)
+
+
 class MemberIn(RequestModel):
-    min_age: int | None = Field(default=None, ge=0, le=130)
-    max_age: int | None = Field(default=None, ge=0, le=130)
-    care_level: bool | None = None
-    relations: list[str] | None = Field(default=None, max_length=12)
-    include_self: bool = True
+    min_age: Age | None = None
+    max_age: Age | None = None
+    care_level: StrictBool | None = None  # true, not "true" or 1
+    relations: list[Relation] | None = Field(default=None, max_length=12)
+    include_self: StrictBool = True
 
 
 class SegmentIn(RequestModel):
@@ -132,7 +146,7 @@ def router() -> APIRouter:
         )
         return {**found, "preview": _preview_text(body.text), "message": message}
 
-    @api.post("/broadcasts", response_model=BroadcastOut, responses={**auth, **errors(400, 413, 422)},
+    @api.post("/broadcasts/compose", response_model=BroadcastOut, responses={**auth, **errors(400, 413, 422)},
               openapi_extra=json_body(BroadcastRequest))  # fmt: skip
     async def compose(request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         body = await read_body(request, BroadcastRequest)

@@ -87,7 +87,7 @@
   $("compose").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var body = { title: $("b-title").value.trim(), text: $("b-text").value.trim(), segment: segment() };
-    api("/broadcasts", { method: "POST", body: JSON.stringify(body) }).then(function () {
+    api("/broadcasts/compose", { method: "POST", body: JSON.stringify(body) }).then(function () {
       $("compose").reset(); $("count").textContent = "承認を依頼しました。"; $("preview").textContent = ""; loadList();
     }).catch(function (e) { $("compose-error").textContent = e.message; });
   });

@@ -46,7 +46,7 @@ def test_compose_count_preview_four_eyes_and_send(client, settings, household) -
     assert "防災訓練" in found["preview"] and "お知らせを止めて" in found["preview"]
 
     made = client.post(
-        "/staff/api/broadcasts", json={**body, "title": "防災訓練"}, headers={"Authorization": composer["auth"]}
+        "/staff/api/broadcasts/compose", json={**body, "title": "防災訓練"}, headers={"Authorization": composer["auth"]}
     )
     assert made.status_code == 200 and made.json()["status"] == "pending"
     bid = made.json()["id"]
@@ -83,6 +83,6 @@ def test_quiet_hours_hold_an_approved_broadcast(client, settings) -> None:  # ty
     client.app.state.services.clock = lambda: NOON.replace(hour=23)
     a, b = account(settings), account(settings)
     body = {"title": "夜", "text": "夜のお知らせ", "segment": {"address_contains": f"町{uuid.uuid4().hex[:6]}"}}
-    bid = client.post("/staff/api/broadcasts", json=body, headers={"Authorization": a["auth"]}).json()["id"]
+    bid = client.post("/staff/api/broadcasts/compose", json=body, headers={"Authorization": a["auth"]}).json()["id"]
     res = client.post(f"/staff/api/broadcasts/{bid}/approve", headers={"Authorization": b["auth"]})
     assert res.json()["status"] == "approved"  # sent by the scheduler at its next run in hours
