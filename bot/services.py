@@ -65,7 +65,7 @@ class Services:
     redis: Redis | None = None
     secret_key: bytes = field(default=b"", repr=False)  # keys link-code and address HMACs (bot/secret_key.py)
     knowledge: dict[str, Any] = field(default_factory=dict)  # catalog, faq, waste ... by name
-    resolve_resident: ResidentResolver = _anonymous
+    resolve_resident: ResidentResolver = _anonymous  # type: ignore[assignment]  # a function fits the protocol
     senders: dict[str, Sender] = field(default_factory=dict)  # channel -> wake its delivery after a commit
     outbox_writers: dict[str, OutboxWriter] = field(default_factory=dict)  # channel -> rows in a transaction
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(ZoneInfo("Asia/Tokyo")))

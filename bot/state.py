@@ -72,7 +72,7 @@ class StateStore(Protocol):
 async def begin_turn(db: AsyncSession) -> None:
     """Open the turn's transaction. SQLite: take the write lock now (`BEGIN IMMEDIATE`), so a turn
     that reads first and writes later never fails to upgrade its lock under a concurrent writer."""
-    if db.bind.dialect.name == "sqlite":
+    if _dialect(db) == "sqlite":
         await db.execute(text("BEGIN IMMEDIATE"))
 
 
@@ -87,9 +87,9 @@ async def claim(
 ) -> tuple[Conversation, ConversationState]:
     """The conversation's row (created when new), locked for this transaction, and its state."""
     now = datetime.now(UTC)
-    values = {"id": conversation_id, "channel": channel, "sender_id": sender_id, "status": "bot"}
+    values: dict[str, Any] = {"id": conversation_id, "channel": channel, "sender_id": sender_id, "status": "bot"}
     values |= {"created_at": now, "updated_at": now}
-    postgres = db.bind.dialect.name == "postgresql"
+    postgres = _dialect(db) == "postgresql"
     if postgres:  # the insert too waits for a row another transaction is inserting or holding
         await db.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'"))
     insert = pg_insert if postgres else sqlite_insert
@@ -119,9 +119,9 @@ async def claim_existing(
 ) -> tuple[Conversation, ConversationState] | None:
     """Like `claim` for a conversation that must exist already (staff actions): None when not."""
     query = select(Conversation).where(Conversation.id == conversation_id).execution_options(populate_existing=True)
-    if db.bind.dialect.name == "postgresql":
+    if _dialect(db) == "postgresql":
         query = query.with_for_update()
-    if db.bind.dialect.name == "postgresql" and not timeout_set:
+    if _dialect(db) == "postgresql" and not timeout_set:
         await db.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'"))
     try:
         conv = (await db.scalars(query)).one_or_none()
@@ -129,6 +129,10 @@ async def claim_existing(
         _raise_lock_timeout(exc, lock_timeout_seconds)
         raise
     return None if conv is None else (conv, state_of(conv, ttl_seconds=ttl_seconds))
+
+
+def _dialect(db: AsyncSession) -> str:
+    return db.get_bind().dialect.name
 
 
 def _raise_lock_timeout(exc: DBAPIError, seconds: float) -> None:

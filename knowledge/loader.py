@@ -27,13 +27,16 @@ DEMO_WASTE = DEMO_DIR / "demo_waste.csv"
 
 
 class _Settings(Protocol):
-    data_dir: Path
+    @property
+    def data_dir(self) -> Path: ...
 
 
 class KnowledgeHolder(Protocol):
     """What the knowledge is loaded into (the engine's services): no import of the engine here."""
 
-    settings: _Settings
+    @property
+    def settings(self) -> _Settings: ...
+
     knowledge: dict[str, Any]
 
 

@@ -35,7 +35,16 @@ from knowledge.residents import (
 from knowledge.store import KnowledgeImportError
 
 TOP_KEYS = {"households", "consents", "links"}
-MEMBER_KEYS = {"id", "name", "kana", "birth_date", "relation_to_head", "care_level", "death_date", "care_level_valid_until"}
+MEMBER_KEYS = {
+    "id",
+    "name",
+    "kana",
+    "birth_date",
+    "relation_to_head",
+    "care_level",
+    "death_date",
+    "care_level_valid_until",
+}
 WEB_SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 LINE_USER = re.compile(r"^U[0-9a-f]{32}$")
 

@@ -102,7 +102,9 @@ async def test_no_profile_suggestion_without_consent(
     demo: Rid, chat: Chat, services: Any, resident: str, message: str, rule: str, reason: str, service: str
 ) -> None:
     async with services.sessionmaker() as s, s.begin():
-        row = await s.scalar(select(Consent).where(Consent.resident_id == demo(resident), Consent.scope == "suggestions"))
+        row = await s.scalar(
+            select(Consent).where(Consent.resident_id == demo(resident), Consent.scope == "suggestions")
+        )
         await s.delete(row)
     conv = chat(await link(services, demo(resident), f"s-{demo(resident)}"))
     await conv.say(message)
