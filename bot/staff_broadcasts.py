@@ -20,12 +20,12 @@ from bot.channels.web import BadRequest
 from bot.deps import ServicesDep
 from bot.models import Message
 from bot.outreach import broadcasts as bc
-from bot.outreach.models import NoticeOptout, OutreachDelivery, utcnow
 from bot.outreach.send import OutreachRun, notice_reply
 from bot.outreach.targets import Notice
 from bot.schemas import ANY_TEXT, TEXT, RequestModel, errors, json_body, read_body
 from bot.services import Services
 from bot.staff import StaffDep, StaffIdentity
+from knowledge.notices import NoticeOptout, OutreachDelivery, utcnow
 from knowledge.suggestions import RuleError
 
 

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base
-from bot.outreach.models import utcnow
 from bot.outreach.send import OutreachRun, empty_counts, in_quiet_hours, process, skip_reason
 from bot.outreach.targets import Notice, as_member, choose_channels
+from knowledge.notices import utcnow
 from knowledge.outreach_rules import OutreachRule
 from knowledge.residents import ChannelIdentity, Consent, Household, Resident
 from knowledge.suggestions import MemberCondition, member_condition

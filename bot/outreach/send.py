@@ -22,11 +22,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.events import Button, Reply
-from bot.outreach.models import ALL_TOPICS, NoticeOptout, OutreachDelivery, subjects
 from bot.outreach.targets import Notice, due_notices
 from bot.settings import Settings
 from bot.transcript import TranscriptEntry, append_messages, ensure_conversation
 from bot.turn import payload
+from knowledge.notices import ALL_TOPICS, NoticeOptout, OutreachDelivery, subjects
 from knowledge.outreach_rules import OutreachRule
 
 log = logging.getLogger(__name__)

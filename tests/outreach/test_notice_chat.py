@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.outreach.cli import run_once
-from bot.outreach.models import NoticeOptout
 from bot.settings import Settings
 from bot.testing import Conversation
+from knowledge.notices import NoticeOptout
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from bot.db import make_async_engine, make_sessionmaker
 from bot.outreach.cli import run_once
-from bot.outreach.models import NoticeOptout, utcnow
 from knowledge.bookings import Reservation
+from knowledge.notices import NoticeOptout, utcnow
 
 PUSH = "/v2/bot/message/push"
 

@@ -1,4 +1,7 @@
-"""Tables of the outreach notices (migration 0009_outreach)."""
+"""Tables of the outreach notices (migration 0009_outreach): what was sent, and opt-outs.
+
+In knowledge/ beside the other records of a resident (reservations, consents), so the chat
+handler for 「お知らせを止めて」 and the sending job both read them without importing each other."""
 
 from __future__ import annotations
 
