@@ -250,7 +250,7 @@
   var department = null;
   function renderPacket(c) {
     var p = c.packet || {}, box = $("packet"); box.textContent = "";
-    var dl = el("dl");
+    var dl = el("dl"); box.appendChild(dl);
     function row(k, v) { if (v) { dl.appendChild(el("dt", "", k)); dl.appendChild(el("dd", "", v)); } }
     row("担当", c.department_name);
     row("ご質問", p.question || "—");
@@ -260,8 +260,17 @@
       row("入力済み", p.form.filled.map(function (f) { return f.label + "：" + f.value; }).join("、") || "なし");
       row("未入力", p.form.missing.map(function (f) { return f.label; }).join("、") || "なし");
     }
+    if (p.form && p.form.missing.length && c.status === "human") { // staff fill a slot for the resident
+      var fill = el("form", "fill"), sel = el("select"), input = el("input"), go = el("button", "", "代理入力");
+      p.form.missing.forEach(function (f) { var o = el("option", "", f.label); o.value = f.slot; sel.appendChild(o); });
+      input.placeholder = "値（住民から聞いた内容）"; input.maxLength = 200; sel.id = "fill-slot"; input.id = "fill-value";
+      fill.appendChild(sel); fill.appendChild(input); fill.appendChild(go);
+      fill.addEventListener("submit", function (ev) {
+        ev.preventDefault(); if (!input.value.trim()) return; act("/form", { slot: sel.value, value: input.value.trim() });
+      });
+      box.appendChild(fill);
+    }
     if (p.suggestions && p.suggestions.length) row("ご案内", p.suggestions.map(function (s) { return s.rule + "（" + label(OFFER, s.status) + "）"; }).join("、"));
-    box.appendChild(dl);
   }
   function loadCanned() {
     if (!department) return;

@@ -285,3 +285,47 @@ def test_reservations_and_profiles_are_department_scoped(web: TestClient, staff:
     # a staff account reads a profile only from a conversation of its department
     read = web.post("/staff/api/residents/R001/profile", headers=seiso, json={"reason": "問い合わせ対応"})
     assert read.status_code == 403
+
+
+def test_staff_fill_a_slot_and_the_bot_asks_the_next(web: TestClient, staff: Staff) -> None:
+    who = f"web-{uuid.uuid4().hex[:10]}"
+    cid = f"web:{who}"
+    say(web, who, "/callback_request")
+    say(web, who, "山田花子")  # the name; the phone number is asked next
+    say(web, who, "/request_human")
+    sogo = staff.add("sogo_annai")
+    assert web.post(f"/staff/api/conversations/{cid}/take", headers=sogo).status_code == 200
+    path = f"/staff/api/conversations/{cid}/form"
+    refused = web.post(path, headers=sogo, json={"slot": "contact_phone", "value": "abc"})
+    assert refused.status_code == 422  # the form's own rule
+    assert web.post(path, headers=sogo, json={"slot": "nope", "value": "x"}).status_code == 409
+    assert web.post(path, headers=sogo, json={"slot": "contact_phone", "value": "090-1234-5678"}).status_code == 200
+    form = web.get(f"/staff/api/conversations/{cid}", headers=sogo).json()["packet"]["form"]
+    assert {f["slot"]: f["value"] for f in form["filled"]}["contact_phone"] == "090-****-5678"  # shown masked
+    assert [m["slot"] for m in form["missing"]][0] == "window"
+    assert web.post(f"/staff/api/conversations/{cid}/release", headers=sogo).json()["status"] == "bot"
+    last = web.get(f"/staff/api/conversations/{cid}", headers=sogo).json()["messages"][-1]
+    assert "時間帯" in last["text"]  # the bot asks the next missing slot, not the phone again
+
+
+def test_a_long_queue_offers_a_callback(web: TestClient, settings: Settings, interpreter: Any) -> None:
+    from datetime import timedelta
+
+    from server import create_app
+
+    # an expected wait past the limit (0 minutes here): offered at the hand-off
+    app = create_app(settings.model_copy(update={"staff_token": SHARED, "staff_callback_after_minutes": 0}),
+                     interpreter=interpreter)  # fmt: skip
+    with TestClient(app) as eager:
+        eager.app.state.services.clock = lambda: IN_HOURS  # type: ignore[attr-defined]
+        who = f"web-{uuid.uuid4().hex[:10]}"
+        say(eager, who, "/bulky_waste")
+        replies = say(eager, who, "/request_human")
+        assert any(b["payload"] == "/callback_request" for r in replies for b in r.get("buttons", []))
+    # a wait past the limit (20 minutes by default): offered when the resident writes again
+    who = mid_form_asks_for_staff(web)
+    web.app.state.services.clock = lambda: datetime.now(JST)  # type: ignore[attr-defined]
+    assert not any(r.get("buttons") for r in say(web, who, "まだですか"))
+    web.app.state.services.clock = lambda: datetime.now(JST) + timedelta(hours=1)  # type: ignore[attr-defined]
+    replies = say(web, who, "まだですか")
+    assert any(b["payload"] == "/callback_request" for r in replies for b in r.get("buttons", []))
