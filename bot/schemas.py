@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
@@ -256,6 +256,34 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise BadRequest(422, f"'{where}': {first['msg']}") from None
+
+
+# -- staff work (bot/staff_work.py, bot/staff_callbacks.py, bot/staff_sessions.py) ------------------
+class TransferRequest(StaffIdRequest):
+    department: str = Field(min_length=1, max_length=60, pattern=TEXT)
+    note: str = Field(default="", max_length=1000, pattern=ANY_TEXT)
+
+
+class CloseRequest(StaffIdRequest):
+    outcome: Literal["solved", "callback", "visit", "referred"]
+
+
+class NoteRequest(RequestModel):
+    note: str = Field(min_length=1, max_length=1000, pattern=TEXT)
+
+
+class FillRequest(RequestModel):
+    slot: str = Field(min_length=1, max_length=60, pattern=TEXT)
+    value: str = Field(min_length=1, max_length=500, pattern=TEXT)
+
+
+class CallbackCloseRequest(StaffIdRequest):
+    outcome: Literal["reached", "no_answer", "solved", "visit", "referred"]
+
+
+class LoginRequest(RequestModel):
+    id: str = Field(min_length=1, max_length=80, pattern=TEXT)
+    password: str = Field(min_length=1, max_length=1024, pattern=ANY_TEXT)
 
 
 async def read_body(request: Request, model: type[M], *, optional: bool = False) -> M:

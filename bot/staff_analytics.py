@@ -243,7 +243,12 @@ def router() -> APIRouter:
         found = await figures(services, max(1, min(days, 366)))
         return {**found, "charts": charts(found)}
 
-    @api.get("/staff/api/analytics.csv", responses=errors(401, 403, 503))
+    @api.get(
+        "/staff/api/analytics.csv",
+        response_class=Response,
+        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "the figures as CSV"},
+                   **errors(401, 403, 422, 503)},
+    )  # fmt: skip
     async def analytics_csv(services: ServicesDep, who: StaffDep, days: int = 14) -> Response:
         _supervisor(who)
         body = to_csv(await figures(services, max(1, min(days, 366))))

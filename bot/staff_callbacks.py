@@ -9,10 +9,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 
-from bot.channels.web import BadRequest, read_json_object
 from bot.deps import ServicesDep
-from bot.schemas import Loose, errors
-from bot.staff import StaffDep
+from bot.schemas import CallbackCloseRequest, Loose, errors, json_body
+from bot.staff import StaffDep, read_staff_body
 from bot.staff_queues import department_names, jst, record
 from knowledge.callbacks import CallbackTicket
 
@@ -39,12 +38,11 @@ def router() -> APIRouter:
         "/callbacks/{ticket_id}/close",
         response_model=Loose,
         responses={**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)},
+        openapi_extra=json_body(CallbackCloseRequest),
     )
     async def close(ticket_id: int, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
-        data = await read_json_object(request)
-        outcome = data.get("outcome")
-        if outcome not in OUTCOMES:
-            raise BadRequest(422, f"'outcome' must be one of {', '.join(OUTCOMES)}")
+        body = await read_staff_body(request, CallbackCloseRequest, who)
+        outcome = body.outcome
         async with services.sessionmaker() as s, s.begin():
             ticket = await s.get(CallbackTicket, ticket_id, with_for_update=s.bind.dialect.name == "postgresql")
             if ticket is None:
@@ -52,7 +50,7 @@ def router() -> APIRouter:
             who.ensure_can_see(ticket.department)
             if ticket.status != "open":
                 raise HTTPException(409, "this callback is already closed")
-            staff_id = who.staff_id(str(data.get("staff_id") or "staff"))
+            staff_id = who.staff_id(body.staff_id)
             ticket.status, ticket.outcome = "closed", str(outcome)
             ticket.closed_by, ticket.closed_at = staff_id, datetime.now(UTC)
             record(s, staff_id=staff_id, action="callback_close", conversation_id=ticket.conversation_id,

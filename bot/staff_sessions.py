@@ -25,10 +25,9 @@ from sqlalchemy import DateTime, Integer, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.channels.web import read_json_object
 from bot.db import Base
 from bot.deps import ServicesDep
-from bot.schemas import ErrorBody, Loose, errors
+from bot.schemas import ErrorBody, LoginRequest, Loose, errors, json_body, read_body
 from bot.services import Services
 
 COOKIE = "madoguchi_staff_session"
@@ -153,12 +152,11 @@ def _verify(hashed: str, password: str) -> bool:
 def router() -> APIRouter:
     api = APIRouter(prefix="/staff")
 
-    @api.post("/login", response_model=Loose, responses={**errors(400, 401, 413, 422), 429: LOCKED})
+    @api.post("/login", response_model=Loose, responses={**errors(400, 401, 413, 422), 429: LOCKED},
+              openapi_extra=json_body(LoginRequest))  # fmt: skip
     async def login(request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
-        data = await read_json_object(request)
-        account_id, password = data.get("id"), data.get("password")
-        if not isinstance(account_id, str) or not isinstance(password, str) or len(password) > 1024:
-            raise HTTPException(422, "'id' and 'password' are required")
+        body = await read_body(request, LoginRequest)
+        account_id, password = body.id, body.password
         failed: HTTPException | None = None
         async with services.sessionmaker() as s, s.begin():  # a failure is counted even as it is refused
             try:

@@ -14,12 +14,13 @@ import yaml
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 
-from bot.channels.web import BadRequest, read_json_object
+from bot.channels.web import BadRequest
 from bot.deps import ServicesDep
 from bot.events import Reply
-from bot.schemas import Loose, errors
+from bot.models import Conversation
+from bot.schemas import CloseRequest, FillRequest, Loose, NoteRequest, TransferRequest, errors, json_body
 from bot.services import Services
-from bot.staff import StaffDep, _staff_turn
+from bot.staff import StaffDep, _staff_turn, read_staff_body
 from bot.staff_models import StaffAction
 from bot.staff_packet import form_handler, form_resumer, staff_context
 from bot.staff_queues import conversation_department, department_names, jst, record
@@ -37,15 +38,19 @@ WRITES = {**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)}
 def router() -> APIRouter:
     api = APIRouter(prefix="/staff/api")
 
-    @api.post("/conversations/{conversation_id}/transfer", response_model=Loose, responses=WRITES)
+    @api.post("/conversations/{conversation_id}/transfer", response_model=Loose, responses=WRITES,
+              openapi_extra=json_body(TransferRequest))  # fmt: skip
     async def transfer(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         """To another department's queue, with a note; the resident is told who has it now."""
-        data = await read_json_object(request)
-        target, note = data.get("department"), _text(data, "note", required=False)
+        body = await read_staff_body(request, TransferRequest, who)
+        target, note = body.department, body.note.strip() or None
         names = department_names(services)
-        if not isinstance(target, str) or target not in names:
+        async with services.sessionmaker() as db:  # an unknown conversation is 404 before any 422
+            if await db.get(Conversation, conversation_id) is None:
+                raise HTTPException(404, "no such conversation")
+        if target not in names:
             raise BadRequest(422, "'department' must be a department id of the catalog")
-        staff_id = who.staff_id(str(data.get("staff_id") or "staff"))
+        staff_id = who.staff_id(body.staff_id)
         async with services.locker.hold(conversation_id):
             state = await _staff_turn(
                 services,
@@ -60,14 +65,13 @@ def router() -> APIRouter:
             )
         return {"conversation_id": conversation_id, "status": state.status, "department": target}
 
-    @api.post("/conversations/{conversation_id}/close", response_model=Loose, responses=WRITES)
+    @api.post("/conversations/{conversation_id}/close", response_model=Loose, responses=WRITES,
+              openapi_extra=json_body(CloseRequest))  # fmt: skip
     async def close(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         """Hand back with an outcome (solved, callback, visit, referred); a kept form resumes."""
-        data = await read_json_object(request)
-        outcome = data.get("outcome")
-        if outcome not in OUTCOMES:
-            raise BadRequest(422, f"'outcome' must be one of {', '.join(OUTCOMES)}")
-        staff_id = who.staff_id(str(data.get("staff_id") or "staff"))
+        body = await read_staff_body(request, CloseRequest, who)
+        outcome = body.outcome
+        staff_id = who.staff_id(body.staff_id)
         async with services.locker.hold(conversation_id):
             state = await _staff_turn(
                 services,
@@ -82,10 +86,11 @@ def router() -> APIRouter:
             )
         return {"conversation_id": conversation_id, "status": state.status, "outcome": outcome}
 
-    @api.post("/conversations/{conversation_id}/notes", response_model=Loose, responses=WRITES)
+    @api.post("/conversations/{conversation_id}/notes", response_model=Loose, responses=WRITES,
+              openapi_extra=json_body(NoteRequest))  # fmt: skip
     async def note(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         """An internal note: an audit row, never a transcript row, so never shown to the resident."""
-        text = _text(await read_json_object(request), "note")
+        text = (await read_staff_body(request, NoteRequest, who)).note.strip()
         async with services.sessionmaker() as db, db.begin():
             department = await conversation_department(db, conversation_id, services)
             who.ensure_can_see(department)
@@ -93,11 +98,12 @@ def router() -> APIRouter:
                    department=department, text=text)  # fmt: skip
         return {"status": "noted"}
 
-    @api.post("/conversations/{conversation_id}/form", response_model=Loose, responses=WRITES)
+    @api.post("/conversations/{conversation_id}/form", response_model=Loose, responses=WRITES,
+              openapi_extra=json_body(FillRequest))  # fmt: skip
     async def fill(conversation_id: str, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         """Staff fill a slot of the kept form for the resident (checked by the form's own rules)."""
-        data = await read_json_object(request)
-        slot_name, value = _text(data, "slot"), _text(data, "value")
+        body = await read_staff_body(request, FillRequest, who)
+        slot_name, value = body.slot.strip(), body.value.strip()
         async with services.locker.hold(conversation_id):
             await _staff_turn(
                 services, conversation_id, [], staff_id=who.staff_id("staff"), who=who, action="fill",
