@@ -22,11 +22,10 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import api, identity, staff, staff_reservations, staff_residents
-from bot.assembly import build_hooks, build_router
+from bot.assembly import build_dispatcher
 from bot.channels import line, pages, web
 from bot.channels.web import BadRequest
 from bot.db import migrate
-from bot.dispatcher import Dispatcher
 from bot.interpreters import build_interpreter
 from bot.locks import LockTimeout
 from bot.logs import configure
@@ -56,7 +55,7 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
         services.senders["web"] = partial(web.deliver, services)
         load_knowledge(services)
         app.state.services = services
-        app.state.dispatcher = Dispatcher(services, build_router(), build_hooks(services))
+        app.state.dispatcher = build_dispatcher(services)  # with the language hook (CONTRACTS §9)
         await line.start_channel(app, services, app.state.dispatcher)  # LINE workers + outbox
         log.info("madoguchi started", extra={"database": settings.resolved_database_url.split(":")[0]})
         try:

@@ -21,7 +21,7 @@ from bot.services import Services
 from bot.state import ConversationState, begin_turn, claim, put
 from bot.transcript import TranscriptEntry, append_messages, button_title, external_id_seen
 from bot.turn import Parse, TurnContext, payload
-from handlers.base import TurnHook
+from handlers.base import LanguageHook, TurnHook
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,13 @@ OutboundWriter = Callable[[AsyncSession, InboundEvent, list[Reply]], Awaitable[N
 
 
 class Dispatcher:
-    def __init__(self, services: Services, router: Router, hooks: Sequence[TurnHook] = ()) -> None:
+    def __init__(
+        self, services: Services, router: Router, hooks: Sequence[TurnHook] = (), language: LanguageHook | None = None
+    ) -> None:
         self.services = services
         self.router = router
         self.hooks = list(hooks)
+        self.language = language  # -- languages (CONTRACTS §9): handlers/i18n.py LanguageLayer
         self.outbound_writers: dict[str, OutboundWriter] = {}
 
     async def handle(self, event: InboundEvent) -> list[Reply]:
@@ -77,6 +80,8 @@ class Dispatcher:
             # resident unlinked) must not live on in the stored state.
             state.resident_id = await svc.resolve_resident(event.channel, event.sender_id, session=db)
             ctx = TurnContext(event=event, state=state, parse=parse, services=svc, today=svc.today(), db=db)
+            if self.language is not None:  # -- languages: the turn's language from the message
+                self.language.observe(ctx)
             if state.status == "human":
                 pass  # a person is in charge: record and forward, the bot stays silent
             elif state.status == "pending_handoff":
@@ -86,6 +91,8 @@ class Dispatcher:
             ctx.state.turn += 1
             if parse.intent not in ("nlu_fallback", ""):
                 ctx.state.last_intent = parse.intent
+            if self.language is not None:  # -- languages: やさしい日本語 rewriting, last
+                self.language.render(ctx)
             await self._persist(ctx, conv)
             put(conv, ctx.state)
         return ctx
@@ -105,7 +112,8 @@ class Dispatcher:
     async def _run_bot(self, ctx: TurnContext, *, snapshot: ConversationState) -> None:
         savepoint = await ctx.db.begin_nested()
         try:
-            await self.router.route(ctx)
+            if self.language is None or not await self.language.answer(ctx):  # -- languages: English
+                await self.router.route(ctx)
             for hook in self.hooks:
                 await hook.after_turn(ctx)
             await ctx.db.flush()
@@ -113,7 +121,7 @@ class Dispatcher:
             log.exception("handler failed", extra={"handler": ctx.handled_by, "intent": ctx.parse.intent})
             await savepoint.rollback()  # nothing the failed handler wrote stays
             ctx.state = snapshot  # the failed turn must not leave a half-changed form behind
-            ctx.replies = [Reply(text=SORRY, buttons=(Button("職員と話す", payload("request_human")),))]
+            ctx.replies = [Reply(text=self._text(ctx, "sorry", SORRY), buttons=(Button("職員と話す", payload("request_human")),))]
             return
         await savepoint.commit()
         if ctx.handoff_request:
@@ -125,7 +133,7 @@ class Dispatcher:
                 reason=ctx.handoff_request,
             )
             ctx.state.active_form = None
-            ctx.say(HANDOFF_TEXT[ctx.handoff_request])
+            ctx.say(self._text(ctx, f"handoff.{ctx.handoff_request}", HANDOFF_TEXT[ctx.handoff_request]))
 
     async def _while_pending(self, ctx: TurnContext) -> None:
         if ctx.parse.intent == "cancel":
@@ -133,9 +141,13 @@ class Dispatcher:
                 ctx.db, conversation_id=ctx.event.conversation_id, state=ctx.state, transition="withdraw"
             )
             ctx.handoff_request = None
-            ctx.say(WITHDRAWN_TEXT)
+            ctx.say(self._text(ctx, "withdrawn", WITHDRAWN_TEXT))
         else:
-            ctx.say(PENDING_TEXT)
+            ctx.say(self._text(ctx, "pending", PENDING_TEXT))
+
+    def _text(self, ctx: TurnContext, key: str, japanese: str) -> str:
+        """The engine's own words in the turn's language (-- languages)."""
+        return japanese if self.language is None else self.language.text(ctx, key, japanese)
 
     async def _persist(self, ctx: TurnContext, conv: Conversation) -> None:
         event, parse = ctx.event, ctx.parse

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from knowledge.catalog import load_catalog
 from knowledge.faq import FaqIndex, parse_faq_file
 from knowledge.services_data import load_services
+from knowledge.english import EnglishTexts
 from knowledge.waste import WasteGuide, parse_waste_csv
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def load_knowledge(services: KnowledgeHolder) -> None:
     services.knowledge["faq"] = load_faq(data_dir)
     services.knowledge["waste"] = load_waste(data_dir)
     services.knowledge["services"] = load_services()  # reservations: 粗大ごみ, 一時預かり, 施設, 介護の相談
+    services.knowledge["english"] = EnglishTexts.load(data_dir)  # CONTRACTS §9 (knowledge/english.py)
     log.info(
         "knowledge loaded",
         extra={
