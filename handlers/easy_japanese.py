@@ -46,8 +46,9 @@ def with_readings(text: str) -> str:
     return "".join(out)
 
 
-# Counters the dictionary reads as words after a number: 1通 is いっつう, not ひととおり
-_COUNTER_READINGS = (re.compile(r"(\d)通\(とおり\)"), r"\1通(つう)")
+# Counters the dictionary reads as words after a number: 1通 is いっつう, not ひととおり; 8時 はちじ
+_COUNTER_READINGS = {"通": "つう", "時": "じ", "人": "にん", "歳": "さい", "枚": "まい", "分": "ふん"}
+_COUNTER = re.compile(r"(\d)(" + "|".join(_COUNTER_READINGS) + r")\([\u3041-\u309f]+\)")
 
 
 def _annotate(text: str) -> str:
@@ -57,8 +58,7 @@ def _annotate(text: str) -> str:
     for token in _kakasi().convert(text):
         orig, hira = token["orig"], token["hira"]
         parts.append(f"{orig}({hira})" if _KANJI.search(orig) and hira and hira != orig else orig)
-    pattern, repl = _COUNTER_READINGS
-    return pattern.sub(repl, "".join(parts))
+    return _COUNTER.sub(lambda m: f"{m.group(1)}{m.group(2)}({_COUNTER_READINGS[m.group(2)]})", "".join(parts))
 
 
 def short_sentences(text: str) -> str:

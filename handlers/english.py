@@ -15,6 +15,7 @@ import re
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
 from knowledge.catalog import Catalog, Procedure
+from handlers.variants import did_you_mean
 from knowledge.english import EnglishTexts
 
 STUCK_AFTER = 3
@@ -199,5 +200,11 @@ def _faq_or_fallback(ctx: TurnContext, texts: EnglishTexts) -> None:
             texts.message("stuck"),
             buttons=[staff_button(texts), Button(texts.label("menu"), payload("bot_capabilities"))],
         )
+        return
+    choices = did_you_mean(ctx)
+    if choices:
+        titles = [(i, (texts.procedure(i).name if texts.procedure(i) else t)) for i, t in choices]  # type: ignore[union-attr]
+        buttons = [Button(title, payload(intent)) for intent, title in titles] + [staff_button(texts)]
+        ctx.say(texts.message("did_you_mean"), buttons=buttons)
         return
     ctx.say(texts.message("fallback"), buttons=menu(texts))
