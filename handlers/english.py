@@ -14,8 +14,8 @@ import re
 
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
-from knowledge.catalog import Catalog, Procedure
 from handlers.variants import did_you_mean
+from knowledge.catalog import Catalog, Procedure
 from knowledge.english import EnglishTexts
 
 STUCK_AFTER = 3

@@ -14,8 +14,8 @@ import unicodedata
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
 from handlers.procedures import catalog_of, say_procedure
-from knowledge.catalog import CollectionArea, WasteCollection
 from handlers.variants import reading_in
+from knowledge.catalog import CollectionArea, WasteCollection
 from knowledge.waste import WasteAnswer, WasteGuide, extract_item
 
 COLLECTION_CUES = (

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from knowledge.catalog import load_catalog
+from knowledge.english import EnglishTexts
 from knowledge.faq import FaqIndex, parse_faq_file
 from knowledge.services_data import load_services
-from knowledge.english import EnglishTexts
 from knowledge.waste import WasteGuide, parse_waste_csv
 
 log = logging.getLogger(__name__)
