@@ -28,6 +28,8 @@ from knowledge.english import EnglishTexts
 from nlu.language import detect_language
 
 EASY_REQUESTED = "easy_ja_requested"  # state.data key: asked for, so it outlasts kanji they write
+SWITCH_MIN_WORDS = 3  # Latin words needed to turn a Japanese chat that has begun into English
+_LATIN_WORDS = re.compile(r"[A-Za-z]+")
 _REQUEST_ONLY_LEFT = 4  # letters left after the request phrase: fewer means the message was only that
 _ENGINE_TEXT_KEYS = {
     "handoff.requested": "handoff_requested",
@@ -68,6 +70,8 @@ class LanguageLayer:
         detected = ctx.parse.language or detect_language(text)
         if detected is None:
             return
+        if detected in ("en", "other") and _stays_japanese(ctx, text):
+            return
         if detected == "other" and state.language == "en" and text.isascii():
             detected = "en"  # Latin words in an English chat: a typo more likely than French
         if detected == "ja" and state.data.get(EASY_REQUESTED):
@@ -106,6 +110,14 @@ class LanguageLayer:
         """Last step before the replies are stored and sent: やさしい日本語 when the turn is in it."""
         if ctx.state.language == "easy_ja":
             ctx.replies = [easy_reply(r) if r.sender == "bot" else r for r in ctx.replies]
+
+
+def _stays_japanese(ctx: TurnContext, text: str) -> bool:
+    """A word or two in Latin letters ("OK", "yes", "thanks", "3F") inside a Japanese chat that has
+    begun, or while a form waits: not a change of language."""
+    japanese = ctx.state.language in ("ja", "easy_ja")
+    begun = ctx.state.turn > 0 or ctx.state.active_form is not None
+    return japanese and begun and len(_LATIN_WORDS.findall(text)) < SWITCH_MIN_WORDS
 
 
 def _only_the_request(text: str) -> bool:

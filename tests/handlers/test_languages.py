@@ -146,3 +146,11 @@ def test_model_parse_answers_the_english_intent(client: TestClient) -> None:
     res = client.post("/model/parse", json={"text": "Can I talk to someone who speaks English?"})
     assert res.status_code == 200
     assert res.json()["intent"]["name"] == "request_human"
+
+
+async def test_a_latin_word_in_a_japanese_chat_is_not_a_switch(bot: Conversation) -> None:
+    await bot.say("住民票がほしい")
+    await bot.say("OK")
+    assert (await _state(bot)).language == "ja"
+    await bot.say("Sorry, can you answer in English please?")
+    assert (await _state(bot)).language == "en"
