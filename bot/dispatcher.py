@@ -121,7 +121,9 @@ class Dispatcher:
             log.exception("handler failed", extra={"handler": ctx.handled_by, "intent": ctx.parse.intent})
             await savepoint.rollback()  # nothing the failed handler wrote stays
             ctx.state = snapshot  # the failed turn must not leave a half-changed form behind
-            ctx.replies = [Reply(text=self._text(ctx, "sorry", SORRY), buttons=(Button("職員と話す", payload("request_human")),))]
+            ctx.replies = [
+                Reply(text=self._text(ctx, "sorry", SORRY), buttons=(Button("職員と話す", payload("request_human")),))
+            ]
             return
         await savepoint.commit()
         if ctx.handoff_request:

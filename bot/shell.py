@@ -43,9 +43,7 @@ async def chat(sender: str) -> None:
     services.resolve_resident = make_resolver(services.sessionmaker, demo_mode=settings.demo_mode)
     await services.hub.start()
     load_knowledge(services)
-    conversation = Conversation(
-        build_dispatcher(services), sender_id=sender, channel="shell"
-    )
+    conversation = Conversation(build_dispatcher(services), sender_id=sender, channel="shell")
     buttons = render(await conversation.say("/greet"))
     loop = asyncio.get_running_loop()
     try:
