@@ -34,11 +34,10 @@ from bot import (
     staff_sessions,
     staff_work,
 )
-from bot.assembly import build_hooks, build_router
+from bot.assembly import build_dispatcher
 from bot.channels import line, pages, uploads, web
 from bot.channels.web import BadRequest
 from bot.db import migrate
-from bot.dispatcher import Dispatcher
 from bot.interpreters import build_interpreter
 from bot.locks import LockTimeout
 from bot.logs import configure
@@ -70,7 +69,7 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
         services.senders["web"] = partial(web.deliver, services)
         load_knowledge(services)
         app.state.services = services
-        app.state.dispatcher = Dispatcher(services, build_router(), build_hooks(services))
+        app.state.dispatcher = build_dispatcher(services)  # with the language hook (CONTRACTS §9)
         app.state.dispatcher.outbound_writers["web"] = web.note_reply_ids  # reply ids for the REST answer
         await line.start_channel(app, services, app.state.dispatcher)  # LINE workers + outbox
         app.state.outreach = OutreachScheduler(services)  # notices (CONTRACTS §7), claimed once

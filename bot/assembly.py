@@ -21,4 +21,4 @@ def build_hooks(services: Services) -> list:  # type: ignore[type-arg]
 
 
 def build_dispatcher(services: Services) -> Dispatcher:
-    return Dispatcher(services, build_router(), build_hooks(services))
+    return Dispatcher(services, build_router(), build_hooks(services), language=registry.language_layer())

@@ -29,7 +29,7 @@ from bot.services import Services
 from bot.state import ConversationState, begin_turn, claim, put
 from bot.transcript import TranscriptEntry, append_messages, button_title, external_id_seen
 from bot.turn import Parse, TurnContext, payload
-from handlers.base import TurnHook
+from handlers.base import LanguageHook, TurnHook
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,13 @@ OutboundWriter = Callable[[AsyncSession, InboundEvent, list[Reply]], Awaitable[N
 
 
 class Dispatcher:
-    def __init__(self, services: Services, router: Router, hooks: Sequence[TurnHook] = ()) -> None:
+    def __init__(
+        self, services: Services, router: Router, hooks: Sequence[TurnHook] = (), language: LanguageHook | None = None
+    ) -> None:
         self.services = services
         self.router = router
         self.hooks = list(hooks)
+        self.language = language  # -- languages (CONTRACTS §9): handlers/i18n.py LanguageLayer
         self.outbound_writers: dict[str, OutboundWriter] = {}
 
     async def handle(self, event: InboundEvent) -> list[Reply]:
@@ -85,6 +88,8 @@ class Dispatcher:
             # resident unlinked) must not live on in the stored state.
             state.resident_id = await svc.resolve_resident(event.channel, event.sender_id, session=db)
             ctx = TurnContext(event=event, state=state, parse=parse, services=svc, today=svc.today(), db=db)
+            if self.language is not None:  # -- languages: the turn's language from the message
+                self.language.observe(ctx)
             if state.status == "human":
                 pass  # a person is in charge: record and forward, the bot stays silent
             elif state.status == "pending_handoff":
@@ -94,6 +99,8 @@ class Dispatcher:
             ctx.state.turn += 1
             if parse.intent not in ("nlu_fallback", ""):
                 ctx.state.last_intent = parse.intent
+            if self.language is not None:  # -- languages: やさしい日本語 rewriting, last
+                self.language.render(ctx)
             await self._persist(ctx, conv)
             put(conv, ctx.state)
         return ctx
@@ -113,7 +120,8 @@ class Dispatcher:
     async def _run_bot(self, ctx: TurnContext, *, snapshot: ConversationState) -> None:
         savepoint = await ctx.db.begin_nested()
         try:
-            await self.router.route(ctx)
+            if self.language is None or not await self.language.answer(ctx):  # -- languages: English
+                await self.router.route(ctx)
             for hook in self.hooks:
                 await hook.after_turn(ctx)
             await ctx.db.flush()
@@ -121,7 +129,9 @@ class Dispatcher:
             log.exception("handler failed", extra={"handler": ctx.handled_by, "intent": ctx.parse.intent})
             await savepoint.rollback()  # nothing the failed handler wrote stays
             ctx.state = snapshot  # the failed turn must not leave a half-changed form behind
-            ctx.replies = [Reply(text=SORRY, buttons=(Button("職員と話す", payload("request_human")),))]
+            ctx.replies = [
+                Reply(text=self._text(ctx, "sorry", SORRY), buttons=(Button("職員と話す", payload("request_human")),))
+            ]
             return
         await savepoint.commit()
         if ctx.handoff_request:
@@ -135,7 +145,9 @@ class Dispatcher:
                 department=department,
             )
             # the form in progress is kept: staff see it, and the bot resumes it on hand back
-            await announce(ctx, department, HANDOFF_TEXT[ctx.handoff_request])
+            await announce(
+                ctx, department, self._text(ctx, f"handoff.{ctx.handoff_request}", HANDOFF_TEXT[ctx.handoff_request])
+            )
 
     async def _while_pending(self, ctx: TurnContext) -> None:
         if ctx.parse.intent == "cancel":
@@ -143,7 +155,7 @@ class Dispatcher:
                 ctx.db, conversation_id=ctx.event.conversation_id, state=ctx.state, transition="withdraw"
             )
             ctx.handoff_request = None
-            ctx.say(WITHDRAWN_TEXT)
+            ctx.say(self._text(ctx, "withdrawn", WITHDRAWN_TEXT))
         elif ctx.parse.intent == "callback_request":  # a call back instead of waiting in the chat
             await apply_transition(
                 ctx.db, conversation_id=ctx.event.conversation_id, state=ctx.state, transition="withdraw"
@@ -152,7 +164,11 @@ class Dispatcher:
         elif waited_too_long(ctx, await pending_since(ctx, ctx.state)):
             ctx.say(f"{PENDING_TEXT}\n{PENDING_LONG}", buttons=(CALLBACK_BUTTON,))
         else:
-            ctx.say(PENDING_TEXT)
+            ctx.say(self._text(ctx, "pending", PENDING_TEXT))
+
+    def _text(self, ctx: TurnContext, key: str, japanese: str) -> str:
+        """The engine's own words in the turn's language (-- languages)."""
+        return japanese if self.language is None else self.language.text(ctx, key, japanese)
 
     async def _persist(self, ctx: TurnContext, conv: Conversation) -> None:
         event, parse = ctx.event, ctx.parse

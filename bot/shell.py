@@ -10,9 +10,8 @@ import argparse
 import asyncio
 import sys
 
-from bot.assembly import build_hooks, build_router
+from bot.assembly import build_dispatcher
 from bot.db import migrate
-from bot.dispatcher import Dispatcher
 from bot.events import Button, Reply
 from bot.identity import make_resolver
 from bot.interpreters import build_interpreter
@@ -44,9 +43,7 @@ async def chat(sender: str) -> None:
     services.resolve_resident = make_resolver(services.sessionmaker, demo_mode=settings.demo_mode)
     await services.hub.start()
     load_knowledge(services)
-    conversation = Conversation(
-        Dispatcher(services, build_router(), build_hooks(services)), sender_id=sender, channel="shell"
-    )
+    conversation = Conversation(build_dispatcher(services), sender_id=sender, channel="shell")
     buttons = render(await conversation.say("/greet"))
     loop = asyncio.get_running_loop()
     try:

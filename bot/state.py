@@ -50,6 +50,7 @@ class ConversationState(BaseModel):
     consent_asked: bool = False
     pending_question: str | None = None  # e.g. "consent" while a yes/no question is open
     data: dict[str, Any] = Field(default_factory=dict)
+    language: str = "ja"  # ja | easy_ja | en | other (CONTRACTS §9; handlers/i18n.py)
     turn: int = 0
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 

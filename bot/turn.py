@@ -37,6 +37,7 @@ class Parse:
     entities: list[dict[str, Any]] = field(default_factory=list)
     ranking: list[dict[str, Any]] = field(default_factory=list)
     from_payload: bool = False
+    language: str | None = None  # the NLU's reading of the text (nlu/language.py); None: not told
 
     @classmethod
     def from_nlu(cls, data: dict[str, Any]) -> Parse:
@@ -47,6 +48,7 @@ class Parse:
             confidence=float(intent.get("confidence") or 0.0),
             entities=list(data.get("entities") or []),
             ranking=list(data.get("intent_ranking") or []),
+            language=data.get("language"),
         )
 
     @classmethod

@@ -48,6 +48,20 @@ class TurnHook(Protocol):
     async def after_turn(self, ctx: TurnContext) -> None: ...
 
 
+class LanguageHook(Protocol):
+    """The conversation's language (CONTRACTS §9; `handlers.i18n.LanguageLayer`): set from the
+    message, answer in it instead of the router, the engine's own words in it, and the last
+    rewriting of the replies (やさしい日本語)."""
+
+    def observe(self, ctx: TurnContext) -> None: ...
+
+    async def answer(self, ctx: TurnContext) -> bool: ...
+
+    def text(self, ctx: TurnContext, key: str, japanese: str) -> str: ...
+
+    def render(self, ctx: TurnContext) -> None: ...
+
+
 class FaqStep(Protocol):
     """Before the intent's handler: does the municipality's FAQ answer this message instead?"""
 

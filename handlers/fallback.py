@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
 from handlers.conversation import MENU
+from handlers.variants import say_did_you_mean
 
 if TYPE_CHECKING:
     from knowledge.faq import FaqHit
@@ -45,6 +46,8 @@ class FallbackHandler:
                     Button("メニューを見る", payload("bot_capabilities")),
                 ),
             )
+            return
+        if say_did_you_mean(ctx):  # -- writing variants (handlers/variants.py): a choice, not "unknown"
             return
         ctx.say(
             "申し訳ありません。ご質問の内容がわかりませんでした。別の言葉で言い換えるか、メニューからお選びください。",

@@ -6,7 +6,7 @@ The fallback answers the catalog's procedures that no handler here owns (`handle
 
 from __future__ import annotations
 
-from handlers.base import FaqStep, Handler, TurnHook
+from handlers.base import FaqStep, Handler, LanguageHook, TurnHook
 from handlers.consent import profile_handlers
 from handlers.conversation import (
     CancelHandler,
@@ -97,3 +97,10 @@ def build_hooks(services: object) -> list[TurnHook]:
     hooks: list[TurnHook] = []
     hooks.append(SuggestionHook())  # consent-gated suggestions from the resident profile
     return hooks
+
+
+def language_layer() -> LanguageHook:
+    """English, やさしい日本語 and other languages (CONTRACTS §9): the dispatcher's language hook."""
+    from handlers.i18n import LanguageLayer
+
+    return LanguageLayer()

@@ -14,6 +14,7 @@ import unicodedata
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
 from handlers.procedures import catalog_of, say_procedure
+from handlers.variants import reading_in
 from knowledge.catalog import CollectionArea, WasteCollection
 from knowledge.waste import WasteAnswer, WasteGuide, extract_item
 
@@ -51,6 +52,9 @@ def category_in(text: str) -> str | None:
     for category, words in CATEGORY_WORDS.items():  # 燃やさない before 燃やす: the longer word first
         if category in text or any(w in text for w in words):
             return category
+    for category, words in CATEGORY_WORDS.items():  # -- writing variants: もえないごみ, ぷら…
+        if any(reading_in(w, text) for w in (category, *words)):
+            return category
     return None
 
 
@@ -60,6 +64,9 @@ def area_in(collection: WasteCollection, text: str) -> CollectionArea | None:
             return area
     for area in collection.areas:  # a town name: the longest match wins (北町 before 北)
         if any(town in text for town in sorted(area.towns, key=len, reverse=True)):
+            return area
+    for area in collection.areas:  # -- writing variants: a place name in kana (きたまち)
+        if any(reading_in(town, text) for town in (area.name, *area.towns)):
             return area
     return None
 
@@ -212,8 +219,10 @@ _DAY_WORDS = re.compile(r"の日|日は|日って|日を|出せる日|曜")
 
 def _about_days(text: str) -> bool:
     """A question about collection days: "燃えるごみは何曜日？", or "本町のプラの日" (a category + "…の日")."""
-    return any(cue in text for cue in COLLECTION_CUES) or (
-        category_in(text) is not None and _DAY_WORDS.search(text) is not None
+    return (
+        any(cue in text for cue in COLLECTION_CUES)
+        or (category_in(text) is not None and _DAY_WORDS.search(text) is not None)
+        or any(reading_in(cue, text) for cue in COLLECTION_CUES)  # -- writing variants: なんようび
     )
 
 

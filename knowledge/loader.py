@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from knowledge.catalog import load_catalog
+from knowledge.english import EnglishTexts
 from knowledge.faq import FaqIndex, parse_faq_file
 from knowledge.office_hours import load_office_hours
 from knowledge.outreach_rules import load_rules, rules_path
@@ -51,6 +52,7 @@ def load_knowledge(services: KnowledgeHolder) -> None:
     services.knowledge["services"] = load_services()  # reservations: 粗大ごみ, 一時預かり, 施設, 介護の相談
     services.knowledge["reports"] = load_report_data(data_dir, catalog)  # 通報: categories, towns
     services.knowledge["outreach"] = load_rules(rules_path(data_dir))  # notices (CONTRACTS §7)
+    services.knowledge["english"] = EnglishTexts.load(data_dir)  # CONTRACTS §9 (knowledge/english.py)
     log.info(
         "knowledge loaded",
         extra={

@@ -17,6 +17,7 @@ from nlu.classifier import IntentClassifier
 from nlu.decision import decide, fallback_only
 from nlu.entities import extract, scan_values
 from nlu.features import blocks
+from nlu.language import detect_language
 from nlu.text import dictionary_name, normalize, normalize_with_offsets, tokenize
 from nlu.trainingdata import DEFAULT_DATA_DIR, data_hash, load_examples
 
@@ -60,6 +61,7 @@ class NLUEngine:
         self.classifier = classifier
         self.threshold = threshold
         self.data_hash = data_hash
+        self.english: Any | None = None  # nlu.english.EnglishEngine (CONTRACTS §9), see load_or_train
 
     @classmethod
     def train(cls, data_dir: Path = DEFAULT_DATA_DIR, folds: int = 5) -> NLUEngine:
@@ -86,6 +88,10 @@ class NLUEngine:
         """Rasa `/model/parse` dict; entity offsets point into the original `text`."""
         text = text if isinstance(text, str) else ""
         today = today or today_in_tokyo()
+        language = detect_language(text)  # kana/kanji: a regex, nothing more for Japanese
+        if self.english is not None and language in ("en", "other"):
+            result: dict[str, Any] = self.english.parse(text, today, language)
+            return result
         norm = normalize_with_offsets(text)
         if not _has_content(norm.text):
             intent, ranking = fallback_only(self.threshold)
@@ -134,7 +140,14 @@ def saved_hash(model_dir: Path) -> str | None:
 
 def load_or_train(model_dir: Path, data_dir: Path | None = None) -> NLUEngine:
     """Reuse the model in `model_dir` if it was trained on the same data, else train and save."""
-    data_dir = data_dir or DEFAULT_DATA_DIR
+    from nlu.english import load_or_train_en
+
+    engine = _load_or_train_ja(model_dir, data_dir or DEFAULT_DATA_DIR)
+    engine.english = load_or_train_en(model_dir / "en", (data_dir or DEFAULT_DATA_DIR) / "en")
+    return engine
+
+
+def _load_or_train_ja(model_dir: Path, data_dir: Path) -> NLUEngine:
     wanted = data_hash(data_dir, training_fingerprint())
     if saved_hash(model_dir) == wanted:
         try:

@@ -127,10 +127,9 @@ async def services(settings: Settings, interpreter) -> AsyncIterator[object]:  #
 
 @pytest.fixture
 def dispatcher(services):  # type: ignore[no-untyped-def]
-    from bot.assembly import build_hooks, build_router
-    from bot.dispatcher import Dispatcher
+    from bot.assembly import build_dispatcher
 
-    return Dispatcher(services, build_router(), build_hooks(services))
+    return build_dispatcher(services)
 
 
 @pytest.fixture
