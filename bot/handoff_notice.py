@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -23,6 +24,23 @@ OUT_OF_HOURS = "ただいま{dept}の職員は対応時間外です（{label}）
 NO_RETURN = "ただいま{dept}の職員は対応時間外です（{label}）。"
 CALLBACK_OFFER = "お電話での折り返しをご希望の場合は「折り返し電話を依頼」を押してください。"
 PENDING_LONG = "お待たせしています。お電話での折り返しもご依頼いただけます。"
+# the same for a conversation in English (CONTRACTS §9); department names stay as the catalog has them
+EN = {
+    "in_hours": "Your question is with {dept}. You are number {position} in the queue (about {minutes} minutes).",
+    "long_wait": "It may take a while. You can also ask for a call back.",
+    "out_of_hours": "Staff at {dept} are outside office hours now. They will answer from {back} (Japan time).",
+    "no_return": "Staff at {dept} are outside office hours now.",
+    "callback_offer": "To get a phone call back instead, press “Request a call back” (in Japanese).",
+}
+
+
+def _english(ctx: TurnContext) -> bool:
+    return getattr(ctx.state, "language", "ja") == "en"
+
+
+def _when_en(at: datetime) -> str:
+    local = at.astimezone(ZoneInfo("Asia/Tokyo"))
+    return local.strftime("%a %d %b, %H:%M")
 
 
 def choose_department(ctx: TurnContext) -> str:
@@ -71,19 +89,30 @@ async def announce(ctx: TurnContext, department: str, opening: str) -> None:
     if hours is None or hours.is_open(department, now):
         position = await queue_position(ctx, department)
         minutes = position * (hours.queue.minutes_per_conversation if hours else 8)
-        text = IN_HOURS.format(dept=name, position=position, minutes=minutes)
+        en = _english(ctx)
+        text = (EN["in_hours"] if en else IN_HOURS).format(dept=name, position=position, minutes=minutes)
         long_wait = minutes > ctx.services.settings.staff_callback_after_minutes and not sensitive
-        ctx.say(f"{opening}\n{text}" + (f"\n{LONG_WAIT}" if long_wait else ""), buttons=_offer(long_wait))
+        wait = EN["long_wait"] if en else LONG_WAIT
+        ctx.say(f"{opening}\n{text}" + (f"\n{wait}" if long_wait else ""), buttons=_offer(long_wait, en))
         return
     back = hours.next_opening(department, now)
     label = hours.schedule_of(department).label
-    text = (OUT_OF_HOURS if back else NO_RETURN).format(dept=name, label=label, back=describe(back) if back else "")
     offer = not sensitive  # a call to a DV victim's phone may be answered by the abuser: the hotlines instead
-    ctx.say(f"{opening}\n{text}" + (f"\n{CALLBACK_OFFER}" if offer else ""), buttons=_offer(offer))
+    if _english(ctx):
+        text = (EN["out_of_hours"] if back else EN["no_return"]).format(dept=name, back=_when_en(back) if back else "")
+        more = f"\n{EN['callback_offer']}" if offer else ""
+    else:
+        text = (OUT_OF_HOURS if back else NO_RETURN).format(dept=name, label=label, back=describe(back) if back else "")
+        more = f"\n{CALLBACK_OFFER}" if offer else ""
+    ctx.say(f"{opening}\n{text}{more}", buttons=_offer(offer, _english(ctx)))
 
 
-def _offer(callback: bool) -> tuple[Button, ...]:
-    return (CALLBACK_BUTTON, Button("やめる", payload("cancel"))) if callback else ()
+def _offer(callback: bool, english: bool = False) -> tuple[Button, ...]:
+    if not callback:
+        return ()
+    if english:
+        return (Button("Request a call back", payload("callback_request")), Button("Cancel", payload("cancel")))
+    return (CALLBACK_BUTTON, Button("やめる", payload("cancel")))
 
 
 def waited_too_long(ctx: TurnContext, requested_at: Any) -> bool:
