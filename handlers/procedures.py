@@ -21,7 +21,9 @@ from __future__ import annotations
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
 from handlers.base import Handler
+from handlers.facet_answers import facet_answer, no_data_sentence
 from knowledge.catalog import Catalog, Procedure
+from nlu.facets import detect_facet
 
 MAX_RELATED_BUTTONS = 3
 
@@ -117,11 +119,30 @@ def lead_sentence(proc: Procedure) -> str:
     return proc.lead or f"{proc.title}のご案内です。"
 
 
+def asked_facet(ctx: TurnContext) -> str | None:
+    """The facet the resident's own words ask about (a button asks none)."""
+    return None if ctx.parse.from_payload else detect_facet(ctx.parse.text)
+
+
 def say_procedure(ctx: TurnContext, proc: Procedure, *, extra_buttons: list[Button] | None = None) -> None:
-    """Say the catalog summary of `proc` as a card, with related procedures as buttons."""
+    """Say the catalog summary of `proc` as a card, with related procedures as buttons.
+
+    When the resident asked one facet (fee, hours, convenience store...), its answer comes first,
+    in a sentence or two, and the card follows as the details; when the catalog has no answer
+    for it, that is said plainly and a person is offered."""
     catalog = catalog_of(ctx)
     buttons = list(extra_buttons or []) + related_buttons(catalog, proc)
-    ctx.say(lead_sentence(proc), card=procedure_card(catalog, proc), buttons=buttons)
+    facet = asked_facet(ctx)
+    if facet is None:
+        ctx.say(lead_sentence(proc), card=procedure_card(catalog, proc), buttons=buttons)
+        return
+    answer = facet_answer(catalog, proc, facet, ctx.parse.text)
+    if answer is None:
+        human = Button("職員と話す", payload("request_human"))
+        ctx.say(no_data_sentence(catalog, proc, facet), buttons=[human])
+    else:
+        ctx.say(answer)
+    ctx.say(f"{proc.title}の詳しい案内です。", card=procedure_card(catalog, proc), buttons=buttons)
 
 
 class ProcedureInfoHandler:
