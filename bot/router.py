@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 from bot.turn import TurnContext
 from handlers.base import ALWAYS_FIRST, FaqStep, FormHandler, Handler
+from nlu.safety import safety_intent
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class Router:
         return self._by_name.get(name)
 
     async def route(self, ctx: TurnContext) -> None:
+        self._safety_routing(ctx)
         intent = ctx.parse.intent
         form = self._active_form(ctx)
         if form is not None and self._answer_not_command(ctx):
@@ -102,6 +104,17 @@ class Router:
         await self._answer(ctx)
         if ctx.state.active_form is not None and ctx.state.active_form.name == form.name:
             await form.prompt(ctx)
+
+    @staticmethod
+    def _safety_routing(ctx: TurnContext) -> None:
+        """Violence means DV; money, housing and food trouble without it mean 生活困窮
+        (`nlu/cues/safety.yml`). Typed words only: a button says what it means."""
+        if ctx.parse.from_payload:
+            return
+        rerouted = safety_intent(ctx.parse.text, ctx.parse.intent)
+        if rerouted is not None:
+            log.info("safety routing", extra={"from_intent": ctx.parse.intent, "to_intent": rerouted})
+            ctx.parse.intent = rerouted
 
     @staticmethod
     def _answer_not_command(ctx: TurnContext) -> bool:

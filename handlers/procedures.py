@@ -24,6 +24,7 @@ from handlers.base import Handler
 from handlers.facet_answers import facet_answer, no_data_sentence
 from knowledge.catalog import Catalog, Procedure
 from nlu.facets import detect_facet
+from nlu.safety import strong_distress
 
 MAX_RELATED_BUTTONS = 3
 
@@ -164,4 +165,10 @@ class ProcedureInfoHandler:
         ctx.handled_by = self.name
         proc = catalog.procedure(ctx.parse.intent)
         extra = [Button("職員と話す", payload("request_human"))] if proc.confidential else []
+        if proc.confidential and not ctx.parse.from_payload and strong_distress(ctx.parse.text):
+            # Strong distress in a confidential matter (生活困窮): a person now, not a card to read.
+            office = catalog.office_of(proc)
+            ctx.say(f"{lead_sentence(proc)}担当の{office.name}の職員におつなぎします。")
+            ctx.request_handoff("sensitive")
+            return
         say_procedure(ctx, proc, extra_buttons=extra)
