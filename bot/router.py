@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from bot import requests_queue
 from bot.turn import TurnContext
 from handlers.base import ALWAYS_FIRST, FaqStep, FormHandler, Handler
 from nlu.safety import safety_intent
@@ -87,6 +88,33 @@ class Router:
 
     async def route(self, ctx: TurnContext) -> None:
         self._safety_routing(ctx)
+        if ctx.parse.intent == "cancel":
+            requests_queue.drop(ctx)
+        elif ctx.state.active_form is None and not ctx.parse.from_payload:
+            await self._split_requests(ctx)
+        await self._route_one(ctx)
+        await self._take_pending(ctx)
+
+    async def _split_requests(self, ctx: TurnContext) -> None:
+        """Two requests in one message: say so, take the first now and keep the others."""
+        parses = await requests_queue.split_requests(ctx)
+        if not parses:
+            return
+        requests_queue.announce(ctx, parses)
+        requests_queue.keep(ctx, parses[1:])
+        ctx.parse = parses[0]
+
+    async def _take_pending(self, ctx: TurnContext) -> None:
+        """When no form is left waiting (and no person is taking over), the next kept request."""
+        while ctx.state.active_form is None and ctx.handoff_request is None:
+            parse = requests_queue.next_pending(ctx)
+            if parse is None:
+                return
+            ctx.say(f"続いて、{requests_queue.label(ctx, parse)}についてです。")
+            ctx.parse = parse
+            await self._route_one(ctx)
+
+    async def _route_one(self, ctx: TurnContext) -> None:
         intent = ctx.parse.intent
         form = self._active_form(ctx)
         if form is not None and self._answer_not_command(ctx):

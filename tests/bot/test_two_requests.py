@@ -1,0 +1,44 @@
+"""Two requests in one message (issue 15 item 2): both recognised, taken one after the other."""
+
+from __future__ import annotations
+
+from nlu.clauses import split_clauses
+
+
+def test_clauses_split_on_connectives_from_data() -> None:
+    assert len(split_clauses("体育館を予約したい。あと電池は何ごみ？")) == 2
+    assert len(split_clauses("住民票がほしい")) == 1
+
+
+async def test_two_information_requests_are_both_answered(bot, services) -> None:  # type: ignore[no-untyped-def]
+    catalog = services.knowledge["catalog"]
+    await bot.say("転入届と児童手当の手続きをしたい")
+    titles = [r.card.title for r in bot.last if r.card]
+    assert catalog.procedure("moving_in").title in bot.text
+    assert catalog.procedure("child_allowance").title in titles
+
+
+async def test_the_second_request_waits_for_the_first_form(bot, services) -> None:  # type: ignore[no-untyped-def]
+    catalog = services.knowledge["catalog"]
+    await bot.say("住民票と戸籍謄本を取りたい")
+    koseki = catalog.procedure("koseki")
+    assert koseki.name in bot.last[0].text  # announced first
+    assert koseki.title not in [r.card.title for r in bot.last if r.card]  # not answered yet
+    await bot.say("やめる")  # the first form is over (and so is the queue: the resident cancelled)
+    assert koseki.title not in [r.card.title for r in bot.last if r.card]
+
+
+async def test_the_second_request_follows_when_the_first_form_ends(bot, services) -> None:  # type: ignore[no-untyped-def]
+    catalog = services.knowledge["catalog"]
+    koseki = catalog.procedure("koseki")
+    await bot.say("住民票と戸籍謄本を取りたい")
+    for answer in ("本人です", "1通", "本籍なし", "窓口で"):
+        await bot.say(answer)
+        assert koseki.title not in bot.text  # still the first request's form
+    await bot.say("はい")  # the first form is done: the second request follows in the same turn
+    assert koseki.title in [r.card.title for r in bot.last if r.card]
+
+
+async def test_one_item_list_is_not_two_requests(bot) -> None:  # type: ignore[no-untyped-def]
+    await bot.say("ベッドとタンスを出したい")
+    assert "ご用件が" not in bot.text
