@@ -26,9 +26,8 @@ def _is_request(ctx: TurnContext, intent: str) -> bool:
     """A request is a procedure of the catalog that a handler answers (not a bare value, not a
     greeting): `inform` ("ベッド") is one item of a list, not a second request."""
     catalog = ctx.services.knowledge.get("catalog")
-    if intent in NOT_REQUESTS or catalog is None or not catalog.is_procedure_intent(intent):
-        return False
-    return True  # a form or the info handler answers every catalog procedure
+    # a form or the info handler answers every catalog procedure
+    return intent not in NOT_REQUESTS and catalog is not None and catalog.is_procedure_intent(intent)
 
 
 async def split_requests(ctx: TurnContext) -> list[Parse]:
