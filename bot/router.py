@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from bot import requests_queue
 from bot.turn import TurnContext
 from handlers.base import ALWAYS_FIRST, FaqStep, FormHandler, Handler
+from handlers.procedures import answer_facet_question
 from nlu.safety import safety_intent
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,11 @@ class Router:
     async def _route_one(self, ctx: TurnContext) -> None:
         intent = ctx.parse.intent
         form = self._active_form(ctx)
+        if form is not None and self._facet_question_in_form(ctx, form):
+            # A question in the middle of a form: its answer, then the form's question again.
+            ctx.handled_by = "facet_question"
+            await form.prompt(ctx)
+            return
         if form is not None and self._answer_not_command(ctx):
             ctx.handled_by = form.name
             await form.resume(ctx)
@@ -132,6 +138,12 @@ class Router:
         await self._answer(ctx)
         if ctx.state.active_form is not None and ctx.state.active_form.name == form.name:
             await form.prompt(ctx)
+
+    def _facet_question_in_form(self, ctx: TurnContext, form: FormHandler) -> bool:
+        """A question about a fee, hours... that the form takes no value from: answered here."""
+        if ctx.parse.intent in ALWAYS_FIRST or self._form_would_fill(ctx, form):
+            return False
+        return answer_facet_question(ctx, form.intents)
 
     @staticmethod
     def _safety_routing(ctx: TurnContext) -> None:

@@ -23,10 +23,11 @@ from bot.turn import TurnContext, payload
 from handlers.base import Handler
 from handlers.facet_answers import facet_answer, no_data_sentence
 from knowledge.catalog import Catalog, Procedure
-from nlu.facets import detect_facet
+from nlu.facets import detect_facet, facet_question
 from nlu.safety import strong_distress
 
 MAX_RELATED_BUTTONS = 3
+OTHER_PROCEDURE_CONFIDENCE = 0.75  # a question this sure about another procedure is about that one
 
 
 def catalog_of(ctx: TurnContext) -> Catalog:
@@ -144,6 +145,25 @@ def say_procedure(ctx: TurnContext, proc: Procedure, *, extra_buttons: list[Butt
     else:
         ctx.say(answer)
     ctx.say(f"{proc.title}の詳しい案内です。", card=procedure_card(catalog, proc), buttons=buttons)
+
+
+def answer_facet_question(ctx: TurnContext, intents: frozenset[str]) -> bool:
+    """In the middle of a form: a question about one facet ("手数料はいくら？") of the
+    procedure asked about (the message's own if confident, else the form's) is answered in a
+    sentence from the catalog; False when it is no such question (the form takes the message)."""
+    catalog = ctx.services.knowledge.get("catalog")
+    facet = None if ctx.parse.from_payload else facet_question(ctx.parse.text)
+    if catalog is None or facet is None:
+        return False
+    own = [i for i in sorted(intents) if catalog.is_procedure_intent(i)]
+    other = ctx.parse.intent if ctx.parse.confidence >= OTHER_PROCEDURE_CONFIDENCE else None
+    intent = other if other is not None and catalog.is_procedure_intent(other) else (own[0] if own else None)
+    if intent is None:
+        return False
+    proc = catalog.procedure(intent)
+    answer = facet_answer(catalog, proc, facet, ctx.parse.text)
+    ctx.say(answer if answer is not None else no_data_sentence(catalog, proc, facet))
+    return True
 
 
 class ProcedureInfoHandler:

@@ -48,3 +48,16 @@ def detect_facet(text: str) -> str | None:
         if any(cue in norm for cue in cues):
             return name
     return None
+
+
+@cache
+def _question_endings() -> tuple[str, ...]:
+    return word_list("facets", "question_endings", load_cues("facets").get("question_endings"))
+
+
+def facet_question(text: str) -> str | None:
+    """The facet asked when the message is a question about one ("手数料はいくら？"), else None."""
+    norm = normalize(text).strip().rstrip("。.!！ ")
+    if not norm.endswith(_question_endings()):
+        return None
+    return detect_facet(norm)

@@ -42,3 +42,22 @@ async def test_the_second_request_follows_when_the_first_form_ends(bot, services
 async def test_one_item_list_is_not_two_requests(bot) -> None:  # type: ignore[no-untyped-def]
     await bot.say("ベッドとタンスを出したい")
     assert "ご用件が" not in bot.text
+
+
+async def test_a_question_in_the_middle_of_a_form_is_answered_then_asked_again(bot, services) -> None:  # type: ignore[no-untyped-def]
+    proc = services.knowledge["catalog"].procedure("juminhyo")
+    await bot.say("住民票がほしい")
+    await bot.say("本人です")
+    question = bot.last[-1].text
+    await bot.say("コンビニでも取れますか")
+    assert f"{proc.convenience.fee}円" in bot.last[0].text
+    assert bot.last[-1].text == question  # the form asks its question again
+    await bot.say("2通")
+    assert bot.last[-1].text != question  # the answer was taken: the form moves on
+
+
+async def test_a_slot_answer_shaped_like_a_question_still_fills_the_slot(bot) -> None:  # type: ignore[no-untyped-def]
+    await bot.say("住民票を1通ほしい、本人です")
+    await bot.say("本籍なし")
+    await bot.say("郵送でお願いできますか")
+    assert "この内容でよろしいですか" in bot.text and "郵送" in bot.text
