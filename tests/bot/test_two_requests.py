@@ -61,3 +61,14 @@ async def test_a_slot_answer_shaped_like_a_question_still_fills_the_slot(bot) ->
     await bot.say("本籍なし")
     await bot.say("郵送でお願いできますか")
     assert "この内容でよろしいですか" in bot.text and "郵送" in bot.text
+
+
+async def test_a_change_of_mind_mid_form_is_followed_and_the_first_form_offered_later(bot) -> None:  # type: ignore[no-untyped-def]
+    await bot.say("住民票がほしい")
+    await bot.say("やっぱり印鑑証明にします")
+    assert "印鑑" in bot.text
+    for answer in ("本人です", "1通", "窓口で", "はい"):
+        await bot.say(answer)
+        if "先ほどの手続き" in bot.text:
+            break
+    assert "先ほどの手続き" in bot.text  # back to the paused 住民票 form
