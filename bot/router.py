@@ -15,8 +15,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from bot import requests_queue
 from bot.turn import TurnContext
 from handlers.base import ALWAYS_FIRST, FaqStep, FormHandler, Handler
+from handlers.procedures import answer_facet_question
+from nlu.safety import safety_intent
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +88,41 @@ class Router:
         return self._by_name.get(name)
 
     async def route(self, ctx: TurnContext) -> None:
+        self._safety_routing(ctx)
+        if ctx.parse.intent == "cancel":
+            requests_queue.drop(ctx)
+        elif ctx.state.active_form is None and not ctx.parse.from_payload:
+            await self._split_requests(ctx)
+        await self._route_one(ctx)
+        await self._take_pending(ctx)
+
+    async def _split_requests(self, ctx: TurnContext) -> None:
+        """Two requests in one message: say so, take the first now and keep the others."""
+        parses = await requests_queue.split_requests(ctx)
+        if not parses:
+            return
+        requests_queue.announce(ctx, parses)
+        requests_queue.keep(ctx, parses[1:])
+        ctx.parse = parses[0]
+
+    async def _take_pending(self, ctx: TurnContext) -> None:
+        """When no form is left waiting (and no person is taking over), the next kept request."""
+        while ctx.state.active_form is None and ctx.handoff_request is None:
+            parse = requests_queue.next_pending(ctx)
+            if parse is None:
+                return
+            ctx.say(f"続いて、{requests_queue.label(ctx, parse)}についてです。")
+            ctx.parse = parse
+            await self._route_one(ctx)
+
+    async def _route_one(self, ctx: TurnContext) -> None:
         intent = ctx.parse.intent
         form = self._active_form(ctx)
+        if form is not None and self._facet_question_in_form(ctx, form):
+            # A question in the middle of a form: its answer, then the form's question again.
+            ctx.handled_by = "facet_question"
+            await form.prompt(ctx)
+            return
         if form is not None and self._answer_not_command(ctx):
             ctx.handled_by = form.name
             await form.resume(ctx)
@@ -102,6 +138,23 @@ class Router:
         await self._answer(ctx)
         if ctx.state.active_form is not None and ctx.state.active_form.name == form.name:
             await form.prompt(ctx)
+
+    def _facet_question_in_form(self, ctx: TurnContext, form: FormHandler) -> bool:
+        """A question about a fee, hours... that the form takes no value from: answered here."""
+        if ctx.parse.intent in ALWAYS_FIRST or self._form_would_fill(ctx, form):
+            return False
+        return answer_facet_question(ctx, form.intents)
+
+    @staticmethod
+    def _safety_routing(ctx: TurnContext) -> None:
+        """Violence means DV; money, housing and food trouble without it mean 生活困窮
+        (`nlu/cues/safety.yml`). Typed words only: a button says what it means."""
+        if ctx.parse.from_payload:
+            return
+        rerouted = safety_intent(ctx.parse.text, ctx.parse.intent)
+        if rerouted is not None:
+            log.info("safety routing", extra={"from_intent": ctx.parse.intent, "to_intent": rerouted})
+            ctx.parse.intent = rerouted
 
     @staticmethod
     def _answer_not_command(ctx: TurnContext) -> bool:

@@ -31,7 +31,7 @@ from handlers.certificate_answers import (
     requested_slot,
 )
 from handlers.forms import Form, Slot
-from handlers.procedures import catalog_of, details_button, related_buttons, say_procedure, yen
+from handlers.procedures import asked_facet, catalog_of, details_button, related_buttons, say_procedure, yen
 from knowledge.catalog import Catalog, Procedure
 
 # ---------------------------------------------------------------- the form
@@ -112,9 +112,11 @@ class CertificateForm(Form):
         text = message_text(ctx)
         if self.intent == "inkan" and "登録" in text and "証明" not in text:
             return False  # 印鑑登録 itself: information only
-        if extract_copies(ctx, {}) is not None or any(w in text for w in WANT_CUES):
+        if extract_copies(ctx, {}) is not None:
             return True
-        return not any(w in text for w in INFO_CUES)
+        if asked_facet(ctx) is not None:  # a question about one facet: its answer, then the card
+            return False
+        return any(w in text for w in WANT_CUES) or not any(w in text for w in INFO_CUES)
 
     def takes_over(self, ctx: TurnContext) -> bool:
         # A direct answer to the question asked wins over a confident other intent

@@ -21,9 +21,13 @@ from __future__ import annotations
 from bot.events import Button, Card
 from bot.turn import TurnContext, payload
 from handlers.base import Handler
+from handlers.facet_answers import facet_answer, no_data_sentence
 from knowledge.catalog import Catalog, Procedure
+from nlu.facets import detect_facet, facet_question
+from nlu.safety import strong_distress
 
 MAX_RELATED_BUTTONS = 3
+OTHER_PROCEDURE_CONFIDENCE = 0.75  # a question this sure about another procedure is about that one
 
 
 def catalog_of(ctx: TurnContext) -> Catalog:
@@ -117,11 +121,49 @@ def lead_sentence(proc: Procedure) -> str:
     return proc.lead or f"{proc.title}のご案内です。"
 
 
+def asked_facet(ctx: TurnContext) -> str | None:
+    """The facet the resident's own words ask about (a button asks none)."""
+    return None if ctx.parse.from_payload else detect_facet(ctx.parse.text)
+
+
 def say_procedure(ctx: TurnContext, proc: Procedure, *, extra_buttons: list[Button] | None = None) -> None:
-    """Say the catalog summary of `proc` as a card, with related procedures as buttons."""
+    """Say the catalog summary of `proc` as a card, with related procedures as buttons.
+
+    When the resident asked one facet (fee, hours, convenience store...), its answer comes first,
+    in a sentence or two, and the card follows as the details; when the catalog has no answer
+    for it, that is said plainly and a person is offered."""
     catalog = catalog_of(ctx)
     buttons = list(extra_buttons or []) + related_buttons(catalog, proc)
-    ctx.say(lead_sentence(proc), card=procedure_card(catalog, proc), buttons=buttons)
+    facet = asked_facet(ctx)
+    if facet is None:
+        ctx.say(lead_sentence(proc), card=procedure_card(catalog, proc), buttons=buttons)
+        return
+    answer = facet_answer(catalog, proc, facet, ctx.parse.text)
+    if answer is None:
+        human = Button("職員と話す", payload("request_human"))
+        ctx.say(no_data_sentence(catalog, proc, facet), buttons=[human])
+    else:
+        ctx.say(answer)
+    ctx.say(f"{proc.title}の詳しい案内です。", card=procedure_card(catalog, proc), buttons=buttons)
+
+
+def answer_facet_question(ctx: TurnContext, intents: frozenset[str]) -> bool:
+    """In the middle of a form: a question about one facet ("手数料はいくら？") of the
+    procedure asked about (the message's own if confident, else the form's) is answered in a
+    sentence from the catalog; False when it is no such question (the form takes the message)."""
+    catalog = ctx.services.knowledge.get("catalog")
+    facet = None if ctx.parse.from_payload else facet_question(ctx.parse.text)
+    if catalog is None or facet is None:
+        return False
+    own = [i for i in sorted(intents) if catalog.is_procedure_intent(i)]
+    other = ctx.parse.intent if ctx.parse.confidence >= OTHER_PROCEDURE_CONFIDENCE else None
+    intent = other if other is not None and catalog.is_procedure_intent(other) else (own[0] if own else None)
+    if intent is None:
+        return False
+    proc = catalog.procedure(intent)
+    answer = facet_answer(catalog, proc, facet, ctx.parse.text)
+    ctx.say(answer if answer is not None else no_data_sentence(catalog, proc, facet))
+    return True
 
 
 class ProcedureInfoHandler:
@@ -143,4 +185,10 @@ class ProcedureInfoHandler:
         ctx.handled_by = self.name
         proc = catalog.procedure(ctx.parse.intent)
         extra = [Button("職員と話す", payload("request_human"))] if proc.confidential else []
+        if proc.confidential and not ctx.parse.from_payload and strong_distress(ctx.parse.text):
+            # Strong distress in a confidential matter (生活困窮): a person now, not a card to read.
+            office = catalog.office_of(proc)
+            ctx.say(f"{lead_sentence(proc)}担当の{office.name}の職員におつなぎします。")
+            ctx.request_handoff("sensitive")
+            return
         say_procedure(ctx, proc, extra_buttons=extra)

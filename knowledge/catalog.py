@@ -152,6 +152,21 @@ class CertificateRules(_Model):
     new_fiscal_year_month: int | None = Field(default=None, ge=1, le=12)
 
 
+class Payment(_Model):
+    """When money is paid out (an allowance) or due (a tax): months and the day, as data."""
+
+    months: tuple[int, ...] = Field(min_length=1)
+    day: str  # "15日", "末日"
+    label: str = ""  # how residents say the months ("偶数月"), when there is a common name
+    note: str = ""
+
+    @property
+    def text(self) -> str:
+        months = "・".join(f"{m}月" for m in self.months)
+        when = f"{self.label}（{months}）" if self.label else months
+        return f"{when}の{self.day}" + (f"。{self.note}" if self.note else "")
+
+
 class Procedure(_Model):
     id: str = ""
     intent: bool = True  # False: a sub-procedure listed in checklists, with no intent of its own
@@ -174,6 +189,8 @@ class Procedure(_Model):
     related: tuple[str, ...] = ()
     url: str
     certificate: CertificateRules | None = None
+    payment: Payment | None = None  # payment (or due) months and day
+    reissue: Channel | None = None  # what to do after losing the card or ticket (and its fee)
 
     @property
     def name(self) -> str:
@@ -349,6 +366,8 @@ def _check_procedure(proc: Procedure, data: CatalogData) -> list[str]:
             problems.append(f"{name}.hours: unknown hours {channel.hours!r}")
     if proc.certificate is not None:
         problems.extend(_check_certificate(proc))
+    if proc.payment is not None and any(not 1 <= m <= 12 for m in proc.payment.months):
+        problems.append("payment.months: each month must be 1 to 12")
     return problems
 
 
