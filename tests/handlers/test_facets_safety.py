@@ -64,10 +64,10 @@ def test_safety_routing_rules() -> None:
 
 async def test_money_trouble_is_not_sent_to_the_dv_line(bot, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
     await bot.say("仕事をなくして家賃が払えません。助けてください")
-    assert "110番" not in bot.text
+    assert "110" not in bot.text and "#8008" not in bot.text  # no DV hotline text
     assert catalog.office_of(catalog.procedure("livelihood_support")).name in bot.text
 
 
 async def test_violence_with_money_trouble_stays_dv(bot) -> None:  # type: ignore[no-untyped-def]
     await bot.say("お金のことで夫に殴られています")
-    assert "110番" in bot.text
+    assert "110" in bot.text  # the police number, from the hotline data
