@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot import api, identity, staff, staff_reservations, staff_residents
+from bot import api, identity, staff, staff_reservations, staff_residents, workers
 from bot.assembly import build_hooks, build_router
 from bot.channels import line, pages, web
 from bot.channels.web import BadRequest
@@ -147,7 +147,19 @@ def main() -> None:
         resolve_secret_key(settings)  # refuse here with one clear line, before uvicorn starts
     except ConfigurationError as exc:
         sys.exit(f"madoguchi: not starting: {exc}")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    reason = workers.refusal(settings)
+    if reason:
+        sys.exit(f"madoguchi: not starting: {reason}")
+    workers.prepare_metrics_dir(settings)  # several workers: shared metrics files, emptied now
+    # An import string and a factory: each worker process builds its own app from the environment.
+    uvicorn.run(
+        "server:app_factory",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -54,6 +54,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from bot.channels.line_outbox import OutboxRow, PendingEvent
 from bot.db import Base, make_async_engine, make_sessionmaker, migrate
+from bot.jobs_lock import run_once
 from bot.logs import configure, mask
 from bot.models import Conversation, Handoff, Message
 from bot.settings import Settings
@@ -397,8 +398,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.apply and now > datetime.now(UTC) + timedelta(minutes=5):
         parser.error("--apply with a --now in the future would erase data before its period ends")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(settings.resolved_database_url)  # idempotent; the tables must be at head
-    result = asyncio.run(_run(settings, now, args.apply))
+    with run_once(settings, "retention") as mine:  # two runs at once (several hosts' timers): one works
+        if not mine:
+            print(json.dumps({"skipped": "another retention run holds the lock"}))
+            return 0
+        migrate(settings.resolved_database_url)  # idempotent; the tables must be at head
+        result = asyncio.run(_run(settings, now, args.apply))
     print(json.dumps(result, ensure_ascii=False))
     return 1 if result["errors"] else 0
 

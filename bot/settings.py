@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     retention_contact_days: int = Field(default=90, ge=0)
     retention_line_days: int = Field(default=30, ge=0)
     retention_link_days: int = Field(default=30, ge=0)
+    # `python server.py`: worker processes on one port (>1 needs PostgreSQL and Redis: bot/workers.py)
+    workers: int = Field(default=1, ge=1)
+    # `/readyz` answers 503 `saturated` while more turns than this are in flight in the worker
+    max_turns_in_flight: int = Field(default=64, ge=1)
+    # adds `X-Madoguchi-Worker: <pid>` to every response (load-balancer tests; off in production)
+    worker_header: bool = False
 
     @property
     def is_production(self) -> bool:

@@ -1,0 +1,52 @@
+"""`WORKERS=N`: several worker processes on one port (CONTRACTS §1), and what that needs.
+
+With PostgreSQL and Redis the workers share everything: a turn is ordered by its conversation row
+(`SELECT … FOR UPDATE`), live wake-ups go through Redis pub/sub, and any worker may take any
+request or WebSocket. The embedded mode cannot be shared, so more than one worker is refused there:
+
+- SQLite: the turn gate that queues turns for SQLite's single writer is an asyncio lock inside one
+  process; across processes turns would fall back on SQLite's file lock (`busy_timeout`, then 503),
+  and every worker would run the migrations and create the secret key file at the same moment.
+- no Redis: the hub that wakes a widget's or the console's WebSocket is in-process, so a staff reply
+  handled by one worker would never reach a widget connected to another.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from bot.settings import Settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def refusal(settings: Settings) -> str | None:
+    """Why `settings.workers` cannot be served as configured, or None when it can."""
+    if settings.workers <= 1:
+        return None
+    missing = []
+    if not settings.database_url.startswith("postgresql"):
+        missing.append("DATABASE_URL (PostgreSQL)")
+    if not settings.redis_url:
+        missing.append("REDIS_URL")
+    if not missing:
+        return None
+    return (
+        f"WORKERS={settings.workers} needs {' and '.join(missing)}: the embedded mode (SQLite, in-process "
+        "wake-ups) is one process. Set WORKERS=1, or configure PostgreSQL and Redis."
+    )
+
+
+def prepare_metrics_dir(settings: Settings) -> Path | None:
+    """Several workers: prometheus-client's multiprocess directory under DATA_DIR, emptied at start
+    (files of a previous run would add to this run's counters). Set in the environment before the
+    workers start, so each of them writes there. One worker: None (plain in-process metrics)."""
+    if settings.workers <= 1:
+        return None
+    path = (settings.data_dir / "prometheus").resolve()
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(path)
+    return path
