@@ -17,6 +17,9 @@ import os
 import shutil
 from pathlib import Path
 
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from bot.settings import Settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -50,3 +53,27 @@ def prepare_metrics_dir(settings: Settings) -> Path | None:
     path.mkdir(parents=True)
     os.environ[MULTIPROC_ENV] = str(path)
     return path
+
+
+def add_worker_header(app: FastAPI) -> None:
+    """`WORKER_HEADER=1`: every HTTP response names the worker process that served it (a test of the
+    load balancer counts them). Off by default: a pid tells outsiders nothing useful."""
+    app.add_middleware(_WorkerHeader)
+
+
+class _WorkerHeader:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.header = (b"x-madoguchi-worker", str(os.getpid()).encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, tagged, send)
