@@ -154,6 +154,7 @@ def main() -> None:
     if reason:
         sys.exit(f"madoguchi: not starting: {reason}")
     workers.prepare_metrics_dir(settings)  # several workers: shared metrics files, emptied now
+    workers.prepare_nlu_model(settings)  # several workers: one training, before they start
     # An import string and a factory: each worker process builds its own app from the environment.
     uvicorn.run(
         "server:app_factory",

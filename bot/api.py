@@ -37,7 +37,6 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     checks["nlu"] = "ok" if services.interpreter is not None else "missing"
     ready = all(v == "ok" for v in checks.values())
     busy = metrics.in_flight() > services.settings.max_turns_in_flight  # this worker: send traffic elsewhere
-    checks["capacity"] = "saturated" if busy else "ok"
     live: dict[str, str] = {}
     if services.redis is not None:  # only live wake-ups use Redis: without it workers poll, still ready
         try:
@@ -50,6 +49,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
             "status": "ready" if ready and not busy else ("saturated" if ready else "unavailable"),
             "checks": checks,
             "live": live,
+            "capacity": "saturated" if busy else "ok",
         },
         status_code=200 if ready and not busy else 503,
     )

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -55,6 +57,16 @@ def prepare_metrics_dir(settings: Settings) -> Path | None:
     return path
 
 
+def prepare_nlu_model(settings: Settings) -> None:
+    """Several workers with the embedded NLU: train (or check) the model once, before they start,
+    so that they do not all train it and write the same files at the same moment."""
+    if settings.workers <= 1 or settings.nlu_engine != "embedded":
+        return
+    model_dir = str(settings.data_dir / "models")
+    command = [sys.executable, "-m", "nlu", "parse", "--model-dir", model_dir, "はい"]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+
 def add_worker_header(app: FastAPI) -> None:
     """`WORKER_HEADER=1`: every HTTP response names the worker process that served it (a test of the
     load balancer counts them). Off by default: a pid tells outsiders nothing useful."""
@@ -76,4 +88,4 @@ class _WorkerHeader:
                 message["headers"] = [*message.get("headers", []), self.header]
             await send(message)
 
-        await self.app(scope, tagged, send)
+        await self.app(scope, receive, tagged)

@@ -61,7 +61,7 @@ def test_readyz_reports_a_saturated_worker(client: TestClient, settings: Setting
     monkeypatch.setattr(metrics, "_in_flight", settings.max_turns_in_flight + 1)
     res = client.get("/readyz")
     assert res.status_code == 503
-    assert res.json()["status"] == "saturated" and res.json()["checks"]["capacity"] == "saturated"
+    assert res.json()["status"] == "saturated" and res.json()["capacity"] == "saturated"
 
 
 @pytest.mark.parametrize("intent,from_payload,label", [("juminhyo", False, "juminhyo"), ("x-y", True, "payload")])
