@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot import api, identity, metrics, staff, staff_reservations, staff_residents, workers
+from bot import api, identity, metrics_endpoint, staff, staff_reservations, staff_residents, workers
 from bot.assembly import build_hooks, build_router
 from bot.channels import line, pages, web
 from bot.channels.web import BadRequest
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
     app.include_router(staff.console_websocket())
     app.include_router(staff_reservations.router())
     app.include_router(staff_residents.router())
-    app.include_router(metrics.router())
+    app.include_router(metrics_endpoint.router())
     if settings.worker_header:
         workers.add_worker_header(app)
     return app
