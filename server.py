@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot import (
     api,
     identity,
+    metrics_endpoint,
     staff,
     staff_analytics,
     staff_broadcasts,
@@ -33,6 +34,7 @@ from bot import (
     staff_residents,
     staff_sessions,
     staff_work,
+    workers,
 )
 from bot.assembly import build_dispatcher
 from bot.channels import line, pages, uploads, web
@@ -101,6 +103,9 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
     app.include_router(staff_callbacks.router())
     app.include_router(staff_sessions.router())
     app.include_router(staff_analytics.router())
+    app.include_router(metrics_endpoint.router())
+    if settings.worker_header:
+        workers.add_worker_header(app)
     return app
 
 
@@ -172,7 +177,21 @@ def main() -> None:
         resolve_secret_key(settings)  # refuse here with one clear line, before uvicorn starts
     except ConfigurationError as exc:
         sys.exit(f"madoguchi: not starting: {exc}")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    caveat = workers.caveat(settings)
+    if caveat:
+        log.warning("several workers in the embedded mode", extra={"caveat": caveat})
+    workers.prepare_embedded(settings)  # SQLite: migrated once, before the workers
+    workers.prepare_metrics_dir(settings)  # several workers: shared metrics files, emptied now
+    workers.prepare_nlu_model(settings)  # several workers: one training, before they start
+    # An import string and a factory: each worker process builds its own app from the environment.
+    uvicorn.run(
+        "server:app_factory",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+    )
 
 
 def __getattr__(name: str) -> Any:

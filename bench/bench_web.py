@@ -175,11 +175,13 @@ def server_env(data_dir: Path, port: int, database_url: str, redis_url: str) -> 
         DATA_DIR=str(data_dir),
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
-        SECRET_KEY="bench-secret",
+        SECRET_KEY="bench-secret-0123456789abcdef",
         NLU_ENGINE="embedded",
         PYTHONUNBUFFERED="1",
         NO_PROXY="127.0.0.1",
     )
+    if os.environ.get("BENCH_WORKERS"):  # WORKERS=N of the server under test (N>1: pg configs only)
+        env["WORKERS"] = os.environ["BENCH_WORKERS"]
     return env
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from bot import metrics
 from bot.channels.web import BadRequest, UTF8JSONResponse
 from bot.deps import ServicesDep
 from bot.schemas import ParseAnswer, ParseRequest, ReadyAnswer, StatusAnswer, errors, json_body, read_body
@@ -33,6 +34,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     checks["state"] = checks["database"]  # the conversation state is a column of the database
     checks["nlu"] = "ok" if services.interpreter is not None else "missing"
     ready = all(v == "ok" for v in checks.values())
+    busy = metrics.in_flight() > services.settings.max_turns_in_flight  # this worker: send traffic elsewhere
     live: dict[str, str] = {}
     if services.redis is not None:  # only live wake-ups use Redis: without it workers poll, still ready
         try:
@@ -41,8 +43,13 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         except Exception as exc:
             live["redis"] = f"degraded: {exc.__class__.__name__}"
     return JSONResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks, "live": live},
-        status_code=200 if ready else 503,
+        {
+            "status": "ready" if ready and not busy else ("saturated" if ready else "unavailable"),
+            "checks": checks,
+            "live": live,
+            "capacity": "saturated" if busy else "ok",
+        },
+        status_code=200 if ready and not busy else 503,
     )
 
 

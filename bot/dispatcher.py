@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from bot.events import Button, InboundEvent, Reply
 from bot.handoff import apply_transition
 from bot.handoff_notice import (
@@ -59,9 +60,11 @@ class Dispatcher:
         self.outbound_writers: dict[str, OutboundWriter] = {}
 
     async def handle(self, event: InboundEvent) -> list[Reply]:
-        async with self.services.locker.hold(event.conversation_id):  # arrival order, NLU included
-            parse = await self._understand(event)  # before the transaction: no row lock held meanwhile
-            ctx = await self._turn(event, parse)
+        with metrics.turn_timer(event.channel):
+            async with self.services.locker.hold(event.conversation_id):  # arrival order, NLU included
+                parse = await self._understand(event)  # before the transaction: no row lock held meanwhile
+                ctx = await self._turn(event, parse)
+            metrics.TURNS.labels(metrics.channel_label(event.channel), metrics.intent_label(parse)).inc()
         if ctx is None:
             return []
         await self._notify_staff(ctx)
@@ -70,6 +73,10 @@ class Dispatcher:
     async def _turn(self, event: InboundEvent, parse: Parse) -> TurnContext | None:
         """One transaction: the conversation row is claimed first and everything the turn changes
         (records, transcript, outbox rows, state) commits together at the end, or nothing does."""
+        with metrics.DB_SECONDS.labels(metrics.channel_label(event.channel)).time():
+            return await self._transaction(event, parse)
+
+    async def _transaction(self, event: InboundEvent, parse: Parse) -> TurnContext | None:
         svc, settings = self.services, self.services.settings
         async with svc.turn_gate(), svc.sessionmaker() as db, db.begin():
             await begin_turn(db)
@@ -114,7 +121,8 @@ class Dispatcher:
         from_button = Parse.from_button(text)
         if from_button is not None:
             return from_button
-        data = await self.services.interpreter.parse(text, today=self.services.today())
+        with metrics.NLU_SECONDS.time():
+            data = await self.services.interpreter.parse(text, today=self.services.today())
         return Parse.from_nlu(data)
 
     async def _run_bot(self, ctx: TurnContext, *, snapshot: ConversationState) -> None:
@@ -209,6 +217,7 @@ class Dispatcher:
             await self.services.hub.publish("staff", message)
         except Exception:  # live updates are best effort; the transcript already has the turn
             log.warning("staff notification failed")
+            metrics.DELIVERY_FAILURES.labels("staff").inc()
 
 
 def _reply_payload(reply: Reply) -> dict[str, Any] | None:

@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 
 from bot import report_retention
 from bot.db import make_async_engine, make_sessionmaker, migrate
+from bot.jobs_lock import run_once
 from bot.logs import configure, mask
 from bot.retention_steps import (
     BATCH_SIZE,
@@ -208,9 +209,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.apply and now > datetime.now(UTC) + timedelta(minutes=5):
         parser.error("--apply with a --now in the future would erase data before its period ends")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(settings.resolved_database_url)  # idempotent; the tables must be at head
-    result = asyncio.run(_run(settings, now, args.apply))
-    result["photos"] = asyncio.run(report_retention.run(settings, now, args.apply))  # 通報の写真
+    with run_once(settings, "retention") as mine:  # two runs at once (several hosts' timers): one works
+        if not mine:
+            print(json.dumps({"skipped": "another retention run holds the lock"}))
+            return 0
+        migrate(settings.resolved_database_url)  # idempotent; the tables must be at head
+        result = asyncio.run(_run(settings, now, args.apply))
+        result["photos"] = asyncio.run(report_retention.run(settings, now, args.apply))  # 通報の写真
     print(json.dumps(result, ensure_ascii=False))
     return 1 if result["errors"] else 0
 
