@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
@@ -259,6 +259,10 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
 
 
 # -- staff work (bot/staff_work.py, bot/staff_callbacks.py, bot/staff_sessions.py) ------------------
+# a row id in a path: PostgreSQL's integer (a larger number is 422, not a database error)
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
 class TransferRequest(StaffIdRequest):
     department: str = Field(min_length=1, max_length=60, pattern=TEXT)
     note: str = Field(default="", max_length=1000, pattern=ANY_TEXT)

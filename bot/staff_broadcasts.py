@@ -22,7 +22,7 @@ from bot.models import Message
 from bot.outreach import broadcasts as bc
 from bot.outreach.send import OutreachRun, notice_reply
 from bot.outreach.targets import Notice
-from bot.schemas import ANY_TEXT, TEXT, RequestModel, errors, json_body, read_body
+from bot.schemas import ANY_TEXT, TEXT, RequestModel, RowId, errors, json_body, read_body
 from bot.services import Services
 from bot.staff import StaffDep, StaffIdentity
 from knowledge.notices import NoticeOptout, OutreachDelivery, utcnow
@@ -166,7 +166,7 @@ def router() -> APIRouter:
             return [_out(b) for b in rows]
 
     @api.post("/broadcasts/{broadcast_id}/approve", response_model=BroadcastOut, responses={**auth, **errors(404, 409)})
-    async def approve(broadcast_id: int, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
+    async def approve(broadcast_id: RowId, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         async with services.sessionmaker() as s, s.begin():
             row = await _pending(s, broadcast_id)
             row.status, row.decided_by, row.decided_at = "approved", _approver(who, row.created_by), utcnow()
@@ -175,7 +175,7 @@ def router() -> APIRouter:
             return _out(await s.get(bc.Broadcast, broadcast_id))  # type: ignore[arg-type]
 
     @api.post("/broadcasts/{broadcast_id}/reject", response_model=BroadcastOut, responses={**auth, **errors(404, 409)})
-    async def reject(broadcast_id: int, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
+    async def reject(broadcast_id: RowId, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         async with services.sessionmaker() as s, s.begin():
             row = await _pending(s, broadcast_id)
             row.status, row.decided_by, row.decided_at = "rejected", who.staff_id("staff"), utcnow()

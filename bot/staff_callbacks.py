@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 
 from bot.deps import ServicesDep
-from bot.schemas import CallbackCloseRequest, Loose, errors, json_body
+from bot.schemas import CallbackCloseRequest, Loose, RowId, errors, json_body
 from bot.staff import StaffDep, read_staff_body
 from bot.staff_queues import department_names, jst, record
 from knowledge.callbacks import CallbackTicket
@@ -40,7 +40,7 @@ def router() -> APIRouter:
         responses={**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)},
         openapi_extra=json_body(CallbackCloseRequest),
     )
-    async def close(ticket_id: int, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
+    async def close(ticket_id: RowId, request: Request, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
         body = await read_staff_body(request, CallbackCloseRequest, who)
         outcome = body.outcome
         async with services.sessionmaker() as s, s.begin():
