@@ -21,35 +21,32 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot import (
-    api,
-    identity,
-    metrics_endpoint,
-    staff,
-    staff_analytics,
-    staff_broadcasts,
-    staff_callbacks,
-    staff_reports,
-    staff_reservations,
-    staff_residents,
-    staff_sessions,
-    staff_work,
-    workers,
-)
-from bot.assembly import build_dispatcher
 from bot.channels import line, pages, uploads, web
 from bot.channels.web import BadRequest
-from bot.db import migrate
-from bot.interpreters import build_interpreter
-from bot.locks import LockTimeout
+from bot.engine import identity
+from bot.engine.assembly import build_dispatcher
+from bot.engine.interpreters import build_interpreter
+from bot.engine.locks import LockTimeout
+from bot.engine.services import build_services
+from bot.engine.state import StateStoreError
+from bot.http import metrics_endpoint, workers
+from bot.http import ops as api
+from bot.http.schemas import install_openapi
+from bot.http.web_security import SecurityHeaders
 from bot.logs import configure
 from bot.outreach.scheduler import OutreachScheduler
-from bot.schemas import install_openapi
 from bot.secret_key import ConfigurationError, resolve_secret_key
-from bot.services import build_services
 from bot.settings import Settings
-from bot.state import StateStoreError
-from bot.web_security import SecurityHeaders
+from bot.staff import analytics as staff_analytics
+from bot.staff import broadcasts as staff_broadcasts
+from bot.staff import callbacks as staff_callbacks
+from bot.staff import console as staff
+from bot.staff import reports as staff_reports
+from bot.staff import reservations as staff_reservations
+from bot.staff import residents as staff_residents
+from bot.staff import sessions as staff_sessions
+from bot.staff import work as staff_work
+from bot.store.db import migrate
 from knowledge.loader import load_knowledge
 from nlu.interpreter import Interpreter
 from nlu.rasa_http import RasaUnavailable

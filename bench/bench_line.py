@@ -30,8 +30,8 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
 from bot.channels.line_outbox import LineTuning  # noqa: E402
-from bot.db import migrate  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.store.db import migrate  # noqa: E402
 from tests.line import webhooks as wh  # noqa: E402
 from tests.line.standin import StandIn  # noqa: E402
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine  # noqa: E402
 
-from bot.db import Base, async_url, sync_url  # noqa: E402
+from bot.store.db import Base, async_url, sync_url  # noqa: E402
 from handlers.suggestions import evaluate  # noqa: E402
 from knowledge import residents as models  # noqa: E402
 from knowledge.residents import Interaction, audit, utcnow  # noqa: E402

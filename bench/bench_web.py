@@ -157,8 +157,8 @@ def run_cmd(argv: list[str], env: dict[str, str], timeout: float = 600) -> subpr
 
 
 def migrate(env: dict[str, str]) -> str:
-    """The new command (`bot.store.migrate`) if it is there, else the old one (`bot.migrate`)."""
-    for module in ("bot.store.migrate", "bot.migrate"):
+    """The new command (`bot.store.migrate`) if it is there, else the old one (`bot.store.migrate`)."""
+    for module in ("bot.store.migrate", "bot.store.migrate"):
         proc = run_cmd([sys.executable, "-m", module], env)
         if proc.returncode == 0:
             return module

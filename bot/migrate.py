@@ -1,17 +1,6 @@
-"""`python -m bot.migrate`: apply every database migration to DATABASE_URL (or the SQLite default)."""
+"""`python -m bot.migrate` (a command of the outside face): the module lives in bot/store/migrate.py."""
 
-from __future__ import annotations
-
-from bot.db import migrate
-from bot.settings import Settings
-
-
-def main() -> None:
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(settings.resolved_database_url)
-    print("database is up to date")
-
+import runpy
 
 if __name__ == "__main__":
-    main()
+    runpy.run_module("bot.store.migrate", run_name="__main__", alter_sys=True)

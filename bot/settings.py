@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     outreach_quiet_end_hour: int = Field(default=8, ge=0, le=23)
     outreach_max_per_week: int = Field(default=3, ge=1)
     outreach_interval_seconds: float = Field(default=900.0, ge=0)
-    # `python server.py`: worker processes on one port (>1 needs PostgreSQL and Redis: bot/workers.py)
+    # `python server.py`: worker processes on one port (>1 needs PostgreSQL and Redis: bot/http/workers.py)
     workers: int = Field(default=1, ge=1)
     # `/readyz` answers 503 `saturated` while more turns than this are in flight in the worker
     max_turns_in_flight: int = Field(default=64, ge=1)

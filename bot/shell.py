@@ -10,14 +10,14 @@ import argparse
 import asyncio
 import sys
 
-from bot.assembly import build_dispatcher
-from bot.db import migrate
-from bot.events import Button, Reply
-from bot.identity import make_resolver
-from bot.interpreters import build_interpreter
-from bot.services import build_services
+from bot.engine.assembly import build_dispatcher
+from bot.engine.events import Button, Reply
+from bot.engine.identity import make_resolver
+from bot.engine.interpreters import build_interpreter
+from bot.engine.services import build_services
+from bot.engine.testing import Conversation
 from bot.settings import Settings
-from bot.testing import Conversation
+from bot.store.db import migrate
 from knowledge.loader import load_knowledge
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from bot.turn import TurnContext
+from bot.engine.turn import TurnContext
 
 # Intents that win over everything, an active form and the FAQ included (when the words say so)
 ALWAYS_FIRST = ("dv_abuse", "request_human", "cancel")

@@ -11,8 +11,8 @@ import unicodedata
 from datetime import date
 from typing import Any
 
-from bot.events import Button
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button
+from bot.engine.turn import TurnContext, payload
 from handlers.bulky_items import (
     clean_item,
     match_items,

@@ -10,8 +10,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.events import Button
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button
+from bot.engine.turn import TurnContext, payload
 from handlers.contact import CONTACT_SLOTS, mask_phone
 from handlers.forms import Form, Slot
 from knowledge.callbacks import CallbackTicket

@@ -11,8 +11,8 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.events import Button, Card
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button, Card
+from bot.engine.turn import TurnContext, payload
 from handlers.contact import contact_details
 from handlers.forms import Slot
 from handlers.reservations import (

@@ -10,7 +10,7 @@ import unicodedata
 from datetime import date
 from typing import Any
 
-from bot.turn import TurnContext
+from bot.engine.turn import TurnContext
 from handlers.forms import as_int
 from knowledge.catalog import Procedure
 from nlu.entities import RELATIONS as RELATION_WORDS

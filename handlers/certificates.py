@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.events import Button, Card
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button, Card
+from bot.engine.turn import TurnContext, payload
 from handlers.certificate_answers import (
     INFO_CUES,
     METHOD_LABELS,

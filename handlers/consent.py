@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.events import Button
-from bot.identity import redeem_link_code
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button
+from bot.engine.identity import redeem_link_code
+from bot.engine.turn import TurnContext, payload
 from handlers.base import Handler
 from knowledge.profile import load_turn_profile, set_consent
 

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from typing import Any
 
-from bot.turn import TurnContext
+from bot.engine.turn import TurnContext
 from handlers.forms import Slot
 
 CONTACT_SLOT_NAMES = frozenset({"contact_name", "contact_phone"})

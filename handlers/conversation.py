@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.events import Button
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button
+from bot.engine.turn import TurnContext, payload
 
 MENU = (
     Button("住民票の写し", payload("juminhyo")),

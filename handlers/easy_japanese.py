@@ -13,7 +13,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from bot.events import Card, Reply
+from bot.engine.events import Card, Reply
 
 _KANJI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff々]")
 _URL = re.compile(r"https?://\S+")

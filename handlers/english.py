@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from bot.events import Button, Card
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button, Card
+from bot.engine.turn import TurnContext, payload
 from handlers.variants import did_you_mean
 from knowledge.catalog import Catalog, Procedure
 from knowledge.english import EnglishTexts

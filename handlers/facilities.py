@@ -11,8 +11,8 @@ import unicodedata
 from datetime import date
 from typing import Any
 
-from bot.events import Button
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button
+from bot.engine.turn import TurnContext, payload
 from handlers.contact import contact_details
 from handlers.forms import Slot, as_int
 from handlers.reservations import (

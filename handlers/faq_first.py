@@ -6,7 +6,7 @@ here, in one place.
 
 from __future__ import annotations
 
-from bot.turn import TurnContext
+from bot.engine.turn import TurnContext
 from handlers.base import ALWAYS_FIRST
 from handlers.fallback import say_faq_answer
 from knowledge.faq import FaqHit

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.events import Button, Card
-from bot.state import ActiveForm
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button, Card
+from bot.engine.state import ActiveForm
+from bot.engine.turn import TurnContext, payload
 
 Extractor = Callable[[TurnContext, dict[str, Any]], Any | None]
 Validator = Callable[[TurnContext, Any, dict[str, Any]], str | None]  # error text or None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.turn import TurnContext
+from bot.engine.turn import TurnContext
 
 # Safety first: the 110番 line leads, before the counselling lines.
 DV_TEXT = (

@@ -1,7 +1,7 @@
 """The language of a conversation, and the one hook through which its answers change language.
 
 CONTRACTS §9. The dispatcher calls this layer at three points of a turn (marked `# -- languages`
-in bot/dispatcher.py) and nothing else in the engine or the handlers knows about languages:
+in bot/engine/dispatcher.py) and nothing else in the engine or the handlers knows about languages:
 
 * `observe` (before routing): the turn's language from the resident's own words
   (`nlu.language.detect_language`; a button or a text without letters keeps the conversation's),
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 
-from bot.events import Button
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button
+from bot.engine.turn import TurnContext, payload
 from handlers.easy_japanese import EASY_REQUEST, PLAIN_REQUEST, easy_reply
 from handlers.english import answer_in_english, staff_button
 from knowledge.english import EnglishTexts

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from typing import Any
 
-from bot.turn import TurnContext
+from bot.engine.turn import TurnContext
 
 _NO = re.compile(r"いいえ|いません|いない|ありません|ない|なし|無い|違|持っていません|入っていません|しない")
 _YES = re.compile(r"はい|います|いる|あります|ある|持って|入って|飼って|そう|受けて|もらって|でした")

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.events import Button, Card
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button, Card
+from bot.engine.turn import TurnContext, payload
 from handlers.forms import Form, Slot
 from handlers.life_event_answers import extract_origin, message_text, read_answers
 from handlers.procedures import catalog_of, say_procedure

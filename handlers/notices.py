@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from bot.events import Button
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button
+from bot.engine.turn import TurnContext, payload
 from knowledge.notices import ALL_TOPICS, NoticeOptout, subjects, utcnow
 from knowledge.outreach_rules import OutreachBook, Topic
 from knowledge.residents import Consent

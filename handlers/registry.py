@@ -1,6 +1,6 @@
 """Every handler the router knows, in one list, plus the fallback, the FAQ step and the hooks.
 
-The app (`bot/assembly.py`) hands these to the engine; handlers never import the engine's router.
+The app (`bot/engine/assembly.py`) hands these to the engine; handlers never import the engine's router.
 The fallback answers the catalog's procedures that no handler here owns (`handlers.procedures`).
 """
 

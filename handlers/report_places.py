@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bot.events import Button
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button
+from bot.engine.turn import TurnContext, payload
 from handlers.forms import as_int
 from knowledge.places import PlaceMatch
 from knowledge.report_data import ReportData

@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.events import Button, Card
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button, Card
+from bot.engine.turn import TurnContext, payload
 from handlers.forms import Form, Slot
 from handlers.report_places import extract_place, place_choices, render_place, report_data, validate_place
 from knowledge.reports import NewReport, Report, attach_photo, create_report, find_upload

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from bot.turn import TurnContext
+from bot.engine.turn import TurnContext
 from handlers.contact import phone_digits
 from handlers.reservations import holding, services_data
 from knowledge.bookings import CANCELLED, CONFIRMED, Reservation, find_number, get_reservation

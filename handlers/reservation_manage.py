@@ -21,8 +21,8 @@ import logging
 import unicodedata
 from typing import Any
 
-from bot.events import Button, Card
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button, Card
+from bot.engine.turn import TurnContext, payload
 from handlers.contact import format_phone, mask_phone, phone_digits, valid_phone
 from handlers.forms import Form, Slot
 from handlers.reservation_lookup import (

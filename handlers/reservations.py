@@ -20,9 +20,9 @@ from contextvars import ContextVar
 from datetime import date, time, timedelta
 from typing import Any, TypeVar
 
-from bot.events import Button, Card
-from bot.state import ActiveForm
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button, Card
+from bot.engine.state import ActiveForm
+from bot.engine.turn import TurnContext, payload
 from handlers.contact import CONTACT_SLOT_NAMES, CONTACT_SLOTS, mask_phone
 from handlers.forms import Form
 from knowledge.bookings import Capacity, FullyBooked, ReservationKind, create_reservation, taken_by_day

@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.events import Button, Card, Reply
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button, Card, Reply
+from bot.engine.turn import TurnContext, payload
 from handlers.consent import ASK_TEXT, consent_buttons, find_code, link_with_code
 from knowledge.profile import (
     TurnProfile,

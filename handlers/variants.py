@@ -13,8 +13,8 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from bot.events import Button
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button
+from bot.engine.turn import TurnContext, payload
 from handlers.easy_japanese import _kakasi
 
 DID_YOU_MEAN_MIN = 0.08  # the NLU's confidence for a candidate worth offering

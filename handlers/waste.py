@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.events import Button, Card
-from bot.turn import TurnContext, payload
+from bot.engine.events import Button, Card
+from bot.engine.turn import TurnContext, payload
 from handlers.procedures import catalog_of, say_procedure
 from handlers.variants import reading_in
 from knowledge.catalog import CollectionArea, WasteCollection

@@ -21,7 +21,7 @@ from sqlalchemy import JSON, Date, DateTime, Integer, String, func, select, upda
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base
+from bot.store.db import Base
 
 ReservationKind = Literal["bulky_waste", "childcare_temporary", "facility_booking", "care_consultation"]
 PREFIXES: dict[str, str] = {

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base
+from bot.store.db import Base
 
 
 def utcnow() -> datetime:

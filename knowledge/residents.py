@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base
+from bot.store.db import Base
 
 RELATIONS = frozenset(
     {"head", "spouse", "child", "father", "mother", "grandfather", "grandmother", "grandchild", "sibling", "other"}
@@ -86,7 +86,7 @@ class ChannelIdentity(Base):
     user_id: Mapped[str] = mapped_column(String(160))
     resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
     # How the link was made: "import" (the residents file) or "code" (a staff-issued code redeemed
-    # from a linkable identity). An imported web link counts only in demo mode (bot/identity.py).
+    # from a linkable identity). An imported web link counts only in demo mode (bot/engine/identity.py).
     linked_by: Mapped[str] = mapped_column(String(20))
     linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -108,7 +108,7 @@ class LinkCode(Base):
 
 class LinkAttempt(Base):
     """Code attempts, for rate limiting per chat identity, per code value tried and per client
-    address (bot/link_limits.py). The value and the address are stored only as HMACs keyed with
+    address (bot/engine/link_limits.py). The value and the address are stored only as HMACs keyed with
     the server secret: a dump shows neither the codes tried nor who tried them."""
 
     __tablename__ = "link_attempts"

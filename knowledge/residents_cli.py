@@ -18,8 +18,8 @@ def register(subparsers) -> None:  # type: ignore[no-untyped-def]
 def import_residents_file(path: Path, database_url: str | None = None, *, data_dir: Path | None = None) -> str:
     """Migrate the configured database (DATABASE_URL, else SQLite under DATA_DIR) and load `path`
     into it; returns a one-line summary. Raises ResidentsImportError (nothing loaded) on errors."""
-    from bot.db import migrate
     from bot.settings import Settings
+    from bot.store.db import migrate
     from knowledge.residents_import import import_residents_file as load
 
     settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()

@@ -297,7 +297,7 @@ def _link(session: Session, rid: str, channel: str, user_id: str) -> None:
 
 def import_residents_file(path: Path, database_url: str, *, today: date | None = None) -> dict[str, int]:
     """Validate `path` and load it into the database at `database_url` in one transaction."""
-    from bot.db import make_sync_engine
+    from bot.store.db import make_sync_engine
 
     engine = make_sync_engine(database_url)
     try:

@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from bot.db import migrate
 from bot.settings import Settings
+from bot.store.db import migrate
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -113,8 +113,8 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 async def services(settings: Settings, interpreter) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
-    from bot.identity import make_resolver
-    from bot.services import build_services
+    from bot.engine.identity import make_resolver
+    from bot.engine.services import build_services
     from knowledge.loader import load_knowledge
 
     svc = build_services(settings, interpreter)
@@ -127,7 +127,7 @@ async def services(settings: Settings, interpreter) -> AsyncIterator[object]:  #
 
 @pytest.fixture
 def dispatcher(services):  # type: ignore[no-untyped-def]
-    from bot.assembly import build_dispatcher
+    from bot.engine.assembly import build_dispatcher
 
     return build_dispatcher(services)
 
@@ -135,7 +135,7 @@ def dispatcher(services):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def bot(dispatcher):  # type: ignore[no-untyped-def]
     """Say a message, read the replies: `await bot.say("住民票がほしい")`, then `bot.text`."""
-    from bot.testing import Conversation
+    from bot.engine.testing import Conversation
 
     return Conversation(dispatcher, sender_id=f"t-{uuid.uuid4().hex[:10]}")
 

@@ -36,13 +36,13 @@ from bot.channels.line_events import is_standby, parse_event, source_id, to_inbo
 from bot.channels.line_media import LineContent
 from bot.channels.line_outbox import LineApi, LineTuning, Outbox, PendingEvent
 from bot.channels.line_render import batches, render
-from bot.dispatcher import SORRY, Dispatcher
-from bot.events import InboundEvent, Reply
-from bot.jsonbody import loads_strict
+from bot.engine.dispatcher import SORRY, Dispatcher
+from bot.engine.events import InboundEvent, Reply
+from bot.engine.jsonbody import loads_strict
+from bot.engine.services import Services
+from bot.engine.transcript import TranscriptEntry, append_messages, ensure_conversation, external_id_seen
+from bot.http.schemas import LineWebhookRequest, errors, json_body
 from bot.logs import pseudonym
-from bot.schemas import LineWebhookRequest, errors, json_body
-from bot.services import Services
-from bot.transcript import TranscriptEntry, append_messages, ensure_conversation, external_id_seen
 
 log = logging.getLogger(__name__)
 

@@ -20,13 +20,13 @@ from linebot.v3.webhooks import (
 )
 
 from bot.channels.line_media import LOCATION_TEXT, PHOTO_TEXT, location_payload
-from bot.events import InboundEvent
+from bot.engine.events import InboundEvent
 
 log = logging.getLogger("bot.channels.line")
 
 
 def well_formed(payload: Any) -> list[dict[str, Any]]:
-    """The events of a webhook body of the documented form (bot/schemas.py LineWebhookRequest):
+    """The events of a webhook body of the documented form (bot/http/schemas.py LineWebhookRequest):
     `events` a list of objects each with a string `type`, `destination` a string if present."""
     raws = payload["events"]
     if not isinstance(raws, list) or not isinstance(payload.get("destination", ""), str | None):

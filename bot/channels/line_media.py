@@ -21,9 +21,9 @@ from linebot.v3.messaging.exceptions import ApiException
 
 from bot.channels.line_outbox import LineTuning
 from bot.channels.uploads import keep_upload
-from bot.services import Services
+from bot.engine.services import Services
+from bot.engine.turn import payload
 from bot.settings import Settings
-from bot.turn import payload
 from knowledge import photos
 
 log = logging.getLogger(__name__)

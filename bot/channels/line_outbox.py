@@ -39,10 +39,10 @@ from sqlalchemy import JSON, DateTime, Integer, String, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base
 from bot.logs import pseudonym
-from bot.models import utcnow
 from bot.settings import Settings
+from bot.store.db import Base
+from bot.store.models import utcnow
 
 log = logging.getLogger(__name__)
 

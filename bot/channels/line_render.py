@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.events import Button, Card, Reply
+from bot.engine.events import Button, Card, Reply
 
 MAX_MESSAGES_PER_CALL = 5
 MAX_QUICK_REPLIES = 13

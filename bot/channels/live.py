@@ -26,7 +26,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.hub import Wakeup
+from bot.engine.hub import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ async def shielded(read: Callable[[], Awaitable[T]]) -> T:
 
 async def latest_id(sessionmaker: Any, *where: Any) -> int:
     """The highest message id matching `where` (0 when none): the cursor for `after: null`."""
-    from bot.models import Message
+    from bot.store.models import Message
 
     async def read() -> int:
         async with sessionmaker() as s:

@@ -16,9 +16,9 @@ from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from bot.channels.web import SENDER, BadRequest
-from bot.deps import ServicesDep
-from bot.schemas import errors
-from bot.services import Services
+from bot.engine.services import Services
+from bot.http.deps import ServicesDep
+from bot.http.schemas import errors
 from knowledge import photos
 from knowledge.reports import add_upload
 

@@ -21,12 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import live
-from bot.deps import DispatcherDep, ServicesDep
-from bot.events import InboundEvent, Reply, reply_from_dict
-from bot.jsonbody import JSONRejected, loads_strict
-from bot.models import Message
-from bot.schemas import BotMessage, SessionAnswer, StatusAnswer, WebhookRequest, errors, json_body, validate
-from bot.services import Services
+from bot.engine.events import InboundEvent, Reply, reply_from_dict
+from bot.engine.jsonbody import JSONRejected, loads_strict
+from bot.engine.services import Services
+from bot.http.deps import DispatcherDep, ServicesDep
+from bot.http.schemas import BotMessage, SessionAnswer, StatusAnswer, WebhookRequest, errors, json_body, validate
+from bot.store.models import Message
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def router() -> APIRouter:
     @api.post("/webhooks/rest/session", response_model=SessionAnswer, responses=errors(503))
     async def new_session(services: ServicesDep) -> dict[str, str]:
         """An unguessable web chat identity for one browser; only these can be linked to a resident."""
-        from bot.identity import issue_web_session
+        from bot.engine.identity import issue_web_session
 
         return {"sender": await issue_web_session(services.sessionmaker)}
 

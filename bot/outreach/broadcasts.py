@@ -15,9 +15,9 @@ from sqlalchemy import JSON, DateTime, Integer, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base
 from bot.outreach.send import OutreachRun, empty_counts, in_quiet_hours, process, skip_reason
 from bot.outreach.targets import Notice, as_member, choose_channels
+from bot.store.db import Base
 from knowledge.notices import utcnow
 from knowledge.outreach_rules import OutreachRule
 from knowledge.residents import ChannelIdentity, Consent, Household, Resident

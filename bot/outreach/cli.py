@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.line_outbox import LineApi, LineTuning, Outbox, OutboxRow
 from bot.channels.line_render import batches, render
-from bot.db import make_async_engine, make_sessionmaker, migrate
-from bot.events import Reply
+from bot.engine.events import Reply
 from bot.logs import configure
 from bot.outreach.send import OutreachRun, run_rules
 from bot.settings import Settings
+from bot.store.db import make_async_engine, make_sessionmaker, migrate
 from knowledge.outreach_rules import load_rules, rules_path
 
 

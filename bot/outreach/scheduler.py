@@ -37,7 +37,7 @@ class OutreachScheduler:
         result = await run_rules(run, svc.now())
         for _rule, channel, sender, reply in run.written:  # after the commits: wake the channel
             await svc.deliver(channel, sender, [reply])
-        from bot.staff_broadcasts import send_approved  # approved during quiet hours: now
+        from bot.staff.broadcasts import send_approved  # approved during quiet hours: now
 
         await send_approved(svc)
         return result

@@ -21,11 +21,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.events import Button, Reply
+from bot.engine.events import Button, Reply
+from bot.engine.transcript import TranscriptEntry, append_messages, ensure_conversation
+from bot.engine.turn import payload
 from bot.outreach.targets import Notice, due_notices
 from bot.settings import Settings
-from bot.transcript import TranscriptEntry, append_messages, ensure_conversation
-from bot.turn import payload
 from knowledge.notices import ALL_TOPICS, NoticeOptout, OutreachDelivery, subjects
 from knowledge.outreach_rules import OutreachRule
 

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.identity import link_counts
-from bot.models import Message
+from bot.engine.identity import link_counts
+from bot.store.models import Message
 from knowledge.bookings import CONFIRMED, Reservation
 from knowledge.outreach_rules import OutreachRule
 from knowledge.residents import ChannelIdentity, Consent, Resident, age_on

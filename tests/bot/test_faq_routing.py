@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.events import InboundEvent
-from bot.state import ConversationState
-from bot.turn import Parse, TurnContext
+from bot.engine.events import InboundEvent
+from bot.engine.state import ConversationState
+from bot.engine.turn import Parse, TurnContext
 from handlers.faq_first import FAQ_OVER_INTENT, INTENT_SURE, faq_answer
 from knowledge.faq import FaqEntry, FaqIndex, parse_faq_file
 from knowledge.loader import DEMO_FAQ

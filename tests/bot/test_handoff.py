@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.handoff import InvalidTransition, next_status
+from bot.engine.handoff import InvalidTransition, next_status
 from bot.settings import Settings
 from tests.bot.live_ws import receive
 

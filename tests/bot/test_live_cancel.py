@@ -33,8 +33,8 @@ def test_a_loop_cancelled_mid_read_ends_and_leaves_no_task_behind(tmp_path, how:
     A read interrupted in the pool's pre-ping made SQLAlchemy terminate the aiosqlite connection,
     which leaves a shielded close task that never ends (aiosqlite >= 0.22): asyncio.run's
     shutdown then waited forever (the hang that reverted the first merge)."""
-    from bot.db import make_async_engine, make_sessionmaker
-    from bot.hub import Wakeup
+    from bot.engine.hub import Wakeup
+    from bot.store.db import make_async_engine, make_sessionmaker
 
     async def scenario() -> list[str]:
         engine = make_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'cancel.db'}")

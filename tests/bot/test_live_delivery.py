@@ -17,8 +17,8 @@ from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
 from bot.channels import live
-from bot.models import Message
 from bot.settings import Settings
+from bot.store.models import Message
 from tests.bot.live_ws import nothing_within, receive
 from tests.conftest import REDIS_URL
 from tests.servers import throwaway_redis

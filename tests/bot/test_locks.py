@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from bot.assembly import build_hooks, build_router
-from bot.db import make_async_engine, make_sessionmaker
-from bot.dispatcher import Dispatcher
-from bot.events import InboundEvent
-from bot.locks import InMemoryLocker, Locker, LockTimeout
-from bot.state import begin_turn, claim
+from bot.engine.assembly import build_hooks, build_router
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.events import InboundEvent
+from bot.engine.locks import InMemoryLocker, Locker, LockTimeout
+from bot.engine.state import begin_turn, claim
+from bot.store.db import make_async_engine, make_sessionmaker
 
 
 class RowLocker:

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.events import InboundEvent
+from bot.engine.events import InboundEvent
 from bot.logs import JsonFormatter, mask, pseudonym
 
 

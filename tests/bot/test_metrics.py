@@ -8,7 +8,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from bot import metrics
+from bot.engine import metrics
 from bot.settings import Settings
 
 URL = "/webhooks/rest/webhook"
@@ -66,7 +66,7 @@ def test_readyz_reports_a_saturated_worker(client: TestClient, settings: Setting
 
 @pytest.mark.parametrize("intent,from_payload,label", [("juminhyo", False, "juminhyo"), ("x-y", True, "payload")])
 def test_intent_labels_never_come_from_a_client(intent: str, from_payload: bool, label: str) -> None:
-    from bot.turn import Parse
+    from bot.engine.turn import Parse
 
     parse = Parse(text="", intent=intent, confidence=1.0, from_payload=from_payload)
     assert metrics.intent_label(parse) == label

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
-from bot.hub import RedisHub
+from bot.engine.hub import RedisHub
 from bot.settings import Settings
 from server import create_app
 
@@ -18,7 +18,7 @@ DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 def test_redis_down_is_no_outage_and_readyz_says_degraded(tmp_path: Path, interpreter) -> None:  # type: ignore[no-untyped-def]
     """Redis only wakes live connections: with it down, turns go on (state is in SQL)."""
-    from bot.db import migrate
+    from bot.store.db import migrate
 
     url = f"sqlite:///{tmp_path / 'o.db'}"
     migrate(url)

@@ -26,11 +26,11 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.line_outbox import OutboxRow, PendingEvent
-from bot.db import make_async_engine, make_sessionmaker, migrate
+from bot.jobs.retention import Policy, purge
 from bot.logs import JsonFormatter
-from bot.models import Conversation, Handoff, Message
-from bot.retention import Policy, purge
 from bot.settings import Settings
+from bot.store.db import make_async_engine, make_sessionmaker, migrate
+from bot.store.models import Conversation, Handoff, Message
 from knowledge.bookings import Reservation
 from knowledge.residents import AuditLog, Household, Interaction, LinkAttempt, LinkCode, Resident, WebSession
 from tests.conftest import REPO
@@ -421,7 +421,7 @@ async def test_a_failing_category_is_reported_and_the_others_still_run(
         assert left["line_pending_events"] == everything  # the category stops at its failure
     finally:
         await engine.dispose()
-    failed = [r for r in caplog.records if r.name == "bot.retention" and r.levelno == logging.ERROR]
+    failed = [r for r in caplog.records if r.name == "bot.jobs.retention" and r.levelno == logging.ERROR]
     assert [getattr(r, "error", None) for r in failed] == ["OperationalError"]
     assert "no such table" in getattr(failed[0], "detail", "")
 
@@ -441,7 +441,7 @@ def test_the_command_prints_one_json_object(tmp_path: Path) -> None:
             timeout=120,
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
-        assert '"logger": "bot.retention"' in proc.stderr  # the counts, as JSON log lines
+        assert '"logger": "bot.jobs.retention"' in proc.stderr  # the counts, as JSON log lines
         result: dict[str, Any] = json.loads(proc.stdout)  # stdout is the JSON object and nothing else
         return result
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from bot.events import InboundEvent
-from bot.router import Router
-from bot.state import ActiveForm, ConversationState
-from bot.turn import Parse, TurnContext
+from bot.engine.events import InboundEvent
+from bot.engine.router import Router
+from bot.engine.state import ActiveForm, ConversationState
+from bot.engine.turn import Parse, TurnContext
 
 
 class Recorder:

@@ -35,7 +35,7 @@ def test_embedded_mode_generates_the_secret_once_with_mode_0600_and_reuses_it(tm
 
 
 def test_a_code_issued_before_a_restart_still_links(tmp_path: Path, interpreter) -> None:  # type: ignore[no-untyped-def]
-    from bot.db import migrate
+    from bot.store.db import migrate
     from knowledge.residents_import import import_residents_file
     from server import create_app
     from tests.residents.conftest import DEMO, TODAY

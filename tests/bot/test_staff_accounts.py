@@ -25,11 +25,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketDisconnect
 
-from bot.db import make_sync_engine
-from bot.models import Handoff
 from bot.settings import Settings
-from bot.staff_accounts import StaffAccount, add_account, disable_account, rotate_token
-from bot.staff_queues import reference
+from bot.staff.accounts import StaffAccount, add_account, disable_account, rotate_token
+from bot.staff.queues import reference
+from bot.store.db import make_sync_engine
+from bot.store.models import Handoff
 from knowledge.residents import AuditLog, LinkCode
 from knowledge.residents_import import import_residents_file
 from tests.bot.live_ws import receive

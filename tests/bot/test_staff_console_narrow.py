@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.staff_queues import reference
+from bot.staff.queues import reference
 from tests.live import ARGS, CHROMIUM
 from tests.live import live_server as run_live_server
 

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot.db import make_sync_engine
 from bot.settings import Settings
-from bot.staff_accounts import StaffAccount, StaffScope, add_account
+from bot.staff.accounts import StaffAccount, StaffScope, add_account
+from bot.store.db import make_sync_engine
 
 JST = ZoneInfo("Asia/Tokyo")
 SHARED = "shared-dept-token"
@@ -220,7 +220,7 @@ def test_dv_gets_hotlines_and_goes_first_out_of_hours(web: TestClient, staff: St
 
 
 def test_cli_refuses_unknown_department(settings: Settings) -> None:
-    from bot.staff_accounts import AccountError
+    from bot.staff.accounts import AccountError
 
     engine = make_sync_engine(settings.resolved_database_url)
     with pytest.raises(AccountError, match="unknown department"), Session(engine) as s:

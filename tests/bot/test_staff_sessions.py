@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.db import make_sync_engine
 from bot.settings import Settings
-from bot.staff_accounts import StaffAccount, StaffScope, add_account
-from bot.staff_sessions import PasswordError, StaffPassword, StaffSession, set_password
+from bot.staff.accounts import StaffAccount, StaffScope, add_account
+from bot.staff.sessions import PasswordError, StaffPassword, StaffSession, set_password
+from bot.store.db import make_sync_engine
 
 PASSWORD = "correct horse battery staple"
 

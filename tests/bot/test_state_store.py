@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.db import make_async_engine, make_sessionmaker, migrate
-from bot.state import ActiveForm, ConversationState, SqlStateStore, StateStore, StateStoreError
+from bot.engine.state import ActiveForm, ConversationState, SqlStateStore, StateStore, StateStoreError
+from bot.store.db import make_async_engine, make_sessionmaker, migrate
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import make_async_engine, make_sessionmaker, migrate
-from bot.transcript import (
+from bot.engine.transcript import (
     TranscriptEntry,
     append_messages,
     ensure_conversation,
     external_id_seen,
     list_messages,
 )
+from bot.store.db import make_async_engine, make_sessionmaker, migrate
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from bot.models import Message
+from bot.store.models import Message
 
 URL = "/webhooks/rest/webhook"
 
@@ -140,8 +140,8 @@ def test_staff_reply_reaches_open_websocket(client: TestClient) -> None:
 
 
 async def staff_message(services, who: str, text: str) -> None:  # type: ignore[no-untyped-def]
-    from bot.models import Conversation
-    from bot.transcript import TranscriptEntry, append_messages
+    from bot.engine.transcript import TranscriptEntry, append_messages
+    from bot.store.models import Conversation
 
     async with services.sessionmaker() as s, s.begin():
         conv = await s.get(Conversation, f"web:{who}")
@@ -163,8 +163,8 @@ def test_websocket_needs_a_sender(client: TestClient) -> None:
 
 async def test_outbound_writer_runs_inside_the_turns_transaction(dispatcher, services) -> None:  # type: ignore[no-untyped-def]
     """A channel's outbox rows are written with the transcript, or neither is (LINE relies on it)."""
-    from bot.events import InboundEvent
-    from bot.transcript import list_messages
+    from bot.engine.events import InboundEvent
+    from bot.engine.transcript import list_messages
 
     seen: list[tuple[bool, list[str]]] = []
 

@@ -1,5 +1,5 @@
 """WORKERS=N (CONTRACTS §1): refused where the embedded mode cannot be shared; scheduled jobs run
-once however many workers or hosts start them (bot/jobs_lock.py). SQLite always, PostgreSQL where
+once however many workers or hosts start them (bot/jobs/jobs_lock.py). SQLite always, PostgreSQL where
 DATABASE_URL is set."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import os
 import subprocess
 import sys
 
-from bot.jobs_lock import advisory_key, run_once
+from bot.http.workers import caveat
+from bot.jobs.jobs_lock import advisory_key, run_once
 from bot.settings import Settings
-from bot.workers import caveat
 from tests.conftest import REPO
 
 

@@ -9,9 +9,9 @@ import uuid
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from bot.db import migrate
-from bot.models import Message
 from bot.settings import Settings
+from bot.store.db import migrate
+from bot.store.models import Message
 from server import create_app
 from tests.servers import throwaway_postgres, throwaway_redis
 

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot import dispatcher as dispatcher_module
+from bot.engine import dispatcher as dispatcher_module
 from tests.conftest import REPO
 from tests.handlers.conftest import booking_day, give_contact, stored  # noqa: F401  (fixture)
 
@@ -61,8 +61,8 @@ def test_handlers_open_no_sessions_and_commit_nothing() -> None:
 HOLDER = textwrap.dedent(
     """
     import asyncio, sys
-    from bot.db import make_async_engine, make_sessionmaker
-    from bot.state import begin_turn, claim
+    from bot.store.db import make_async_engine, make_sessionmaker
+    from bot.engine.state import begin_turn, claim
 
     async def main() -> None:
         engine = make_async_engine(sys.argv[1])
@@ -81,7 +81,7 @@ HOLDER = textwrap.dedent(
 async def test_a_worker_killed_mid_turn_releases_the_conversation(postgres_url: str, dispatcher) -> None:  # type: ignore[no-untyped-def]
     """A worker process holding a conversation's row dies (kill -9) mid-turn: the database ends its
     transaction with its connection, and the conversation answers again within 10 s."""
-    from bot.events import InboundEvent
+    from bot.engine.events import InboundEvent
 
     sender = "killed-worker"
     proc = subprocess.Popen(
@@ -130,7 +130,7 @@ def test_a_message_that_waits_too_long_gets_503_with_retry_after(settings, inter
 
 
 async def test_the_transcript_shows_the_button_title_not_the_payload(bot, services) -> None:  # type: ignore[no-untyped-def]
-    from bot.transcript import list_messages
+    from bot.engine.transcript import list_messages
 
     await bot.say("粗大ごみを出したい")
     await bot.say("ソファ")

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from bot.testing import Conversation
+from bot.engine.testing import Conversation
 
 HERE = Path(__file__).resolve().parent
 FIRST_MESSAGES = HERE / "first_messages.tsv"

@@ -126,7 +126,7 @@ def test_item_matching_folds_kana_and_reads_quantities() -> None:
 async def test_two_residents_confirm_the_last_place_at_once(services, dispatcher) -> None:  # type: ignore[no-untyped-def]
     import asyncio
 
-    from bot.testing import Conversation
+    from bot.engine.testing import Conversation
 
     data = services.knowledge["services"]
     one_a_day = data.bulky_waste.model_copy(update={"daily_limit": 1})

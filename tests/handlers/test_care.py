@@ -70,7 +70,7 @@ async def test_correction_interruption_and_cancel(bot, services) -> None:  # typ
 
 
 async def test_a_taken_slot_is_refused_also_after_a_date_change(bot, dispatcher) -> None:  # type: ignore[no-untyped-def]
-    from bot.testing import Conversation
+    from bot.engine.testing import Conversation
 
     first = Conversation(dispatcher, sender_id="first-family")
     for conv in (first, bot):

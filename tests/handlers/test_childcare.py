@@ -91,7 +91,7 @@ async def test_correction_cancel_and_interruption(bot, services) -> None:  # typ
 async def test_last_place_taken_meanwhile_is_said_and_another_facility_offered(  # type: ignore[no-untyped-def]
     bot, dispatcher, services
 ) -> None:
-    from bot.testing import Conversation
+    from bot.engine.testing import Conversation
 
     other = Conversation(dispatcher, sender_id="other-parent")
     for conv in (bot, other):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.testing import Conversation
+from bot.engine.testing import Conversation
 from tests.handlers.conftest import NOW, give_contact, stored
 
 pytestmark = pytest.mark.usefixtures("booking_day")

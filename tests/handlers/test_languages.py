@@ -9,7 +9,7 @@ import uuid
 
 from fastapi.testclient import TestClient
 
-from bot.testing import Conversation
+from bot.engine.testing import Conversation
 from knowledge.catalog import Catalog
 
 URL = "/webhooks/rest/webhook"

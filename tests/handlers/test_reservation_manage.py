@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.testing import Conversation
+from bot.engine.testing import Conversation
 from handlers.reservation_lookup import short_label
 from handlers.reservation_manage import find_number
 from knowledge.bookings import CANCELLED, CONFIRMED, places_taken

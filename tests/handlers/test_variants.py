@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.testing import Conversation
+from bot.engine.testing import Conversation
 
 
 def _catalog(bot: Conversation):  # type: ignore[no-untyped-def]

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from sqlalchemy import delete
 
-from bot.db import make_async_engine, make_sessionmaker
 from bot.settings import Settings
+from bot.store.db import make_async_engine, make_sessionmaker
 from knowledge.bookings import (
     Capacity,
     FullyBooked,

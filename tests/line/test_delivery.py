@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot.channels.line_outbox import LineTuning, OutboxRow, PendingEvent
-from bot.events import Card, Reply
+from bot.engine.events import Card, Reply
 from tests.line import webhooks as wh
 from tests.line.standin import StandIn
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.channels.line_render import batches, flex_card, label, render
-from bot.events import Button, Card, Reply
-from bot.turn import payload
+from bot.engine.events import Button, Card, Reply
+from bot.engine.turn import payload
 
 
 def test_quick_replies_are_at_most_13_postbacks_on_the_last_message() -> None:

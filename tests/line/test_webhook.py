@@ -136,7 +136,7 @@ def test_two_deliveries_arriving_together_are_processed_once(client: TestClient,
 def test_a_linked_line_user_is_the_residents_conversation(
     client: TestClient, settings: Settings, tmp_path: Path
 ) -> None:
-    from bot.models import Conversation
+    from bot.store.models import Conversation
     from knowledge.residents_import import import_residents_file
 
     data = {

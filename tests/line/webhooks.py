@@ -13,7 +13,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from bot.models import Message
+from bot.store.models import Message
 
 SECRET = "0123456789abcdef0123456789abcdef"
 # Fresh ids per test (see conftest): on PostgreSQL all tests of a session share one database.

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.db import migrate
 from bot.settings import Settings
+from bot.store.db import migrate
 from nlu.rasa_http import RasaHTTPInterpreter, RasaUnavailable
 
 ANSWER = {

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db import make_sync_engine
-from bot.models import Message
-from bot.staff_accounts import add_account
+from bot.staff.accounts import add_account
+from bot.store.db import make_sync_engine
+from bot.store.models import Message
 
 TOKEN = "shared-broadcast-token"
 NOON = datetime(2026, 12, 7, 12, 0, tzinfo=ZoneInfo("Asia/Tokyo"))

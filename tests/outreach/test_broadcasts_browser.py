@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.db import make_sync_engine
-from bot.staff_accounts import add_account
+from bot.staff.accounts import add_account
+from bot.store.db import make_sync_engine
 from tests.live import ARGS, CHROMIUM, live_server
 
 pytestmark = pytest.mark.browser

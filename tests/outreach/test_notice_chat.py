@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.engine.testing import Conversation
 from bot.outreach.cli import run_once
 from bot.settings import Settings
-from bot.testing import Conversation
 from knowledge.notices import NoticeOptout
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ async def test_a_web_resident_who_stopped_in_chat_gets_nothing(settings, service
     result = await run_once(settings, now, dry_run=False, wait=1.0)
     assert result["rules"]["care_renewal"]["sent"] == 1  # written into the resident's web chat
     async with services.sessionmaker() as db:
-        from bot.models import Message
+        from bot.store.models import Message
 
         texts = list(await db.scalars(select(Message.text).where(Message.conversation_id == f"web:{ids['web']}")))
     assert any("介護認定の有効期間" in t for t in texts)

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.db import make_async_engine, make_sessionmaker
 from bot.outreach.cli import run_once
+from bot.store.db import make_async_engine, make_sessionmaker
 from knowledge.bookings import Reservation
 from knowledge.notices import NoticeOptout, utcnow
 

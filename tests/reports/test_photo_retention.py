@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from PIL import Image
 from sqlalchemy import select
 
-from bot.report_retention import purge_photos
+from bot.jobs.report_retention import purge_photos
 from knowledge import photos
 from knowledge.reports import Report, ReportUpload
 

@@ -88,7 +88,7 @@ async def test_a_location_alone_starts_a_report(bot) -> None:  # type: ignore[no
 async def test_typed_reports_at_the_same_address_are_possible_duplicates(dispatcher, services) -> None:  # type: ignore[no-untyped-def]
     import uuid
 
-    from bot.testing import Conversation
+    from bot.engine.testing import Conversation
     from knowledge.reports import possible_duplicates
 
     place = f"港町1-{uuid.uuid4().int % 10_000}"  # an address no other test uses

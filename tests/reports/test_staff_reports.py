@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot.models import Message
 from bot.settings import Settings
-from bot.staff import StaffIdentity, require_staff
+from bot.staff.console import StaffIdentity, require_staff
+from bot.store.models import Message
 from tests.reports.test_photos import phone_photo
 
 TOKEN = "reports-staff-token"

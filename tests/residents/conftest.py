@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.engine.testing import Conversation
 from bot.settings import Settings
-from bot.testing import Conversation
 from knowledge.residents_import import import_residents_file
 
 DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "data" / "demo_residents.json"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.testing import Conversation
+from bot.engine.testing import Conversation
 from handlers.consent import ASK_TEXT, NOT_LINKED_TEXT, PRIVACY_TEXT
 from knowledge.residents import AuditLog, Consent
 from tests.residents.test_suggestions_chat import link, rows, suggestion
@@ -118,7 +118,7 @@ async def test_the_code_question_is_forgotten_when_the_resident_moves_on(chat: C
 
 
 async def test_a_line_user_links_with_a_staff_code(demo: Rid, dispatcher: Any, services: Any) -> None:
-    from bot.identity import issue_link_code
+    from bot.engine.identity import issue_link_code
 
     async with services.sessionmaker() as s, s.begin():
         issued = await issue_link_code(s, resident_id=demo("R001"), staff_id="s-7", secret=services.secret_key)

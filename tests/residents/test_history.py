@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
+from bot.engine.testing import Conversation
 from bot.settings import Settings
-from bot.testing import Conversation
 from knowledge.bookings import Reservation, ReservationCounter
 from knowledge.residents import AuditLog, Interaction
 from knowledge.residents_cli import import_residents_file
@@ -182,7 +182,7 @@ def test_staff_profile_shows_household_history_and_reservations_and_is_audited(
 async def test_the_suggestion_history_names_the_offered_service(
     chat: Any, services: Any, linked: tuple[str, str], fixed_today: date
 ) -> None:
-    from bot.staff_residents import staff_profile
+    from bot.staff.residents import staff_profile
     from knowledge.residents import Resident
 
     rid, sender = linked

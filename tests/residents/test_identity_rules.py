@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.identity import issue_link_code, issue_web_session
-from bot.state import ConversationState
-from bot.testing import Conversation
+from bot.engine.identity import issue_link_code, issue_web_session
+from bot.engine.state import ConversationState
+from bot.engine.testing import Conversation
 from knowledge.residents import ChannelIdentity
 
 Rid = Callable[[str], str]
@@ -79,7 +79,7 @@ async def test_a_stored_state_does_not_keep_a_link_that_no_longer_counts(demo: R
 
 
 def test_unknown_link_kinds_never_count() -> None:
-    from bot.identity import link_counts
+    from bot.engine.identity import link_counts
 
     assert link_counts("web", "code", demo_mode=False) and link_counts("line", "import", demo_mode=False)
     assert link_counts("web", "import", demo_mode=True)

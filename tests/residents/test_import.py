@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.db import make_sync_engine
 from bot.settings import Settings
+from bot.store.db import make_sync_engine
 from knowledge.__main__ import main as knowledge_main
 from knowledge.residents import AuditLog, ChannelIdentity, Consent, Household, Resident
 from knowledge.residents_import import ResidentsImportError, import_residents_file

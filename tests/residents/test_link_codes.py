@@ -14,15 +14,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot.identity import issue_link_code, issue_web_session
-from bot.link_limits import (
+from bot.engine.identity import issue_link_code, issue_web_session
+from bot.engine.link_limits import (
     MAX_FAILURES_PER_ADDRESS,
     MAX_FAILURES_PER_CODE,
     MAX_FAILURES_PER_IDENTITY,
     code_hash,
     keyed,
 )
-from bot.testing import Conversation
+from bot.engine.testing import Conversation
 from knowledge.residents import LinkAttempt, LinkCode
 
 Rid = Callable[[str], str]
@@ -122,7 +122,7 @@ async def test_one_value_sprayed_from_many_sessions_is_limited(dispatcher: Any, 
 async def test_a_burnt_value_is_never_issued(
     dispatcher: Any, services: Any, demo: Rid, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.identity
+    import bot.engine.identity
 
     burnt, fresh = "424242", "171717"
     for n in range(MAX_FAILURES_PER_CODE):
@@ -130,7 +130,7 @@ async def test_a_burnt_value_is_never_issued(
         await guesser.say(f"連携コード {burnt}")
         assert WRONG in guesser.text
     draws = iter([int(burnt), int(fresh)])
-    monkeypatch.setattr(bot.identity.secrets, "randbelow", lambda _n: next(draws))
+    monkeypatch.setattr(bot.engine.identity.secrets, "randbelow", lambda _n: next(draws))
     assert await new_code(services, demo("R001")) == fresh  # its holder could not have used 424242
     monkeypatch.undo()
     resident = await web_chat(dispatcher, services, "203.0.113.9")

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from bot.db import make_sync_engine
-from bot.identity import MAX_FAILURES_PER_IDENTITY
+from bot.engine.identity import MAX_FAILURES_PER_IDENTITY
 from bot.settings import Settings
+from bot.store.db import make_sync_engine
 from knowledge.residents import AuditLog, ChannelIdentity, LinkCode, utcnow
 
 Rid = Callable[[str], str]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.testing import Conversation
+from bot.engine.testing import Conversation
 from knowledge.residents import AuditLog, ChannelIdentity, Consent, Interaction, SuggestionRecord, utcnow
 
 pytestmark = pytest.mark.demo_mode  # the tests link residents through the demo's imported web links

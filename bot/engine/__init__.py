@@ -1,0 +1,1 @@
+"""The turn engine: one message's straight path from an InboundEvent to replies, in one transaction."""

@@ -1,0 +1,210 @@
+"""Conversation state: what the bot remembers between turns of one conversation.
+
+The state is a JSON column of the conversation row. A turn claims that row (`claim`, inside the
+turn's transaction: on PostgreSQL `SELECT … FOR UPDATE`, which also orders the conversation's
+turns across workers and is released by the database when a crashed worker's connection goes;
+on SQLite `BEGIN IMMEDIATE`) and writes the new state back in the same transaction (`put`), so a
+turn commits whole or not at all and no cache holds the only copy. `SqlStateStore` reads and
+writes the same column outside a turn (staff, tests); the contract suite runs it over SQLite and
+PostgreSQL. A state idle for longer than the TTL is forgotten: the next message starts afresh.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.store.models import Conversation
+
+ConversationStatus = Literal["bot", "pending_handoff", "human"]
+
+
+class ActiveForm(BaseModel):
+    """A procedure being filled in over several turns."""
+
+    name: str
+    slots: dict[str, Any] = Field(default_factory=dict)
+    requested_slot: str | None = None
+    awaiting_confirmation: bool = False
+    started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class ConversationState(BaseModel):
+    conversation_id: str
+    channel: str
+    sender_id: str
+    status: ConversationStatus = "bot"
+    active_form: ActiveForm | None = None
+    paused_forms: list[ActiveForm] = Field(default_factory=list)
+    last_intent: str | None = None
+    fallback_streak: int = 0
+    resident_id: str | None = None
+    offered_suggestions: list[str] = Field(default_factory=list)
+    consent_asked: bool = False
+    pending_question: str | None = None  # e.g. "consent" while a yes/no question is open
+    data: dict[str, Any] = Field(default_factory=dict)
+    language: str = "ja"  # ja | easy_ja | en | other (CONTRACTS §9; handlers/i18n.py)
+    turn: int = 0
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class StateStoreError(RuntimeError):
+    """The stored state is unreadable for this version (the database itself failing raises its own
+    errors, answered with 503 by the app)."""
+
+
+class LockTimeout(RuntimeError):
+    """The conversation stayed locked longer than the lock timeout."""
+
+
+class StateStore(Protocol):
+    async def get(self, conversation_id: str) -> ConversationState | None: ...
+    async def save(self, state: ConversationState) -> None: ...
+    async def delete(self, conversation_id: str) -> None: ...
+
+
+async def begin_turn(db: AsyncSession) -> None:
+    """Open the turn's transaction. SQLite: take the write lock now (`BEGIN IMMEDIATE`), so a turn
+    that reads first and writes later never fails to upgrade its lock under a concurrent writer."""
+    if _dialect(db) == "sqlite":
+        await db.execute(text("BEGIN IMMEDIATE"))
+
+
+async def claim(
+    db: AsyncSession,
+    *,
+    conversation_id: str,
+    channel: str,
+    sender_id: str,
+    lock_timeout_seconds: float,
+    ttl_seconds: int,
+) -> tuple[Conversation, ConversationState]:
+    """The conversation's row (created when new), locked for this transaction, and its state."""
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {"id": conversation_id, "channel": channel, "sender_id": sender_id, "status": "bot"}
+    values |= {"created_at": now, "updated_at": now}
+    postgres = _dialect(db) == "postgresql"
+    if postgres:  # the insert too waits for a row another transaction is inserting or holding
+        await db.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'"))
+    insert = pg_insert if postgres else sqlite_insert
+    try:
+        await db.execute(insert(Conversation).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+    except DBAPIError as exc:
+        _raise_lock_timeout(exc, lock_timeout_seconds)
+        raise
+    found = await claim_existing(
+        db,
+        conversation_id=conversation_id,
+        lock_timeout_seconds=lock_timeout_seconds,
+        ttl_seconds=ttl_seconds,
+        timeout_set=postgres,
+    )
+    assert found is not None
+    return found
+
+
+async def claim_existing(
+    db: AsyncSession,
+    *,
+    conversation_id: str,
+    lock_timeout_seconds: float,
+    ttl_seconds: int,
+    timeout_set: bool = False,
+) -> tuple[Conversation, ConversationState] | None:
+    """Like `claim` for a conversation that must exist already (staff actions): None when not."""
+    query = select(Conversation).where(Conversation.id == conversation_id).execution_options(populate_existing=True)
+    if _dialect(db) == "postgresql":
+        query = query.with_for_update()
+    if _dialect(db) == "postgresql" and not timeout_set:
+        await db.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'"))
+    try:
+        conv = (await db.scalars(query)).one_or_none()
+    except DBAPIError as exc:
+        _raise_lock_timeout(exc, lock_timeout_seconds)
+        raise
+    return None if conv is None else (conv, state_of(conv, ttl_seconds=ttl_seconds))
+
+
+def _dialect(db: AsyncSession) -> str:
+    return db.get_bind().dialect.name
+
+
+def _raise_lock_timeout(exc: DBAPIError, seconds: float) -> None:
+    if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+        raise LockTimeout(f"conversation busy for more than {seconds:g} s") from None
+
+
+def state_of(conv: Conversation, *, ttl_seconds: int) -> ConversationState:
+    """The state saved on `conv`, or a fresh one when there is none or it is older than the TTL."""
+    if conv.state is not None and not _expired(conv, ttl_seconds):
+        try:
+            return ConversationState.model_validate(conv.state)
+        except ValidationError as exc:
+            raise StateStoreError("stored state is not valid for this version") from exc
+    return ConversationState(
+        conversation_id=conv.id,
+        channel=conv.channel,
+        sender_id=conv.sender_id,
+        status=conv.status,  # type: ignore[arg-type]  # a person may be in charge of an old chat
+    )
+
+
+def put(conv: Conversation, state: ConversationState) -> None:
+    """Write `state` onto its row: committed with the rest of the turn."""
+    now = datetime.now(UTC)
+    state.updated_at = now
+    conv.state = state.model_dump(mode="json")
+    conv.state_saved_at = now
+    conv.status = state.status
+    conv.resident_id = state.resident_id
+    conv.updated_at = now
+
+
+def _expired(conv: Conversation, ttl_seconds: int) -> bool:
+    saved = conv.state_saved_at
+    if saved is None:
+        return False
+    saved = saved if saved.tzinfo else saved.replace(tzinfo=UTC)  # SQLite gives naive UTC
+    return saved < datetime.now(UTC) - timedelta(seconds=ttl_seconds)
+
+
+class SqlStateStore:
+    """The conversation state outside a turn (staff actions, tools, tests), one transaction a call."""
+
+    def __init__(self, sessionmaker: async_sessionmaker, *, ttl_seconds: int) -> None:  # type: ignore[type-arg]
+        self._sessionmaker = sessionmaker
+        self._ttl = ttl_seconds
+
+    async def get(self, conversation_id: str) -> ConversationState | None:
+        async with self._sessionmaker() as db:
+            conv = await db.get(Conversation, conversation_id)
+            if conv is None or conv.state is None or _expired(conv, self._ttl):
+                return None
+            return state_of(conv, ttl_seconds=self._ttl)
+
+    async def save(self, state: ConversationState) -> None:
+        async with self._sessionmaker() as db, db.begin():
+            conv, _ = await claim(
+                db,
+                conversation_id=state.conversation_id,
+                channel=state.channel,
+                sender_id=state.sender_id,
+                lock_timeout_seconds=30,
+                ttl_seconds=self._ttl,
+            )
+            put(conv, state)
+
+    async def delete(self, conversation_id: str) -> None:
+        """Forget what the bot remembered (the transcript stays): the next message starts afresh."""
+        async with self._sessionmaker() as db, db.begin():
+            conv = await db.get(Conversation, conversation_id)
+            if conv is not None:
+                conv.state = None
+                conv.state_saved_at = None

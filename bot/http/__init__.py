@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the channels and the staff console: ops routes, dependencies, models, headers."""

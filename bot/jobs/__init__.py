@@ -1,0 +1,1 @@
+"""Jobs that run on a timer, outside any turn: retention, outreach."""

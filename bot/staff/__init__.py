@@ -1,0 +1,1 @@
+"""The staff console: its API, accounts, queues and the department-scoped views."""

@@ -1,0 +1,1 @@
+"""The store: tables, sessions and migrations (SQLAlchemy 2, Alembic)."""
