@@ -34,7 +34,7 @@ from knowledge.callbacks import CallbackTicket
 from knowledge.residents import SuggestionRecord
 
 JST = ZoneInfo("Asia/Tokyo")
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parents[1] / "static"
 DIGITS = re.compile(r"\d{2,}")
 COLORS = {"web": "#3d5a80", "line": "#06c755"}
 

@@ -31,7 +31,7 @@ from knowledge.office_hours import OfficeHours, describe
 OUTCOMES = ("solved", "callback", "visit", "referred")
 CLOSED_TEXT = "職員の対応を終了しました。引き続きチャットでご案内します。"
 TRANSFERRED = "担当を{name}に引き継ぎました。{name}の職員から改めてご連絡します。"
-PACKAGED_REPLIES = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "staff_replies.yml"
+PACKAGED_REPLIES = Path(__file__).resolve().parents[2] / "knowledge" / "data" / "staff_replies.yml"
 WRITES = {**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)}
 
 
