@@ -92,6 +92,11 @@ class FullyBooked(Exception):
 
 async def _next_number(session: AsyncSession, *, kind: str, service_date: date) -> str:
     key = f"{PREFIXES[kind]}-{service_date:%Y%m%d}"
+    return f"{key}-{await next_count(session, key):04d}"
+
+
+async def next_count(session: AsyncSession, key: str) -> int:
+    """The next number of the counter `key` (1, 2, …), taken inside the caller's transaction."""
     dialect = session.bind.dialect.name if session.bind is not None else ""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -104,7 +109,7 @@ async def _next_number(session: AsyncSession, *, kind: str, service_date: date) 
         .values(value=ReservationCounter.value + 1)
         .returning(ReservationCounter.value)
     )
-    return f"{key}-{int(value or 0):04d}"
+    return int(value or 0)
 
 
 async def places_taken(

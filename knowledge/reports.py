@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, select, update
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.db import Base
-from knowledge.bookings import ReservationCounter
+from knowledge.bookings import next_count
 from knowledge.places import distance_m
 
 
@@ -100,20 +100,8 @@ def aware(at: datetime) -> datetime:
 
 
 async def _next_number(session: AsyncSession, day: date) -> str:
-    key = f"r{day:%Y%m%d}"
-    dialect = session.bind.dialect.name if session.bind is not None else ""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    await session.execute(insert(ReservationCounter).values(key=key, value=0).on_conflict_do_nothing())
-    value = await session.scalar(
-        update(ReservationCounter)
-        .where(ReservationCounter.key == key)
-        .values(value=ReservationCounter.value + 1)
-        .returning(ReservationCounter.value)
-    )
-    return f"{key}{int(value or 0):04d}"
+    key = f"r{day:%Y%m%d}"  # receipt numbers share the reservations' counters, under their own key
+    return f"{key}{await next_count(session, key):04d}"
 
 
 async def create_report(session: AsyncSession, *, new: NewReport, today: date) -> Report:
