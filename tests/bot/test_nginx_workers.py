@@ -6,6 +6,7 @@ through nginx too. Skipped (failed in CI) without nginx, PostgreSQL or Redis."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -192,8 +193,16 @@ def test_two_workers_behind_nginx_keep_every_message_once_and_in_order(balanced:
 
 def test_websocket_upgrade_passes_through_nginx(balanced: str) -> None:
     async def handshake() -> None:
-        url = f"ws://{balanced}/webhooks/rest/ws?sender=lb-{uuid.uuid4().hex}"
-        async with asyncio.timeout(10), websockets.connect(url) as ws:
+        sender = f"lb-{uuid.uuid4().hex}"
+        async with asyncio.timeout(20), websockets.connect(f"ws://{balanced}/webhooks/rest/ws") as ws:
+            await ws.send(json.dumps({"sender": sender, "after": None}))  # CONTRACTS §3: the first frame
             await ws.ping()
+            async with httpx.AsyncClient() as client:  # a message through nginx reaches the socket
+                res = await client.post(
+                    f"http://{balanced}/webhooks/rest/webhook", json={"sender": sender, "message": "こんにちは"}
+                )
+                assert res.status_code == 200
+            frame = json.loads(await ws.recv())
+            assert frame["recipient_id"] == sender and "id" in frame
 
     asyncio.run(handshake())
