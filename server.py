@@ -69,7 +69,6 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
         load_knowledge(services)
         app.state.services = services
         app.state.dispatcher = build_dispatcher(services)  # with the language hook (CONTRACTS §9)
-        app.state.dispatcher.outbound_writers["web"] = web.note_reply_ids  # reply ids for the REST answer
         await line.start_channel(app, services, app.state.dispatcher)  # LINE workers + outbox
         app.state.outreach = OutreachScheduler(services)  # notices (CONTRACTS §7), claimed once
         app.state.outreach.start()

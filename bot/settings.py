@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
     # `/readyz` answers 503 `saturated` while more turns than this are in flight in the worker
     max_turns_in_flight: int = Field(default=64, ge=1)
+    # PostgreSQL connections per worker (pool + overflow): turns hold one only for their database
+    # part (the NLU runs before), so a pool well below the turns in flight serves them all
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
     # adds `X-Madoguchi-Worker: <pid>` to every response (load-balancer tests; off in production)
     worker_header: bool = False
 

@@ -15,13 +15,13 @@ from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import live
-from bot.engine.events import InboundEvent, Reply, reply_from_dict
+from bot.engine.events import REPLY_IDS, InboundEvent, Reply, reply_from_dict
 from bot.engine.jsonbody import JSONRejected, loads_strict
 from bot.engine.services import Services
 from bot.http.deps import DispatcherDep, ServicesDep
@@ -32,14 +32,13 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
-REPLY_IDS = "web.reply_ids"  # event metadata: the turn's reply row ids, filled by note_reply_ids
 
 
 class UTF8JSONResponse(JSONResponse):
     """JSON with Japanese left readable (`curl` shows 住民票, not \\u4f4f...)."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return orjson.dumps(content)  # UTF-8, compact, non-ASCII left as it is
 
 
 class BadRequest(Exception):
@@ -213,22 +212,6 @@ def row_frame(row: Message, recipient_id: str) -> dict[str, Any]:
         frame = render([reply], recipient_id)[0]
     frame["id"] = row.id
     return frame
-
-
-async def note_reply_ids(session: AsyncSession, event: InboundEvent, replies: list[Reply]) -> None:
-    """The dispatcher's outbound writer for "web", inside the turn's transaction and lock: hands
-    the ids of this turn's reply rows back to the REST webhook (through the event's metadata)."""
-    ids = event.metadata.get(REPLY_IDS)
-    if not isinstance(ids, list) or not replies:
-        return
-    await session.flush()
-    found = await session.scalars(
-        select(Message.id)
-        .where(Message.conversation_id == event.conversation_id, Message.direction == "out")
-        .order_by(Message.id.desc())
-        .limit(len(replies))
-    )
-    ids.extend(sorted(found))
 
 
 async def wake(services: Services, sender_id: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine import metrics
-from bot.engine.events import Button, InboundEvent, Reply
+from bot.engine.events import REPLY_IDS, Button, InboundEvent, Reply
 from bot.engine.handoff import apply_transition
 from bot.engine.handoff_notice import (
     CALLBACK_BUTTON,
@@ -26,10 +26,9 @@ from bot.engine.handoff_notice import (
 )
 from bot.engine.router import Router
 from bot.engine.services import Services
-from bot.engine.state import ConversationState, begin_turn, claim, put
+from bot.engine.state import ConversationRow, ConversationState, begin_turn, claim, put
 from bot.engine.transcript import TranscriptEntry, append_messages, button_title, external_id_seen
 from bot.engine.turn import Parse, TurnContext, payload
-from bot.store.models import Conversation
 from handlers.base import LanguageHook, TurnHook
 
 log = logging.getLogger(__name__)
@@ -109,7 +108,7 @@ class Dispatcher:
             if self.language is not None:  # -- languages: やさしい日本語 rewriting, last
                 self.language.render(ctx)
             await self._persist(ctx, conv)
-            put(conv, ctx.state)
+            await put(db, conv, ctx.state)
         return ctx
 
     async def _understand(self, event: InboundEvent) -> Parse:
@@ -178,7 +177,7 @@ class Dispatcher:
         """The engine's own words in the turn's language (-- languages)."""
         return japanese if self.language is None else self.language.text(ctx, key, japanese)
 
-    async def _persist(self, ctx: TurnContext, conv: Conversation) -> None:
+    async def _persist(self, ctx: TurnContext, conv: ConversationRow) -> None:
         event, parse = ctx.event, ctx.parse
         inbound_text = event.text or (event.payload or "")
         pressed = event.payload or (inbound_text if parse.from_payload else None)
@@ -198,7 +197,10 @@ class Dispatcher:
             TranscriptEntry(direction="out", author=r.sender, text=r.text, payload=_reply_payload(r))
             for r in ctx.replies
         ]
-        await append_messages(ctx.db, conversation=conv, entries=entries)
+        ids = await append_messages(ctx.db, conversation=conv, entries=entries, touch=False)
+        reply_ids = event.metadata.get(REPLY_IDS)
+        if isinstance(reply_ids, list):
+            reply_ids.extend(ids[1:])
         writer = self.outbound_writers.get(event.channel)
         if writer is not None and ctx.replies:
             await writer(ctx.db, event, ctx.replies)

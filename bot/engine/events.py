@@ -32,6 +32,12 @@ class InboundEvent:
         return f"{self.channel}:{self.sender_id}"
 
 
+# InboundEvent.metadata key: a channel that answers with the transcript ids of the turn's replies
+# (the web chat's REST answer, matched against WebSocket frames) puts an empty list here, and the
+# dispatcher fills it with the reply rows' ids, in order, inside the turn
+REPLY_IDS = "reply_ids"
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     title: str

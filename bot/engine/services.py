@@ -111,7 +111,12 @@ class Services:
 
 def build_services(settings: Settings, interpreter: Interpreter) -> Services:
     secret_key = resolve_secret_key(settings)  # first: a production start without SECRET_KEY stops here
-    engine = make_async_engine(settings.resolved_database_url)
+    engine = make_async_engine(
+        settings.resolved_database_url,
+        lock_timeout_seconds=settings.lock_timeout_seconds,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     sessionmaker = make_sessionmaker(engine)
     redis: Redis | None = None
     hub: Hub

@@ -11,16 +11,18 @@ PostgreSQL. A state idle for longer than the TTL is forgotten: the next message 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.store.db import LOCK_TIMEOUT_INFO
 from bot.store.models import Conversation
 
 ConversationStatus = Literal["bot", "pending_handoff", "human"]
@@ -70,6 +72,29 @@ class StateStore(Protocol):
     async def delete(self, conversation_id: str) -> None: ...
 
 
+@dataclass(slots=True)
+class ConversationRow:
+    """The columns of a conversation row a turn reads (a plain row, not an ORM object: the turn's
+    hot path reads and writes it with one Core statement each, issue 12)."""
+
+    id: str
+    channel: str
+    sender_id: str
+    status: str
+    state: dict[str, Any] | None
+    state_saved_at: datetime | None
+
+
+_COLUMNS = (
+    Conversation.id,
+    Conversation.channel,
+    Conversation.sender_id,
+    Conversation.status,
+    Conversation.state,
+    Conversation.state_saved_at,
+)
+
+
 async def begin_turn(db: AsyncSession) -> None:
     """Open the turn's transaction. SQLite: take the write lock now (`BEGIN IMMEDIATE`), so a turn
     that reads first and writes later never fails to upgrade its lock under a concurrent writer."""
@@ -85,26 +110,27 @@ async def claim(
     sender_id: str,
     lock_timeout_seconds: float,
     ttl_seconds: int,
-) -> tuple[Conversation, ConversationState]:
-    """The conversation's row (created when new), locked for this transaction, and its state."""
+) -> tuple[ConversationRow, ConversationState]:
+    """The conversation's row (created when new), locked for this transaction, and its state.
+
+    One statement for a conversation that exists (the common case): the locking read; a new one
+    is inserted (waiting, like the read, for a row another transaction is inserting) and read."""
+    found = await claim_existing(
+        db, conversation_id=conversation_id, lock_timeout_seconds=lock_timeout_seconds, ttl_seconds=ttl_seconds
+    )
+    if found is not None:
+        return found
     now = datetime.now(UTC)
     values: dict[str, Any] = {"id": conversation_id, "channel": channel, "sender_id": sender_id, "status": "bot"}
     values |= {"created_at": now, "updated_at": now}
-    postgres = _dialect(db) == "postgresql"
-    if postgres:  # the insert too waits for a row another transaction is inserting or holding
-        await db.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'"))
-    insert = pg_insert if postgres else sqlite_insert
+    insert = pg_insert if _dialect(db) == "postgresql" else sqlite_insert
     try:
         await db.execute(insert(Conversation).values(**values).on_conflict_do_nothing(index_elements=["id"]))
     except DBAPIError as exc:
         _raise_lock_timeout(exc, lock_timeout_seconds)
         raise
     found = await claim_existing(
-        db,
-        conversation_id=conversation_id,
-        lock_timeout_seconds=lock_timeout_seconds,
-        ttl_seconds=ttl_seconds,
-        timeout_set=postgres,
+        db, conversation_id=conversation_id, lock_timeout_seconds=lock_timeout_seconds, ttl_seconds=ttl_seconds
     )
     assert found is not None
     return found
@@ -116,20 +142,30 @@ async def claim_existing(
     conversation_id: str,
     lock_timeout_seconds: float,
     ttl_seconds: int,
-    timeout_set: bool = False,
-) -> tuple[Conversation, ConversationState] | None:
+) -> tuple[ConversationRow, ConversationState] | None:
     """Like `claim` for a conversation that must exist already (staff actions): None when not."""
-    query = select(Conversation).where(Conversation.id == conversation_id).execution_options(populate_existing=True)
+    query = select(*_COLUMNS).where(Conversation.id == conversation_id)
     if _dialect(db) == "postgresql":
         query = query.with_for_update()
-    if _dialect(db) == "postgresql" and not timeout_set:
-        await db.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'"))
+        await _lock_timeout(db, lock_timeout_seconds)
     try:
-        conv = (await db.scalars(query)).one_or_none()
+        found = (await db.execute(query)).first()
     except DBAPIError as exc:
         _raise_lock_timeout(exc, lock_timeout_seconds)
         raise
-    return None if conv is None else (conv, state_of(conv, ttl_seconds=ttl_seconds))
+    if found is None:
+        return None
+    row = ConversationRow(*found)
+    return row, state_of(row, ttl_seconds=ttl_seconds)
+
+
+async def _lock_timeout(db: AsyncSession, seconds: float) -> None:
+    """PostgreSQL: how long the turn waits for the row. Set once per connection when the engine was
+    made with this timeout (bot.store.db: no statement per turn), else for this transaction."""
+    millis = int(seconds * 1000)
+    connection = await db.connection()
+    if (await connection.get_raw_connection()).info.get(LOCK_TIMEOUT_INFO) != millis:
+        await db.execute(text(f"SET LOCAL lock_timeout = '{millis}ms'"))
 
 
 def _dialect(db: AsyncSession) -> str:
@@ -141,7 +177,16 @@ def _raise_lock_timeout(exc: DBAPIError, seconds: float) -> None:
         raise LockTimeout(f"conversation busy for more than {seconds:g} s") from None
 
 
-def state_of(conv: Conversation, *, ttl_seconds: int) -> ConversationState:
+class _StoredState(Protocol):
+    id: str
+    channel: str
+    sender_id: str
+    status: str
+    state: dict[str, Any] | None
+    state_saved_at: datetime | None
+
+
+def state_of(conv: _StoredState, *, ttl_seconds: int) -> ConversationState:
     """The state saved on `conv`, or a fresh one when there is none or it is older than the TTL."""
     if conv.state is not None and not _expired(conv, ttl_seconds):
         try:
@@ -156,18 +201,21 @@ def state_of(conv: Conversation, *, ttl_seconds: int) -> ConversationState:
     )
 
 
-def put(conv: Conversation, state: ConversationState) -> None:
-    """Write `state` onto its row: committed with the rest of the turn."""
+async def put(db: AsyncSession, conv: ConversationRow, state: ConversationState) -> None:
+    """Write `state` onto its row (one UPDATE): committed with the rest of the turn."""
     now = datetime.now(UTC)
     state.updated_at = now
-    conv.state = state.model_dump(mode="json")
-    conv.state_saved_at = now
-    conv.status = state.status
-    conv.resident_id = state.resident_id
-    conv.updated_at = now
+    saved = state.model_dump(mode="json")
+    await db.execute(
+        update(Conversation)
+        .where(Conversation.id == conv.id)
+        .values(state=saved, state_saved_at=now, status=state.status, resident_id=state.resident_id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    conv.state, conv.state_saved_at, conv.status = saved, now, state.status
 
 
-def _expired(conv: Conversation, ttl_seconds: int) -> bool:
+def _expired(conv: _StoredState, ttl_seconds: int) -> bool:
     saved = conv.state_saved_at
     if saved is None:
         return False
@@ -199,7 +247,7 @@ class SqlStateStore:
                 lock_timeout_seconds=30,
                 ttl_seconds=self._ttl,
             )
-            put(conv, state)
+            await put(db, conv, state)
 
     async def delete(self, conversation_id: str) -> None:
         """Forget what the bot remembered (the transcript stays): the next message starts afresh."""

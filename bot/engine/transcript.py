@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Conversation, Message, utcnow
@@ -41,26 +41,48 @@ async def ensure_conversation(
     return conv
 
 
+class ConversationRef(Protocol):
+    id: str
+    channel: str
+
+
 async def append_messages(
-    session: AsyncSession, *, conversation: Conversation, entries: Sequence[TranscriptEntry]
-) -> None:
+    session: AsyncSession,
+    *,
+    conversation: ConversationRef,
+    entries: Sequence[TranscriptEntry],
+    touch: bool = True,
+) -> list[int]:
+    """One INSERT of all `entries`; their row ids in order. `touch` also moves the conversation's
+    `updated_at` (a turn leaves that to `state.put`, which writes the row anyway)."""
+    if not entries:
+        return []
     now = utcnow()
-    for entry in entries:
-        session.add(
-            Message(
-                conversation_id=conversation.id,
-                direction=entry.direction,
-                channel=conversation.channel,
-                author=entry.author,
-                text=entry.text,
-                payload=entry.payload,
-                intent=entry.intent,
-                confidence=entry.confidence,
-                external_id=entry.external_id,
-                created_at=now,
-            )
+    rows = [
+        {
+            "conversation_id": conversation.id,
+            "direction": entry.direction,
+            "channel": conversation.channel,
+            "author": entry.author,
+            "text": entry.text,
+            "payload": null() if entry.payload is None else entry.payload,  # SQL NULL, not JSON null
+            "intent": entry.intent,
+            "confidence": entry.confidence,
+            "external_id": entry.external_id,
+            "created_at": now,
+        }
+        for entry in entries
+    ]
+    table = cast(Table, Message.__table__)
+    ids = sorted((await session.execute(insert(table).values(rows).returning(table.c.id))).scalars())
+    if touch:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id)
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
         )
-    conversation.updated_at = now
+    return ids
 
 
 async def list_messages(session: AsyncSession, *, conversation_id: str, limit: int = 200) -> list[Message]:

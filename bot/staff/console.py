@@ -338,11 +338,11 @@ async def _staff_turn(
             department=department or current,
             text=audit_text if audit_text is not None else _action_text(action or transition, replies, outcome),
         )
-        await append_messages(db, conversation=conv, entries=entries)
+        await append_messages(db, conversation=conv, entries=entries, touch=False)
         writer = services.outbox_writers.get(state.channel)
         if writer is not None and replies:
             await writer(db, state.sender_id, replies)
-        put(conv, state)
+        await put(db, conv, state)
     if replies:
         await services.deliver(state.channel, state.sender_id, replies)  # after the commit: a wake-up
     await services.hub.publish(
