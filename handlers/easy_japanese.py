@@ -2,18 +2,18 @@
 
 A Japanese answer is rewritten, never re-authored: every fact stays the data's. Sentences go on
 lines of their own, a long sentence is broken at its commas, and each word with kanji gets its
-reading in hiragana after it, 区役所(くやくしょ), read by pykakasi (a maintained, dictionary-based
-kana-kanji converter that works offline). URLs and numbers stay as they are.
+reading in hiragana after it, 区役所(くやくしょ), read from the Sudachi dictionary the NLU has
+loaded anyway (nlu.text.readings: one dictionary in memory, not a second converter's ~100 MB).
+URLs and numbers stay as they are.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
-from functools import lru_cache
-from typing import Any
 
 from bot.engine.events import Card, Reply
+from nlu.text import readings
 
 _KANJI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff々]")
 _URL = re.compile(r"https?://\S+")
@@ -25,13 +25,6 @@ EASY_REQUEST = re.compile(
     r"(?:かんたん|簡単)\s*な?\s*(?:にほんご|日本語)|ひらがな\s*で"
 )
 PLAIN_REQUEST = re.compile(r"(?:普通|ふつう)の\s*(?:日本語|にほんご)")
-
-
-@lru_cache(maxsize=1)
-def _kakasi() -> Any:
-    import pykakasi
-
-    return pykakasi.kakasi()
 
 
 def with_readings(text: str) -> str:
@@ -55,8 +48,7 @@ def _annotate(text: str) -> str:
     if not _KANJI.search(text):
         return text
     parts = []
-    for token in _kakasi().convert(text):
-        orig, hira = token["orig"], token["hira"]
+    for orig, hira in readings(text):
         parts.append(f"{orig}({hira})" if _KANJI.search(orig) and hira and hira != orig else orig)
     return _COUNTER.sub(lambda m: f"{m.group(1)}{m.group(2)}({_COUNTER_READINGS[m.group(2)]})", "".join(parts))
 

@@ -1,7 +1,7 @@
 """Writing variants (issue 15 item 5): words in kana where the data has kanji, and a misread
 answered with a "did you mean" choice instead of a bare fallback.
 
-* `reading` / `reading_in`: the hiragana reading of a text (pykakasi, the same converter as
+* `reading` / `reading_in`: the hiragana reading of a text (Sudachi's readings, as for
   やさしい日本語), so きたまち finds 北町 and もえないごみ finds 燃やさないごみ's everyday word
   燃えない — without a list of kana spellings.
 * `did_you_mean`: when the NLU could not place a message, the procedures it hesitated between
@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from bot.engine.events import Button
 from bot.engine.turn import TurnContext, payload
-from handlers.easy_japanese import _kakasi
+from nlu.text import readings
 
 DID_YOU_MEAN_MIN = 0.08  # the NLU's confidence for a candidate worth offering
 DID_YOU_MEAN_MAX = 3
@@ -26,7 +26,7 @@ MIN_READING = 3  # kana: shorter readings (かん, びん) match inside too many
 def reading(text: str) -> str:
     """Hiragana reading of `text` (kanji read, katakana turned to hiragana, spaces dropped)."""
     norm = unicodedata.normalize("NFKC", text)
-    return "".join(token["hira"] for token in _kakasi().convert(norm)).replace(" ", "")
+    return "".join(hira for _surface, hira in readings(norm)).replace(" ", "")
 
 
 def reading_in(word: str, text: str) -> bool:

@@ -9,6 +9,7 @@ text, the span of the original text it came from, so entity spans can point into
 from __future__ import annotations
 
 import os
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -184,3 +185,27 @@ def _pos_names(_dictionary: str) -> dict[int, str]:
     """Part-of-speech id → its first level (名詞, 動詞 …), filled as ids are met (a dictionary
     has a few thousand ids; a message uses a handful)."""
     return {}
+
+
+def readings(text: str) -> list[tuple[str, str]]:
+    """(surface, hiragana reading) of every morpheme of `text`, spaces included, so that the
+    surfaces joined give `text` back. Read with Sudachi's dictionary (mode C, the words the NLU
+    sees), the one the NLU has loaded anyway; a word Sudachi does not know keeps
+    its surface as its reading, and so do digits and Latin letters (1通 stays 1)."""
+    if not text:
+        return []
+    tok = _tokenizer()
+    out: list[tuple[str, str]] = []
+    for _base, piece in _pieces(text):
+        for m in tok.tokenize(piece):
+            surface = m.surface()
+            kana = m.reading_form() if not m.is_oov() and _JAPANESE.search(surface) else ""
+            out.append((surface, _katakana_to_hiragana(kana) if kana else surface))
+    return out
+
+
+_JAPANESE = re.compile(r"[\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff々]")
+
+
+def _katakana_to_hiragana(text: str) -> str:
+    return "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in text)
