@@ -92,7 +92,7 @@ class Dispatcher:
             )
             # Every turn, not once per conversation: a link that stops counting (demo mode off, the
             # resident unlinked) must not live on in the stored state.
-            state.resident_id = await svc.resolve_resident(event.channel, event.sender_id, session=db)
+            state.resident_id = await svc.resolve_resident(event.channel, event.sender_id, session=db, link=conv.link)
             ctx = TurnContext(event=event, state=state, parse=parse, services=svc, today=svc.today(), db=db)
             if self.language is not None:  # -- languages: the turn's language from the message
                 self.language.observe(ctx)

@@ -62,20 +62,30 @@ def link_counts(channel: str, linked_by: str, *, demo_mode: bool) -> bool:
 def make_resolver(sessionmaker: async_sessionmaker, *, demo_mode: bool) -> ResidentResolver:  # type: ignore[type-arg]
     """`services.resolve_resident(channel, sender_id)`: the linked resident's id, or None."""
 
-    async def resolve(channel: str, sender_id: str, *, session: AsyncSession | None = None) -> str | None:
-        """In the turn's own session when given (a turn must not hold one connection and wait for
-        a second from the same pool), else in a short one of its own."""
-        query = select(ChannelIdentity.resident_id, ChannelIdentity.linked_by).where(
-            ChannelIdentity.channel == channel, ChannelIdentity.user_id == sender_id
-        )
-        if session is not None:
-            found = (await session.execute(query)).first()
-        else:
-            async with sessionmaker() as own:
-                found = (await own.execute(query)).first()
-        if found is None or not link_counts(channel, found.linked_by, demo_mode=demo_mode):
+    async def resolve(
+        channel: str,
+        sender_id: str,
+        *,
+        session: AsyncSession | None = None,
+        link: tuple[str | None, str | None] | None = None,
+    ) -> str | None:
+        """From `link` when the caller read it already (a turn, with its conversation row), else in
+        the turn's own session when given (a turn must not hold one connection and wait for a
+        second from the same pool), else in a short one of its own."""
+        if link is None:
+            query = select(ChannelIdentity.resident_id, ChannelIdentity.linked_by).where(
+                ChannelIdentity.channel == channel, ChannelIdentity.user_id == sender_id
+            )
+            if session is not None:
+                found = (await session.execute(query)).first()
+            else:
+                async with sessionmaker() as own:
+                    found = (await own.execute(query)).first()
+            link = (None, None) if found is None else (found.resident_id, found.linked_by)
+        resident_id, linked_by = link
+        if resident_id is None or linked_by is None or not link_counts(channel, linked_by, demo_mode=demo_mode):
             return None
-        return found.resident_id  # type: ignore[no-any-return]
+        return resident_id
 
     return resolve
 

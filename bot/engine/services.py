@@ -35,9 +35,18 @@ log = logging.getLogger(__name__)
 
 
 class ResidentResolver(Protocol):
-    """(channel, sender id) -> the linked resident's id; in the turn's session when given."""
+    """(channel, sender id) -> the linked resident's id; in the turn's session when given, or from
+    `link`, the (resident id, linked by) of the sender's channel identity already read (a turn
+    reads it with its conversation row: bot.engine.state.claim)."""
 
-    async def __call__(self, channel: str, sender_id: str, *, session: AsyncSession | None = None) -> str | None: ...
+    async def __call__(
+        self,
+        channel: str,
+        sender_id: str,
+        *,
+        session: AsyncSession | None = None,
+        link: tuple[str | None, str | None] | None = None,
+    ) -> str | None: ...
 
 
 Sender = Callable[[str, list[Reply]], Awaitable[None]]  # (sender_id, replies): wake delivery after a commit
@@ -45,7 +54,13 @@ Sender = Callable[[str, list[Reply]], Awaitable[None]]  # (sender_id, replies): 
 OutboxWriter = Callable[[AsyncSession, str, list[Reply]], Awaitable[None]]
 
 
-async def _anonymous(_channel: str, _sender_id: str, *, session: AsyncSession | None = None) -> str | None:
+async def _anonymous(
+    _channel: str,
+    _sender_id: str,
+    *,
+    session: AsyncSession | None = None,
+    link: tuple[str | None, str | None] | None = None,
+) -> str | None:
     return None
 
 

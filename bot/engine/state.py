@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select, text, update
+from sqlalchemy import and_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store.db import LOCK_TIMEOUT_INFO
 from bot.store.models import Conversation
+from knowledge.residents import ChannelIdentity
 
 ConversationStatus = Literal["bot", "pending_handoff", "human"]
 
@@ -83,6 +84,9 @@ class ConversationRow:
     status: str
     state: dict[str, Any] | None
     state_saved_at: datetime | None
+    # the sender's channel identity as read with the row (resident id, how it was linked), both
+    # None when there is none: the turn resolves the resident from it without a statement of its own
+    link: tuple[str | None, str | None] = (None, None)
 
 
 _COLUMNS = (
@@ -144,9 +148,14 @@ async def claim_existing(
     ttl_seconds: int,
 ) -> tuple[ConversationRow, ConversationState] | None:
     """Like `claim` for a conversation that must exist already (staff actions): None when not."""
-    query = select(*_COLUMNS).where(Conversation.id == conversation_id)
+    identity = and_(ChannelIdentity.channel == Conversation.channel, ChannelIdentity.user_id == Conversation.sender_id)
+    query = (
+        select(*_COLUMNS, ChannelIdentity.resident_id, ChannelIdentity.linked_by)
+        .outerjoin(ChannelIdentity, identity)
+        .where(Conversation.id == conversation_id)
+    )
     if _dialect(db) == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(of=Conversation)
         await _lock_timeout(db, lock_timeout_seconds)
     try:
         found = (await db.execute(query)).first()
@@ -155,7 +164,8 @@ async def claim_existing(
         raise
     if found is None:
         return None
-    row = ConversationRow(*found)
+    conversation_id_, channel, sender_id, status, state, saved_at, resident_id, linked_by = found
+    row = ConversationRow(conversation_id_, channel, sender_id, status, state, saved_at, (resident_id, linked_by))
     return row, state_of(row, ttl_seconds=ttl_seconds)
 
 

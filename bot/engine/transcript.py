@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, insert, null, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Conversation, Message, utcnow
@@ -65,7 +65,7 @@ async def append_messages(
             "channel": conversation.channel,
             "author": entry.author,
             "text": entry.text,
-            "payload": null() if entry.payload is None else entry.payload,  # SQL NULL, not JSON null
+            "payload": entry.payload,  # None is SQL NULL (the column's none_as_null)
             "intent": entry.intent,
             "confidence": entry.confidence,
             "external_id": entry.external_id,
@@ -74,7 +74,10 @@ async def append_messages(
         for entry in entries
     ]
     table = cast(Table, Message.__table__)
-    ids = sorted((await session.execute(insert(table).values(rows).returning(table.c.id))).scalars())
+    # executemany with RETURNING: one INSERT … VALUES statement (SQLAlchemy's insertmanyvalues),
+    # compiled once and cached, whatever the number of rows; ids in the order of `entries`
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = list((await session.execute(statement, rows)).scalars())
     if touch:
         await session.execute(
             update(Conversation)

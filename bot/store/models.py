@@ -40,7 +40,7 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(20))
     author: Mapped[str] = mapped_column(String(20))  # resident | bot | staff
     text: Mapped[str] = mapped_column(Text, default="")
-    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     intent: Mapped[str | None] = mapped_column(String(60), nullable=True)
     confidence: Mapped[float | None] = mapped_column(nullable=True)
     external_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
