@@ -16,8 +16,8 @@ import logging
 from collections.abc import Callable, Iterable
 
 from bot.engine import requests_queue
+from bot.engine.protocols import ALWAYS_FIRST, FaqStep, FormHandler, Handler
 from bot.engine.turn import TurnContext
-from handlers.base import ALWAYS_FIRST, FaqStep, FormHandler, Handler
 from nlu.safety import safety_intent
 
 log = logging.getLogger(__name__)
