@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from bot.engine.expectations import Expectation
 from bot.engine.turn import TurnContext
 
 # Intents that win over everything, an active form and the FAQ included (when the words say so)
@@ -41,6 +42,24 @@ class FormHandler(Handler, Protocol):
 
     async def prompt(self, ctx: TurnContext) -> None:
         """Ask again for the next missing thing (used after an interruption)."""
+        ...
+
+
+@runtime_checkable
+class ExpectationOwner(Protocol):
+    """A handler that owns the answer to an open question or followup on the stack of
+    expectations (`bot/engine/expectations.py`): `expects` names them; the router asks `claims`
+    top first, before any intent, and gives a claimed message to `answer`."""
+
+    name: str
+    expects: frozenset[str]
+
+    def claims(self, ctx: TurnContext, expectation: Expectation) -> bool:
+        """Is this message the answer to `expectation`?"""
+        ...
+
+    async def answer(self, ctx: TurnContext, expectation: Expectation) -> None:
+        """Answer it (and take the expectation off the stack)."""
         ...
 
 
