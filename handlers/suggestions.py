@@ -154,7 +154,7 @@ class SuggestionHook:
 
 def is_procedure(ctx: TurnContext, intent: str) -> bool:
     """A procedure of the loaded catalog (the one source of the procedure intents)."""
-    catalog = ctx.services.knowledge.get("catalog")
+    catalog = ctx.services.knowledge.catalog
     return catalog is not None and catalog.is_procedure_intent(intent)
 
 
@@ -238,7 +238,7 @@ def _interaction(ctx: TurnContext, intent: str, *, kind: str | None = None, deta
     form = ctx.state.active_form
     # A handoff's own intent ("職員と話す") names no procedure: the form or the last topic does.
     department = department_of(
-        ctx.services.knowledge.get("catalog"), intent, form.name if form else None, ctx.state.last_intent
+        ctx.services.knowledge.catalog, intent, form.name if form else None, ctx.state.last_intent
     )
     assert ctx.state.resident_id is not None
     return interaction(

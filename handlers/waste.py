@@ -1,6 +1,6 @@
 """ごみ分別: "Xは何ごみ？" from the separation list, and collection days from the catalog.
 
-The item answer comes from `services.knowledge["waste"]` (knowledge/waste.py): the category and
+The item answer comes from `services.knowledge.waste` (knowledge/waste.py): the category and
 the list's note (size and weight limits). Several close items become buttons; an item that is
 粗大ごみ offers the 粗大ごみ form. "燃えるごみは何曜日？" is answered from the catalog's
 `waste_collection` (by area when the message names a town or area).
@@ -120,7 +120,7 @@ class WasteSortingHandler:
         if item is None and ctx.parse.from_payload:
             self._overview(ctx)  # a button to ごみの分け方
             return
-        guide: WasteGuide | None = ctx.services.knowledge.get("waste")
+        guide: WasteGuide | None = ctx.services.knowledge.waste
         answer = guide.lookup(str(item or text)) if guide is not None and len(guide) else None
         if answer is None and item is None and _is_generic(extract_item(text)):
             self._overview(ctx)  # "ごみの分け方を教えて": no item named

@@ -26,7 +26,7 @@ MAX_REQUESTS = 3
 def _is_request(ctx: TurnContext, intent: str) -> bool:
     """A request is a procedure of the catalog that a handler answers (not a bare value, not a
     greeting): `inform` ("ベッド") is one item of a list, not a second request."""
-    catalog = ctx.services.knowledge.get("catalog")
+    catalog = ctx.services.knowledge.catalog
     # a form or the info handler answers every catalog procedure
     return intent not in NOT_REQUESTS and catalog is not None and catalog.is_procedure_intent(intent)
 
@@ -50,7 +50,7 @@ async def split_requests(ctx: TurnContext) -> list[Parse]:
 
 
 def label(ctx: TurnContext, parse: Parse) -> str:
-    catalog = ctx.services.knowledge.get("catalog")
+    catalog = ctx.services.knowledge.catalog
     proc = catalog.get(parse.intent) if catalog is not None else None
     return proc.name if proc is not None else parse.text
 

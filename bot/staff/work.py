@@ -190,10 +190,10 @@ def _filler(request: Request, services: Services, slot_name: str, raw: str) -> A
 
 
 def canned_replies(services: Services) -> dict[str, list[dict[str, str]]]:
-    cached = services.knowledge.get("staff_replies")
+    cached = services.knowledge.staff_replies
     if cached is None:
         cached = load_canned(Path(services.settings.data_dir), set(department_names(services)))
-        services.knowledge["staff_replies"] = cached
+        services.knowledge.replace(staff_replies=cached)
     return dict(cached)
 
 
