@@ -124,7 +124,7 @@ def router() -> APIRouter:
     @api.get("/departments", response_model=list[Loose], responses=errors(401, 403, 503))
     async def departments(services: ServicesDep, who: StaffDep) -> list[dict[str, Any]]:
         """Every department (for transfers), whether staff are on duty now and when next."""
-        hours = services.knowledge.get("office_hours")
+        hours = services.knowledge.office_hours
         now = services.now()
         listed = []
         for dept, name in department_names(services).items():
