@@ -105,7 +105,7 @@ class CallbackForm(Form):
         )
         ctx.db.add(ticket)
         await ctx.db.flush()
-        hours = ctx.services.knowledge.get("office_hours")
+        hours = ctx.services.knowledge.office_hours
         now = ctx.services.now()
         when = "担当の職員から順番にお電話します。"
         if isinstance(hours, OfficeHours) and not hours.is_open(department, now):
@@ -119,7 +119,7 @@ class CallbackForm(Form):
         if isinstance(known, str) and known:
             return known
         names = [f.name for f in ctx.state.paused_forms] + [ctx.state.last_intent]
-        hours = ctx.services.knowledge.get("office_hours")
+        hours = ctx.services.knowledge.office_hours
         return department_for(
-            ctx.services.knowledge.get("catalog"), hours if isinstance(hours, OfficeHours) else None, *names
+            ctx.services.knowledge.catalog, hours if isinstance(hours, OfficeHours) else None, *names
         )

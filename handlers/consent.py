@@ -14,6 +14,7 @@ import unicodedata
 
 from bot.engine.events import Button
 from bot.engine.identity import redeem_link_code
+from bot.engine.state import Expectation
 from bot.engine.turn import TurnContext, payload
 from handlers.base import Handler
 from knowledge.profile import load_turn_profile, set_consent
@@ -51,6 +52,7 @@ LINK_TEXT = {
     "rate_limited": "入力の回数が上限に達しました。しばらく時間をおいてから、もう一度お試しください。",
     "not_linkable": "このチャットでは連携できません。お手数ですが、ページを開き直してからもう一度お試しください。",
 }
+LINKED_THIS_TURN = "link_code_answered"  # a one-turn flag (TurnContext.flags)
 ASK_CODE_TEXT = "窓口で職員からお受け取りになった6桁の連携コードを送ってください。"
 
 
@@ -102,8 +104,18 @@ class PrivacyInfoHandler:
 
 
 class ConsentHandler:
+    """`consent_give` / `consent_withdraw`, and the yes/no to the consent question (an open
+    `question` on the stack of expectations, claimed before any intent)."""
+
     name = "consent"
     intents = frozenset({"consent_give", "consent_withdraw"})
+    expects = frozenset({"consent"})
+
+    def claims(self, ctx: TurnContext, expectation: Expectation) -> bool:
+        return ctx.parse.intent in ("affirm", "deny") and ctx.state.resident_id is not None
+
+    async def answer(self, ctx: TurnContext, expectation: Expectation) -> None:
+        await answer_pending(ctx)
 
     async def handle(self, ctx: TurnContext) -> None:
         if ctx.state.resident_id is None:
@@ -129,8 +141,24 @@ async def answer_pending(ctx: TurnContext) -> bool:
 
 
 class LinkAccountHandler:
+    """`link_account`, and a bare code typed after the bot asked for it (the open `link_code`
+    question, claimed before any intent; the suggestion hook links a code in a message the NLU
+    did not place)."""
+
     name = "link_account"
     intents = frozenset({"link_account"})
+    expects = frozenset({"link_code"})
+
+    def claims(self, ctx: TurnContext, expectation: Expectation) -> bool:
+        text = ctx.event.text
+        return bool(text) and not ctx.parse.from_payload and find_code(text, bare=True) is not None
+
+    async def answer(self, ctx: TurnContext, expectation: Expectation) -> None:
+        code = find_code(ctx.event.text, bare=True)
+        ctx.once(LINKED_THIS_TURN)  # the suggestion hook leaves this turn alone
+        ctx.state.fallback_streak = 0
+        if code is not None:
+            await link_with_code(ctx, code)
 
     async def handle(self, ctx: TurnContext) -> None:
         code = find_code(ctx.parse.text or ctx.event.text, bare=False)

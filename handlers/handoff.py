@@ -32,7 +32,7 @@ class SensitiveHandler:
 
 def dv_text(ctx: TurnContext) -> str:
     """The hotlines of the office-hours data (110番 first), at once, whatever the hour."""
-    hours = ctx.services.knowledge.get("office_hours")
+    hours = ctx.services.knowledge.office_hours
     hotlines = getattr(hours, "hotlines", ())
     if not hotlines:
         return DV_TEXT

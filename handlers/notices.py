@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 
 from bot.engine.events import Button
 from bot.engine.turn import TurnContext, payload
+from knowledge.base import required
 from knowledge.notices import ALL_TOPICS, NoticeOptout, subjects, utcnow
 from knowledge.outreach_rules import OutreachBook, Topic
 from knowledge.residents import Consent
@@ -39,7 +40,7 @@ class NoticeSettingsHandler:
     intents = frozenset({"notice_settings"})
 
     async def handle(self, ctx: TurnContext) -> None:
-        book: OutreachBook = ctx.services.knowledge["outreach"]
+        book: OutreachBook = required(ctx.services.knowledge.outreach, "outreach")
         text = ctx.parse.text
         action = ctx.parse.entity("notice_action") or _action(text)
         topic = book.topics.get(str(ctx.parse.entity("notice_topic") or "")) or book.topic_in(text)
@@ -86,7 +87,7 @@ async def _resume(ctx: TurnContext, subject: str, topic: Topic | None) -> None:
         )
         if stopped_all is not None:
             await ctx.db.execute(delete(NoticeOptout).where(NoticeOptout.id == stopped_all))
-            book: OutreachBook = ctx.services.knowledge["outreach"]
+            book: OutreachBook = required(ctx.services.knowledge.outreach, "outreach")
             for other in book.topics.values():
                 if other.id != topic.id:
                     ctx.db.add(NoticeOptout(subject=subject, topic=other.id, created_at=utcnow()))

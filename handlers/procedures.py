@@ -31,7 +31,7 @@ OTHER_PROCEDURE_CONFIDENCE = 0.75  # a question this sure about another procedur
 
 
 def catalog_of(ctx: TurnContext) -> Catalog:
-    catalog = ctx.services.knowledge.get("catalog")
+    catalog = ctx.services.knowledge.catalog
     if catalog is None:
         raise RuntimeError("the procedure catalog is not loaded (knowledge.loader.load_knowledge)")
     return catalog
@@ -151,7 +151,7 @@ def answer_facet_question(ctx: TurnContext, intents: frozenset[str]) -> bool:
     """In the middle of a form: a question about one facet ("手数料はいくら？") of the
     procedure asked about (the message's own if confident, else the form's) is answered in a
     sentence from the catalog; False when it is no such question (the form takes the message)."""
-    catalog = ctx.services.knowledge.get("catalog")
+    catalog = ctx.services.knowledge.catalog
     facet = None if ctx.parse.from_payload else facet_question(ctx.parse.text)
     if catalog is None or facet is None:
         return False
@@ -177,7 +177,7 @@ class ProcedureInfoHandler:
         self.otherwise = otherwise
 
     async def handle(self, ctx: TurnContext) -> None:
-        catalog = ctx.services.knowledge.get("catalog")  # None: not loaded, nothing is a procedure
+        catalog = ctx.services.knowledge.catalog  # None: not loaded, nothing is a procedure
         if catalog is None or not catalog.is_procedure_intent(ctx.parse.intent):
             ctx.handled_by = self.otherwise.name
             await self.otherwise.handle(ctx)

@@ -13,6 +13,7 @@ from typing import Any
 from bot.engine.events import Button
 from bot.engine.turn import TurnContext, payload
 from handlers.forms import as_int
+from knowledge.base import required
 from knowledge.places import PlaceMatch
 from knowledge.report_data import ReportData
 
@@ -20,7 +21,7 @@ SUGGEST = "_place_suggest"  # towns offered for the last unsure address (read by
 
 
 def report_data(ctx: TurnContext) -> ReportData:
-    data = ctx.services.knowledge["reports"]
+    data = required(ctx.services.knowledge.reports, "reports")
     assert isinstance(data, ReportData)
     return data
 

@@ -35,7 +35,7 @@ PHOTO_ERRORS = {
     "too_many_pixels": "写真の画素数が大きすぎます（4,000万画素まで）。縮小してもう一度送ってください。",
     "broken": "写真のデータが途中で切れているようです。もう一度送ってください。",
 }
-PHOTO_SEEN = "_photo_turn"  # the turn whose photo payload was already taken
+PHOTO_TAKEN = "report_photo_taken"  # a one-turn flag (TurnContext.flags): this turn's photo payload was read
 
 
 def _category_from(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
@@ -168,9 +168,8 @@ class ReportForm(Form):
         """A photo payload (once per turn): its upload of this conversation, or the reason the
         channel could not take it. True when it changed the form."""
         form = ctx.state.active_form
-        if ctx.parse.intent != "report_photo" or form is None or form.slots.get(PHOTO_SEEN) == ctx.state.turn:
+        if ctx.parse.intent != "report_photo" or form is None or not ctx.once(PHOTO_TAKEN):
             return False
-        form.slots[PHOTO_SEEN] = ctx.state.turn
         error = ctx.parse.entity("error")
         ref = ctx.parse.entity("photo")
         if isinstance(error, str):

@@ -297,7 +297,7 @@ class ReservationManageForm(Form):
         owner = current.resident_id
         await record_cancellation(
             session,
-            catalog=ctx.services.knowledge.get("catalog"),
+            catalog=ctx.services.knowledge.catalog,
             kind=kind,
             number=number,
             residents={r for r in (rid, owner) if r},

@@ -38,7 +38,7 @@ _BOOKED: ContextVar[Booked | None] = ContextVar("booked", default=None)
 
 
 def services_data(ctx: TurnContext) -> ServicesData:
-    data = ctx.services.knowledge.get("services")
+    data = ctx.services.knowledge.services
     if not isinstance(data, ServicesData):
         raise RuntimeError("services data is not loaded (knowledge.loader.load_knowledge)")
     return data
@@ -277,7 +277,7 @@ class BookingForm(Form):
             resident_id=resident_id,
             kind="reservation",
             intent=self.kind,
-            department=department_of(ctx.services.knowledge.get("catalog"), self.kind),
+            department=department_of(ctx.services.knowledge.catalog, self.kind),
             conversation_id=ctx.state.conversation_id,
             channel=ctx.state.channel,
             details={"number": number},

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.events import Button, Card, Reply
 from bot.engine.turn import TurnContext, payload
-from handlers.consent import ASK_TEXT, consent_buttons, find_code, link_with_code
+from handlers.consent import ASK_TEXT, LINKED_THIS_TURN, consent_buttons, find_code, link_with_code
 from knowledge.profile import (
     TurnProfile,
     decide_suggestion,
@@ -78,7 +78,7 @@ class SuggestionHook:
 
     async def after_turn(self, ctx: TurnContext) -> None:
         state, intent = ctx.state, ctx.parse.intent
-        if state.status != "bot" or await _link_code_in_message(ctx):
+        if state.status != "bot" or LINKED_THIS_TURN in ctx.flags or await _link_code_in_message(ctx):
             return
         if state.pending_question == "consent" and intent not in ("affirm", "deny", "privacy_info"):
             state.pending_question = None  # the question was passed over: never repeat it here
@@ -154,7 +154,7 @@ class SuggestionHook:
 
 def is_procedure(ctx: TurnContext, intent: str) -> bool:
     """A procedure of the loaded catalog (the one source of the procedure intents)."""
-    catalog = ctx.services.knowledge.get("catalog")
+    catalog = ctx.services.knowledge.catalog
     return catalog is not None and catalog.is_procedure_intent(intent)
 
 
@@ -238,7 +238,7 @@ def _interaction(ctx: TurnContext, intent: str, *, kind: str | None = None, deta
     form = ctx.state.active_form
     # A handoff's own intent ("職員と話す") names no procedure: the form or the last topic does.
     department = department_of(
-        ctx.services.knowledge.get("catalog"), intent, form.name if form else None, ctx.state.last_intent
+        ctx.services.knowledge.catalog, intent, form.name if form else None, ctx.state.last_intent
     )
     assert ctx.state.resident_id is not None
     return interaction(

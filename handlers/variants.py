@@ -37,7 +37,7 @@ def reading_in(word: str, text: str) -> bool:
 
 def did_you_mean(ctx: TurnContext) -> list[tuple[str, str]]:
     """(intent, title) of the catalog procedures the NLU hesitated between, best first."""
-    catalog = ctx.services.knowledge.get("catalog")
+    catalog = ctx.services.knowledge.catalog
     if catalog is None or ctx.parse.from_payload:
         return []
     out: list[tuple[str, str]] = []

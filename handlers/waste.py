@@ -1,6 +1,6 @@
 """ごみ分別: "Xは何ごみ？" from the separation list, and collection days from the catalog.
 
-The item answer comes from `services.knowledge["waste"]` (knowledge/waste.py): the category and
+The item answer comes from `services.knowledge.waste` (knowledge/waste.py): the category and
 the list's note (size and weight limits). Several close items become buttons; an item that is
 粗大ごみ offers the 粗大ごみ form. "燃えるごみは何曜日？" is answered from the catalog's
 `waste_collection` (by area when the message names a town or area).
@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 from bot.engine.events import Button, Card
+from bot.engine.state import Expectation
 from bot.engine.turn import TurnContext, payload
 from handlers.procedures import catalog_of, say_procedure
 from handlers.variants import reading_in
@@ -71,25 +72,45 @@ def area_in(collection: WasteCollection, text: str) -> CollectionArea | None:
     return None
 
 
-# The question "which area?" stays open for the next message only: {"turn": …, "category": …}.
-AREA_QUESTION = "waste_area_question"
+# The question "which area?" counts for the next message only: a `followup` on the conversation's
+# stack of expectations (bot/engine/expectations.py), with the category asked about.
+AREA_QUESTION = "waste_area"
 
 
 class WasteSortingHandler:
-    """`waste_sorting`, and `inform` when it answers this handler's "お住まいの地区は？".
+    """`waste_sorting`, and the answer to this handler's "お住まいの地区は？".
 
-    No form is active when the bot asks for the area (it offers buttons), so a typed answer
-    ("本町です") is a bare `inform`, which no other handler owns outside a form. Any other
-    `inform` goes on to the fallback handler, as it would without this handler.
+    No form is active when the bot asks for the area (it offers buttons); the question is a
+    followup on the stack, and the router gives this handler a typed answer that names an area
+    ("本町です", a bare `inform`) before any intent (`claims` / `answer`). Any other `inform` goes
+    on to the fallback handler, as it would without this handler.
     """
 
     name = "waste_sorting"
     intents = frozenset({"waste_sorting", "inform"})
+    expects = frozenset({AREA_QUESTION})
+
+    def claims(self, ctx: TurnContext, expectation: Expectation) -> bool:
+        collection = catalog_of(ctx).waste_collection
+        return ctx.parse.intent == "inform" and collection is not None and area_in(collection, _text(ctx)) is not None
+
+    async def answer(self, ctx: TurnContext, expectation: Expectation) -> None:
+        ctx.state.drop_expected("followup", AREA_QUESTION)
+        collection = catalog_of(ctx).waste_collection
+        text = _text(ctx)
+        area = area_in(collection, text) if collection is not None else None
+        if collection is None or area is None:  # claimed only with both
+            return
+        category = str(expectation.data.get("category") or "") or category_in(text)
+        self._area_days(ctx, collection, area, category if category in _categories(collection) else None)
 
     async def handle(self, ctx: TurnContext) -> None:
-        asked = ctx.state.data.pop(AREA_QUESTION, None)
-        if ctx.parse.intent == "inform":
-            await self._area_answer_or_fallback(ctx, asked)
+        ctx.state.drop_expected("followup", AREA_QUESTION)  # answered or passed over: closed
+        if ctx.parse.intent == "inform":  # not an area the bot asked for (the router asks `claims` first)
+            from handlers.fallback import FallbackHandler
+
+            ctx.handled_by = FallbackHandler.name
+            await FallbackHandler().handle(ctx)
             return
         item = ctx.parse.entity("item")
         text = _text(ctx)
@@ -99,7 +120,7 @@ class WasteSortingHandler:
         if item is None and ctx.parse.from_payload:
             self._overview(ctx)  # a button to ごみの分け方
             return
-        guide: WasteGuide | None = ctx.services.knowledge.get("waste")
+        guide: WasteGuide | None = ctx.services.knowledge.waste
         answer = guide.lookup(str(item or text)) if guide is not None and len(guide) else None
         if answer is None and item is None and _is_generic(extract_item(text)):
             self._overview(ctx)  # "ごみの分け方を教えて": no item named
@@ -110,23 +131,9 @@ class WasteSortingHandler:
         else:
             self._answer(ctx, answer)
 
-    async def _area_answer_or_fallback(self, ctx: TurnContext, asked: dict[str, object] | None) -> None:
-        collection = catalog_of(ctx).waste_collection
-        text = _text(ctx)
-        just_asked = isinstance(asked, dict) and asked.get("turn") == ctx.state.turn - 1
-        if collection is not None and just_asked:
-            area = area_in(collection, text)
-            category = str(asked.get("category") or "") or category_in(text)  # type: ignore[union-attr]
-            if area is not None:
-                self._area_days(ctx, collection, area, category if category in _categories(collection) else None)
-                return
-        from handlers.fallback import FallbackHandler
-
-        ctx.handled_by = FallbackHandler.name
-        await FallbackHandler().handle(ctx)
-
     def _ask_area(self, ctx: TurnContext, category: str | None) -> None:
-        ctx.state.data[AREA_QUESTION] = {"turn": ctx.state.turn, "category": category}
+        ctx.state.drop_expected("followup", AREA_QUESTION)
+        ctx.state.expect("followup", AREA_QUESTION, data={"category": category}, for_turns=1)
 
     def _overview(self, ctx: TurnContext) -> None:
         catalog = catalog_of(ctx)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from knowledge.base import Knowledge, KnowledgeBase
 from knowledge.catalog import load_catalog
 from knowledge.english import EnglishTexts
 from knowledge.faq import FaqIndex, parse_faq_file
@@ -38,28 +39,31 @@ class KnowledgeHolder(Protocol):
     @property
     def settings(self) -> _Settings: ...
 
-    knowledge: dict[str, Any]
+    knowledge: KnowledgeBase
 
 
 def load_knowledge(services: KnowledgeHolder) -> None:
-    services.knowledge.clear()
+    """Load and validate everything, then swap it in whole (`knowledge/base.py`)."""
     data_dir = Path(services.settings.data_dir)
-    catalog = load_catalog(data_dir)
-    services.knowledge["catalog"] = catalog
-    services.knowledge["faq"] = load_faq(data_dir)
-    services.knowledge["waste"] = load_waste(data_dir)
-    services.knowledge["office_hours"] = load_office_hours(data_dir, set(catalog.data.departments))
-    services.knowledge["services"] = load_services()  # reservations: 粗大ごみ, 一時預かり, 施設, 介護の相談
-    services.knowledge["reports"] = load_report_data(data_dir, catalog)  # 通報: categories, towns
-    services.knowledge["outreach"] = load_rules(rules_path(data_dir))  # notices (CONTRACTS §7)
-    services.knowledge["english"] = EnglishTexts.load(data_dir)  # CONTRACTS §9 (knowledge/english.py)
+    catalog, faq, waste = load_catalog(data_dir), load_faq(data_dir), load_waste(data_dir)
+    loaded = Knowledge(
+        catalog=catalog,
+        faq=faq,
+        waste=waste,
+        office_hours=load_office_hours(data_dir, set(catalog.data.departments)),
+        services=load_services(),  # reservations: 粗大ごみ, 一時預かり, 施設, 介護の相談
+        reports=load_report_data(data_dir, catalog),  # 通報: categories, towns
+        outreach=load_rules(rules_path(data_dir)),  # notices (CONTRACTS §7)
+        english=EnglishTexts.load(data_dir),  # CONTRACTS §9 (knowledge/english.py)
+    )
+    services.knowledge.swap(loaded)
     log.info(
         "knowledge loaded",
         extra={
             "catalog": catalog.source,
             "procedures": len(catalog.procedures),
-            "faq_entries": len(services.knowledge["faq"]),
-            "waste_items": len(services.knowledge["waste"]),
+            "faq_entries": len(faq),
+            "waste_items": len(waste),
         },
     )
 

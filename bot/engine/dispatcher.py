@@ -24,12 +24,12 @@ from bot.engine.handoff_notice import (
     pending_since,
     waited_too_long,
 )
+from bot.engine.protocols import LanguageHook, TurnHook
 from bot.engine.router import Router
 from bot.engine.services import Services
 from bot.engine.state import ConversationRow, ConversationState, begin_turn, claim, put
 from bot.engine.transcript import TranscriptEntry, append_messages, button_title, external_id_seen
 from bot.engine.turn import Parse, TurnContext, payload
-from handlers.base import LanguageHook, TurnHook
 
 log = logging.getLogger(__name__)
 

@@ -49,16 +49,16 @@ def choose_department(ctx: TurnContext) -> str:
     state = ctx.state
     names = [state.active_form.name if state.active_form else None, ctx.parse.intent, state.last_intent]
     names += [f.name for f in state.paused_forms]
-    return department_for(ctx.services.knowledge.get("catalog"), _hours(ctx), *names)
+    return department_for(ctx.services.knowledge.catalog, _hours(ctx), *names)
 
 
 def _hours(ctx: TurnContext) -> OfficeHours | None:
-    hours = ctx.services.knowledge.get("office_hours")
+    hours = ctx.services.knowledge.office_hours
     return hours if isinstance(hours, OfficeHours) else None
 
 
 def department_name(ctx: TurnContext, department: str) -> str:
-    catalog = ctx.services.knowledge.get("catalog")
+    catalog = ctx.services.knowledge.catalog
     found = catalog.data.departments.get(department) if catalog is not None else None
     return found.name if found is not None else "担当部署"
 

@@ -2,17 +2,18 @@
 
 The message is split into clauses (`nlu.clauses`), each clause parsed by the NLU; when two or more
 clauses are confident requests for different things (a procedure, a booking, a ごみ question) the
-bot says it will take them in turn, answers the first, and keeps the rest in the conversation
-state (`state.data["pending_requests"]`). After a turn in which no form is left active (the
-first request answered, or its form done or cancelled), the next one is taken.
+bot says it will take them in turn, answers the first, and keeps the rest on the conversation's
+stack of expectations (a `requests` entry, below the form the first request starts). After a turn
+in which no form is left active (the first request answered, or its form done or cancelled), the
+next one is taken.
 """
 
 from __future__ import annotations
 
+from bot.engine.expectations import REQUESTS
 from bot.engine.turn import Parse, TurnContext
 from nlu.clauses import split_clauses
 
-PENDING = "pending_requests"
 MIN_CONFIDENCE = 0.6
 WEAK_MIN_CONFIDENCE = 0.8  # a clause cut at "と" must be a clearer request
 NOT_REQUESTS = frozenset(
@@ -25,7 +26,7 @@ MAX_REQUESTS = 3
 def _is_request(ctx: TurnContext, intent: str) -> bool:
     """A request is a procedure of the catalog that a handler answers (not a bare value, not a
     greeting): `inform` ("ベッド") is one item of a list, not a second request."""
-    catalog = ctx.services.knowledge.get("catalog")
+    catalog = ctx.services.knowledge.catalog
     # a form or the info handler answers every catalog procedure
     return intent not in NOT_REQUESTS and catalog is not None and catalog.is_procedure_intent(intent)
 
@@ -49,7 +50,7 @@ async def split_requests(ctx: TurnContext) -> list[Parse]:
 
 
 def label(ctx: TurnContext, parse: Parse) -> str:
-    catalog = ctx.services.knowledge.get("catalog")
+    catalog = ctx.services.knowledge.catalog
     proc = catalog.get(parse.intent) if catalog is not None else None
     return proc.name if proc is not None else parse.text
 
@@ -60,22 +61,31 @@ def announce(ctx: TurnContext, parses: list[Parse]) -> None:
 
 
 def keep(ctx: TurnContext, parses: list[Parse]) -> None:
-    ctx.state.data[PENDING] = [
-        {"text": p.text, "intent": p.intent, "confidence": p.confidence, "entities": p.entities} for p in parses
-    ]
+    drop(ctx)
+    ctx.state.expect(
+        "requests",
+        REQUESTS,
+        data={
+            "parses": [
+                {"text": p.text, "intent": p.intent, "confidence": p.confidence, "entities": p.entities} for p in parses
+            ]
+        },
+    )
 
 
 def drop(ctx: TurnContext) -> None:
-    ctx.state.data.pop(PENDING, None)
+    ctx.state.drop_expected("requests")
 
 
 def next_pending(ctx: TurnContext) -> Parse | None:
-    pending = ctx.state.data.get(PENDING) or []
-    if not pending:
+    entry = ctx.state.expected("requests")
+    pending = list(entry.data.get("parses") or []) if entry is not None else []
+    if entry is None or not pending:
+        drop(ctx)
         return None
     first, rest = pending[0], pending[1:]
     if rest:
-        ctx.state.data[PENDING] = rest
+        entry.data["parses"] = rest
     else:
         drop(ctx)
     return Parse(text=first["text"], intent=first["intent"], confidence=first["confidence"], entities=first["entities"])

@@ -1,4 +1,10 @@
-"""Router: active procedure first, then FAQ-first, then intent -> handler, then fallback.
+"""Router: the stack of expectations first, then FAQ-first, then intent -> handler, then fallback.
+
+Who owns the next message is one ordered stack in the conversation's state
+(`bot/engine/expectations.py`), asked top first: the active form, an open question or a followup
+whose owner claims the message (`ExpectationOwner`: the consent yes/no, the link code, ごみ's
+"which area?"), paused forms and queued requests (these claim nothing; queued requests are taken
+after the turn when no form waits). Stale entries are dropped first.
 
 Some intents win over everything (cancel, asking for a person, DV or abuse). While a form is
 active, the form takes the message unless it is clearly about something else; then that other
@@ -15,9 +21,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from bot.engine import requests_queue
+from bot.engine import expectations, requests_queue
+from bot.engine.expectations import Expectation
+from bot.engine.protocols import ALWAYS_FIRST, ExpectationOwner, FaqStep, FormHandler, Handler
 from bot.engine.turn import TurnContext
-from handlers.base import ALWAYS_FIRST, FaqStep, FormHandler, Handler
 from nlu.safety import safety_intent
 
 log = logging.getLogger(__name__)
@@ -78,8 +85,14 @@ class Router:
         self._facet_answer = facet_answer  # a question mid-form (handlers/procedures.py), given by assembly
         self._by_name: dict[str, Handler] = {}
         self._by_intent: dict[str, Handler] = {}
+        self._by_expectation: dict[str, ExpectationOwner] = {}
         for handler in handlers:
             self._by_name[handler.name] = handler
+            if isinstance(handler, ExpectationOwner):
+                for expected in handler.expects:
+                    if expected in self._by_expectation:
+                        raise ValueError(f"expectation {expected!r} has two owners")
+                    self._by_expectation[expected] = handler
             for intent in handler.intents:
                 if intent in self._by_intent:
                     raise ValueError(f"intent {intent!r} has two handlers")
@@ -99,6 +112,8 @@ class Router:
 
     async def route(self, ctx: TurnContext) -> None:
         self._safety_routing(ctx)
+        for gone in expectations.prune(ctx.state.expectations, ctx.state.turn):
+            log.info("stale expectation dropped", extra={"kind": gone.kind, "expected": gone.name})
         if ctx.parse.intent == "cancel":
             requests_queue.drop(ctx)
         elif ctx.state.active_form is None and not ctx.parse.from_payload:
@@ -126,18 +141,37 @@ class Router:
             await self._route_one(ctx)
 
     async def _route_one(self, ctx: TurnContext) -> None:
+        """The stack, top first: the first entry that takes the message answers it."""
+        for entry in expectations.top_first(ctx.state.expectations):
+            if entry.kind == "form":
+                form = self._active_form(ctx)
+                if form is not None:
+                    await self._form_turn(ctx, form)
+                    return
+            elif entry.kind in ("question", "followup") and await self._claimed(ctx, entry):
+                return
+        await self._answer(ctx)
+
+    async def _claimed(self, ctx: TurnContext, entry: Expectation) -> bool:
+        owner = self._by_expectation.get(entry.name)
+        if owner is None or not owner.claims(ctx, entry):
+            return False  # not its answer: the entry stays (until stale or passed over)
+        ctx.handled_by = owner.name
+        await owner.answer(ctx, entry)
+        return True
+
+    async def _form_turn(self, ctx: TurnContext, form: FormHandler) -> None:
         intent = ctx.parse.intent
-        form = self._active_form(ctx)
-        if form is not None and self._facet_question_in_form(ctx, form):
+        if self._facet_question_in_form(ctx, form):
             # A question in the middle of a form: its answer, then the form's question again.
             ctx.handled_by = "facet_question"
             await form.prompt(ctx)
             return
-        if form is not None and self._answer_not_command(ctx):
+        if self._answer_not_command(ctx):
             ctx.handled_by = form.name
             await form.resume(ctx)
             return
-        if intent in ALWAYS_FIRST or form is None:
+        if intent in ALWAYS_FIRST:
             await self._answer(ctx)
             return
         if form.takes_over(ctx) and not self._unrelated_to_form(ctx, form):
@@ -147,6 +181,9 @@ class Router:
         # An unrelated question in the middle of a form: answer it, then pick the form up again.
         await self._answer(ctx)
         if ctx.state.active_form is not None and ctx.state.active_form.name == form.name:
+            entry = expectations.find(ctx.state.expectations, "form")
+            if entry is not None:  # asked again last: the next message is the form's first
+                expectations.raise_to_top(ctx.state.expectations, entry)
             await form.prompt(ctx)
 
     def _facet_question_in_form(self, ctx: TurnContext, form: FormHandler) -> bool:

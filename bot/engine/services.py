@@ -27,6 +27,7 @@ from bot.engine.state import SqlStateStore, StateStore
 from bot.secret_key import resolve_secret_key
 from bot.settings import Settings
 from bot.store.db import expected_heads, make_async_engine, make_sessionmaker
+from knowledge.base import KnowledgeBase
 
 if TYPE_CHECKING:
     from nlu.interpreter import Interpreter
@@ -79,7 +80,7 @@ class Services:
     hub: Hub
     redis: Redis | None = None
     secret_key: bytes = field(default=b"", repr=False)  # keys link-code and address HMACs (bot/secret_key.py)
-    knowledge: dict[str, Any] = field(default_factory=dict)  # catalog, faq, waste ... by name
+    knowledge: KnowledgeBase = field(default_factory=KnowledgeBase)  # catalog, faq, waste …: knowledge/base.py
     resolve_resident: ResidentResolver = _anonymous  # type: ignore[assignment]  # a function fits the protocol
     senders: dict[str, Sender] = field(default_factory=dict)  # channel -> wake its delivery after a commit
     outbox_writers: dict[str, OutboxWriter] = field(default_factory=dict)  # channel -> rows in a transaction

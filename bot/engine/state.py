@@ -11,32 +11,26 @@ PostgreSQL. A state idle for longer than the TTL is forgotten: the next message 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, SupportsIndex
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, computed_field, model_validator
 from sqlalchemy import and_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.engine import expectations
+from bot.engine.expectations import ActiveForm, Expectation, ExpectationKind
 from bot.store.db import LOCK_TIMEOUT_INFO
 from bot.store.models import Conversation
 from knowledge.residents import ChannelIdentity
 
 ConversationStatus = Literal["bot", "pending_handoff", "human"]
-
-
-class ActiveForm(BaseModel):
-    """A procedure being filled in over several turns."""
-
-    name: str
-    slots: dict[str, Any] = Field(default_factory=dict)
-    requested_slot: str | None = None
-    awaiting_confirmation: bool = False
-    started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+__all__ = ["ActiveForm", "ConversationState", "Expectation", "SqlStateStore", "StateStore", "claim", "put"]
 
 
 class ConversationState(BaseModel):
@@ -44,18 +38,112 @@ class ConversationState(BaseModel):
     channel: str
     sender_id: str
     status: ConversationStatus = "bot"
-    active_form: ActiveForm | None = None
-    paused_forms: list[ActiveForm] = Field(default_factory=list)
+    # who owns the next message, newest on top (bot/engine/expectations.py); `active_form`,
+    # `paused_forms` and `pending_question` are views of it
+    expectations: list[Expectation] = Field(default_factory=list)
     last_intent: str | None = None
     fallback_streak: int = 0
     resident_id: str | None = None
     offered_suggestions: list[str] = Field(default_factory=list)
     consent_asked: bool = False
-    pending_question: str | None = None  # e.g. "consent" while a yes/no question is open
     data: dict[str, Any] = Field(default_factory=dict)
     language: str = "ja"  # ja | easy_ja | en | other (CONTRACTS §9; handlers/i18n.py)
     turn: int = 0
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_shape(cls, data: Any) -> Any:
+        """State saved before the stack (or built with the old field names) loads as a stack."""
+        return expectations.from_legacy(data) if isinstance(data, dict) else data
+
+    # -- views of the stack (also written into the stored JSON, for readers of the old shape) --
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def active_form(self) -> ActiveForm | None:
+        entry = expectations.find(self.expectations, "form")
+        return entry.form if entry is not None else None
+
+    @active_form.setter
+    def active_form(self, form: ActiveForm | None) -> None:
+        expectations.set_active(self.expectations, form, self.turn)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def paused_forms(self) -> list[ActiveForm]:
+        """The forms put aside, oldest first; changing this list changes the stack."""
+        return PausedForms(self)
+
+    @paused_forms.setter
+    def paused_forms(self, forms: list[ActiveForm]) -> None:
+        expectations.set_paused(self.expectations, list(forms), self.turn)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def pending_question(self) -> str | None:
+        """The bot's open yes/no or code question ("consent", "link_code"), if any."""
+        entry = expectations.find(self.expectations, "question")
+        return entry.name if entry is not None else None
+
+    @pending_question.setter
+    def pending_question(self, name: str | None) -> None:
+        expectations.remove(self.expectations, "question")
+        if name is not None:
+            self.expect("question", name)
+
+    # -- the stack for handlers --------------------------------------------------------------
+    def expect(
+        self, kind: ExpectationKind, name: str, *, data: dict[str, Any] | None = None, for_turns: int | None = None
+    ) -> Expectation:
+        """Push what the bot now waits for; `for_turns`: it counts for that many next messages only."""
+        until = None if for_turns is None else self.turn + for_turns
+        entry = Expectation(kind=kind, name=name, data=data or {}, pushed_turn=self.turn, until_turn=until)
+        self.expectations.append(entry)
+        return entry
+
+    def expected(self, kind: ExpectationKind, name: str | None = None) -> Expectation | None:
+        """The top-most live entry of `kind` (named `name`)."""
+        entry = expectations.find(self.expectations, kind, name)
+        return None if entry is None or entry.stale(self.turn) else entry
+
+    def drop_expected(self, kind: ExpectationKind, name: str | None = None) -> list[Expectation]:
+        return expectations.remove(self.expectations, kind, name)
+
+
+class PausedForms(list[ActiveForm]):
+    """`state.paused_forms`: a list whose changes (`pop`, `clear`, …) are written to the stack."""
+
+    def __init__(self, state: ConversationState) -> None:
+        super().__init__(e.form for e in state.expectations if e.kind == "paused_form" and e.form is not None)
+        self._state = state
+
+    def _sync(self) -> None:
+        expectations.set_paused(self._state.expectations, list(self), self._state.turn)
+
+    def append(self, form: ActiveForm) -> None:
+        super().append(form)
+        self._sync()
+
+    def extend(self, forms: Iterable[ActiveForm]) -> None:
+        super().extend(forms)
+        self._sync()
+
+    def insert(self, index: SupportsIndex, form: ActiveForm) -> None:
+        super().insert(index, form)
+        self._sync()
+
+    def pop(self, index: SupportsIndex = -1) -> ActiveForm:
+        form = super().pop(index)
+        self._sync()
+        return form
+
+    def remove(self, form: ActiveForm) -> None:
+        super().remove(form)
+        self._sync()
+
+    def clear(self) -> None:
+        super().clear()
+        self._sync()
 
 
 class StateStoreError(RuntimeError):

@@ -95,6 +95,9 @@ class TurnContext:
     replies: list[Reply] = field(default_factory=list)
     handoff_request: HandoffReason | None = None
     handled_by: str | None = None
+    # one-turn flags ("the photo of this turn was taken"): they live on the turn, never in the
+    # stored state; what must outlast the turn is an expectation on the state's stack
+    flags: set[str] = field(default_factory=set)
 
     def say(
         self,
@@ -105,6 +108,13 @@ class TurnContext:
         custom: dict[str, Any] | None = None,
     ) -> None:
         self.replies.append(Reply(text=text, buttons=tuple(buttons), card=card, custom=custom))
+
+    def once(self, flag: str) -> bool:
+        """True the first time `flag` is raised in this turn, False after."""
+        if flag in self.flags:
+            return False
+        self.flags.add(flag)
+        return True
 
     def request_handoff(self, reason: HandoffReason) -> None:
         self.handoff_request = reason

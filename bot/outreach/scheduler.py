@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from bot.outreach.send import OutreachRun, run_rules
+from knowledge.base import required
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class OutreachScheduler:
 
     async def run_now(self) -> dict[str, Any]:
         svc = self.services
-        run = OutreachRun(svc.settings, svc.sessionmaker, list(svc.knowledge["outreach"].rules))
+        run = OutreachRun(svc.settings, svc.sessionmaker, list(required(svc.knowledge.outreach, "outreach").rules))
         run.writers = dict(svc.outbox_writers)
         result = await run_rules(run, svc.now())
         for _rule, channel, sender, reply in run.written:  # after the commits: wake the channel

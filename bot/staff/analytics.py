@@ -121,7 +121,7 @@ async def figures(services: Any, days: int) -> dict[str, Any]:
 
 
 def _intent_label(services: Any, intent: str) -> str:
-    catalog = services.knowledge.get("catalog")
+    catalog = services.knowledge.catalog
     procedure = catalog.get(intent) if catalog is not None else None
     return procedure.title if procedure is not None else PAYLOAD_LABELS.get(intent, intent)
 

@@ -25,6 +25,7 @@ from bot.outreach.send import OutreachRun, notice_reply
 from bot.outreach.targets import Notice
 from bot.staff.console import StaffDep, StaffIdentity
 from bot.store.models import Message
+from knowledge.base import required
 from knowledge.notices import NoticeOptout, OutreachDelivery, utcnow
 from knowledge.suggestions import RuleError
 
@@ -95,7 +96,9 @@ class UptakeOut(BaseModel):
 
 
 def _run(services: Services) -> OutreachRun:
-    run = OutreachRun(services.settings, services.sessionmaker, list(services.knowledge["outreach"].rules))
+    run = OutreachRun(
+        services.settings, services.sessionmaker, list(required(services.knowledge.outreach, "outreach").rules)
+    )
     run.writers = dict(services.outbox_writers)
     return run
 
@@ -223,7 +226,7 @@ async def send_approved(services: Services, broadcast_id: int | None = None) -> 
 
 
 async def uptake_figures(services: Services) -> list[dict[str, Any]]:
-    book = services.knowledge["outreach"]
+    book = required(services.knowledge.outreach, "outreach")
     out = []
     async with services.sessionmaker() as s:
         for rule in book.rules:

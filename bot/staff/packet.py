@@ -181,7 +181,7 @@ async def conversation_detail(
         "department": department,
         "department_name": department_names(services).get(department or "", department),
         "packet": packet,
-        "messages": [readable(m, services.knowledge.get("catalog")) for m in messages],
+        "messages": [readable(m, services.knowledge.catalog) for m in messages],
         "handoffs": [_handoff(h) for h in handoffs],
         "notes": [_action(a) for a in history if a.action == "note"],
         "history": [_action(a) for a in history if a.action != "note"],
@@ -199,7 +199,7 @@ def _packet(
     question: str | None,
     department: str | None,
 ) -> dict[str, Any]:
-    catalog = services.knowledge.get("catalog")
+    catalog = services.knowledge.catalog
     names = [state.active_form.name if state.active_form else None, state.last_intent]
     procedure = next((catalog.get(n) for n in names if n and catalog is not None and catalog.get(n)), None)
     understood = [m for m in messages if m.direction == "in" and m.confidence is not None and not (m.payload or {})]

@@ -37,12 +37,12 @@ def jst(at: datetime | None) -> str | None:
 
 
 def general_department(services: Services) -> str:
-    hours = services.knowledge.get("office_hours")
+    hours = services.knowledge.office_hours
     return str(getattr(hours, "general_department", GENERAL_FALLBACK))
 
 
 def department_names(services: Services) -> dict[str, str]:
-    catalog = services.knowledge.get("catalog")
+    catalog = services.knowledge.catalog
     if catalog is None:
         return {}
     return {k: d.name for k, d in catalog.data.departments.items()}

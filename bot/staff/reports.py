@@ -33,6 +33,7 @@ from bot.http.schemas import ANY_TEXT, TEXT, RequestModel, errors, json_body, va
 from bot.staff.console import StaffDep, StaffIdentity, _staff_turn
 from bot.store.models import Conversation
 from knowledge import photos
+from knowledge.base import required
 from knowledge.report_data import ReportData
 from knowledge.reports import (
     STATUS_LABELS,
@@ -136,7 +137,7 @@ def map_url(report: Report) -> str | None:
 
 
 def _data(services: Services) -> ReportData:
-    data = services.knowledge["reports"]
+    data = required(services.knowledge.reports, "reports")
     assert isinstance(data, ReportData)
     return data
 
@@ -184,7 +185,7 @@ def router() -> APIRouter:
             duplicates = [d for d in await possible_duplicates(s, report=found) if who.can_see(d.department)]
         data = _data(services)
         category = data.category(found.category)
-        departments = services.knowledge["catalog"].data.departments
+        departments = required(services.knowledge.catalog, "catalog").data.departments
         department = departments.get(found.department)
         return {
             **_summary(found),

@@ -57,7 +57,7 @@ def router() -> APIRouter:
             rows = await list_reservations(
                 session, kind=kind or None, date_from=date_from, date_to=date_to, status=status or None
             )
-            catalog = services.knowledge.get("catalog")  # staff see their own departments' bookings (§8)
+            catalog = services.knowledge.catalog  # staff see their own departments' bookings (§8)
             return [reservation_dict(r) for r in rows if who.can_see(department_of(catalog, r.kind))]
 
     @api.get("/reservations/{number}", response_model=Loose, responses={**errors(401, 403, 503), **errors(404)})
@@ -66,7 +66,7 @@ def router() -> APIRouter:
             found = await get_reservation(session, number=_canonical(number))
             if found is None:
                 raise HTTPException(404, "no reservation with this number")
-            who.ensure_can_see(department_of(services.knowledge.get("catalog"), found.kind))
+            who.ensure_can_see(department_of(services.knowledge.catalog, found.kind))
             return reservation_dict(found)
 
     @api.post(
@@ -82,7 +82,7 @@ def router() -> APIRouter:
             found = await get_reservation(session, number=_canonical(number))
             if found is None:
                 raise HTTPException(404, "no reservation with this number")
-            who.ensure_can_see(department_of(services.knowledge.get("catalog"), found.kind))
+            who.ensure_can_see(department_of(services.knowledge.catalog, found.kind))
             if found.status == CANCELLED:
                 raise HTTPException(409, "this reservation is already cancelled")
             await cancel_reservation(session, number=found.number)
@@ -92,7 +92,7 @@ def router() -> APIRouter:
             }
             await record_cancellation(
                 session,
-                catalog=services.knowledge.get("catalog"),
+                catalog=services.knowledge.catalog,
                 kind=found.kind,
                 number=found.number,
                 residents={found.resident_id} if found.resident_id else set(),

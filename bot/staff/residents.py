@@ -82,7 +82,7 @@ def router() -> APIRouter:
         """POST, not GET: the staff member states why they read the profile, and that is audited."""
         staff_id, reason, conversation_id = await _staff_and_reason(request, who, ProfileRequest)
         await _ensure_may_read(services, who, resident_id, conversation_id)
-        catalog = services.knowledge.get("catalog")
+        catalog = services.knowledge.catalog
         async with services.sessionmaker() as session, session.begin():
             me = await session.get(Resident, resident_id)
             if me is None:

@@ -124,7 +124,7 @@ def router() -> APIRouter:
     @api.get("/departments", response_model=list[Loose], responses=errors(401, 403, 503))
     async def departments(services: ServicesDep, who: StaffDep) -> list[dict[str, Any]]:
         """Every department (for transfers), whether staff are on duty now and when next."""
-        hours = services.knowledge.get("office_hours")
+        hours = services.knowledge.office_hours
         now = services.now()
         listed = []
         for dept, name in department_names(services).items():
@@ -190,10 +190,10 @@ def _filler(request: Request, services: Services, slot_name: str, raw: str) -> A
 
 
 def canned_replies(services: Services) -> dict[str, list[dict[str, str]]]:
-    cached = services.knowledge.get("staff_replies")
+    cached = services.knowledge.staff_replies
     if cached is None:
         cached = load_canned(Path(services.settings.data_dir), set(department_names(services)))
-        services.knowledge["staff_replies"] = cached
+        services.knowledge.replace(staff_replies=cached)
     return dict(cached)
 
 
