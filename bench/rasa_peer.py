@@ -36,10 +36,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bench_web as web
 import httpx
 import yaml
-
-import bench_web as web
 
 RASA_VERSION = "3.6.21"
 CACHE = Path(os.environ.get("BENCH_RASA_CACHE", "~/.cache/madoguchi-bench")).expanduser()
@@ -310,7 +309,9 @@ def measure(store: str, model: dict[str, Any], args: argparse.Namespace) -> dict
     handled = len(lat)
     return {
         "config": f"rasa-{store}",
-        "tracker_store": "InMemoryTrackerStore" if store == "memory" else "SQLTrackerStore (PostgreSQL) + RedisLockStore",
+        "tracker_store": "InMemoryTrackerStore"
+        if store == "memory"
+        else "SQLTrackerStore (PostgreSQL) + RedisLockStore",
         "messages": handled,
         "warmup_messages": len(warm["latencies"]),
         "concurrency": args.concurrency,
@@ -339,7 +340,11 @@ def run(args: argparse.Namespace, madoguchi: dict[str, dict[str, Any]], pg_ok: b
     if os.environ.get("BENCH_RASA") != "1":
         print("rasa peer skipped (set BENCH_RASA=1 to build and measure the Rasa 3.6.21 peer)")
         return None
-    result: dict[str, Any] = {"rasa_version": RASA_VERSION, "pipeline": CONFIG["pipeline"], "policies": CONFIG["policies"]}
+    result: dict[str, Any] = {
+        "rasa_version": RASA_VERSION,
+        "pipeline": CONFIG["pipeline"],
+        "policies": CONFIG["policies"],
+    }
     try:
         result["venv"] = ensure_venv()
         result["model"] = ensure_model()
