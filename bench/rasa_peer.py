@@ -356,7 +356,7 @@ def run(args: argparse.Namespace, madoguchi: dict[str, dict[str, Any]], pg_ok: b
         for store in stores:
             peers[store] = measure(store, result["model"], args)
             print(web.summary_line(peers[store]), flush=True)
-    except PeerUnavailable as exc:
+    except (PeerUnavailable, subprocess.SubprocessError, OSError) as exc:  # a venv or a train that failed
         print(f"rasa peer skipped: {exc}")
         return {**result, "skipped": str(exc)}
     result["runs"] = peers
