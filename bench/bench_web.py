@@ -19,8 +19,9 @@ asyncio) — its CPU is not counted, but it shares the 2 cores with the server.
 `--count` adds a pass through counting proxies (PostgreSQL wire protocol and RESP) that reports
 SQL statements, transactions and Redis commands per message. `--profile` samples the server
 with py-spy during the pg configuration (bench/results/web-profile.txt, collapsed stacks
-summarised by layer). `BENCH_RASA=1` would add a Rasa 3.6 peer (not built here: see rasa_peer()).
-Writes bench/results/web.json.
+summarised by layer). `BENCH_RASA=1` adds a Rasa 3.6.21 REST assistant as the peer, built outside
+the repo and driven by the same load in the same run (bench/rasa_peer.py), and prints madoguchi's
+msg/s ÷ Rasa's. Writes bench/results/web.json (the peer also bench/results/rasa.json).
 """
 
 from __future__ import annotations
@@ -550,27 +551,6 @@ def summarise_profile(raw: Path) -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------- Rasa peer
-
-
-def rasa_peer() -> dict[str, Any] | None:
-    """The same load against Rasa 3.6.21 as a peer — NOT BUILT YET.
-
-    What it would need: a Python 3.10 venv outside the repo (e.g. ~/.cache/madoguchi-bench/rasa310)
-    with `pip install rasa==3.6.21`; a Rasa project generated from nlu/data (the intents of
-    CONTRACTS §2, a Japanese pipeline: WhitespaceTokenizer cannot split Japanese, so
-    SpacyTokenizer with ja_core_news_sm or a custom Sudachi tokenizer component), `rasa train`,
-    then `rasa run --enable-api` on 127.0.0.1 with a tracker store in PostgreSQL bench_f and a
-    lock store in Redis db 9, driven by the same `load()` on its REST channel
-    (`/webhooks/rest/webhook` is Rasa's own), with CPU/RSS/USS taken from its process tree.
-    """
-    if os.environ.get("BENCH_RASA") != "1":
-        print("rasa peer skipped (set BENCH_RASA=1)")
-        return None
-    print("rasa peer: BENCH_RASA=1 but the Rasa 3.6.21 build is not implemented yet (see rasa_peer())")
-    return {"skipped": "not implemented"}
-
-
 # ---------------------------------------------------------------- one configuration
 
 
@@ -717,8 +697,6 @@ def main() -> int:
             counted = run_config("pg", count_args, work, proxies)
             print(f"  per message over {counted['messages']} messages: SQL {counted['pg_per_message']}")
             print(f"                                       Redis {counted['redis_per_message']}")
-    peer = rasa_peer()
-
     by_config: dict[str, dict[str, Any]] = {}
     for name in configs:
         mine = [r for r in runs if r["config"] == name]
@@ -739,6 +717,16 @@ def main() -> int:
         by_config["pg-100k"]["cpu_ratio_vs_empty"] = round(
             by_config["pg-100k"]["server_cpu_ms_per_message"] / by_config["pg"]["server_cpu_ms_per_message"], 2
         )
+    print(f"web chat, {args.messages} messages per run, {args.concurrency} in flight, medians of {args.repeats}:")
+    for name, s in by_config.items():
+        print(
+            f"  {name:<9} {s['msg_per_s']:>7} msg/s  p50 {s['p50_ms']:>7} ms  p99 {s['p99_ms']:>7} ms  "
+            f"CPU {s['server_cpu_ms_per_message']:>6} ms/msg {s['server_cpu_ms_per_message_all']}  "
+            f"RSS {s['rss_mb_per_process']} MB  USS {s['uss_mb_per_process']} MB"
+        )
+    import rasa_peer  # bench/ is on sys.path when this runs as a script
+
+    peer = rasa_peer.run(args, by_config, pg_ok)
     out = RESULTS / args.out
     result = {
         "summary": by_config,
@@ -749,13 +737,6 @@ def main() -> int:
         "asyncio in the bench process (not counted, but it shares the 2 shared cores); medians over repeats",
     }
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"web chat, {args.messages} messages per run, {args.concurrency} in flight, medians of {args.repeats}:")
-    for name, s in by_config.items():
-        print(
-            f"  {name:<9} {s['msg_per_s']:>7} msg/s  p50 {s['p50_ms']:>7} ms  p99 {s['p99_ms']:>7} ms  "
-            f"CPU {s['server_cpu_ms_per_message']:>6} ms/msg {s['server_cpu_ms_per_message_all']}  "
-            f"RSS {s['rss_mb_per_process']} MB  USS {s['uss_mb_per_process']} MB"
-        )
     print(f"wrote {out.relative_to(ROOT)}")
     return 0
 
