@@ -30,6 +30,7 @@
 
   function loadList() {
     if (typeof loadCallbacks === "function") loadCallbacks();
+    if (typeof loadVisits === "function") loadVisits();
     api("/conversations").then(function (rows) {
       var ul = $("conversations"); ul.textContent = "";
       if (!rows.length) ul.appendChild(el("li", "none", "なし"));
@@ -213,11 +214,11 @@
 
   // ---- 予約の検索・取消し: a resident calls with their number; staff cancel it with a reason
   var KIND_TITLE = { bulky_waste: "粗大ごみ収集", childcare_temporary: "一時預かり", facility_booking: "施設の予約",
-    care_consultation: "介護の相談" };
+    care_consultation: "介護の相談", counter_visit: "窓口予約" };
   function showBooking(r) {
     var box = $("booking"); box.textContent = "";
     var d = r.details || {};
-    var place = [d.facility, d.room, d.center, d.town].filter(Boolean).join(" ");
+    var place = [d.facility, d.room, d.center, d.town, d.department_name].filter(Boolean).join(" ");
     var lines = [["受付番号", r.number], ["内容", label(KIND_TITLE, r.kind) + (place ? "（" + place + "）" : "")],
       ["利用日", day(r.date) + (r.start_time ? " " + r.start_time + (r.end_time ? "〜" + r.end_time : "") : "")],
       ["状態", label(BOOKING, r.status)]];
@@ -270,6 +271,8 @@
       });
       box.appendChild(fill);
     }
+    if (p.visits && p.visits.length) row("窓口予約", p.visits.map(function (v) {
+      return v.number + " " + day(v.date) + " " + v.start_time + "〜" + v.end_time + "（" + label(BOOKING, v.status) + "）"; }).join("、"));
     if (p.suggestions && p.suggestions.length) row("ご案内", p.suggestions.map(function (s) { return s.rule + "（" + label(OFFER, s.status) + "）"; }).join("、"));
   }
   function loadCanned() {
@@ -303,6 +306,25 @@
             .catch(function (e) { alert(e.message); });
         });
         li.appendChild(sel); li.appendChild(b); ul.appendChild(li);
+      });
+    }).catch(function () {});
+  }
+
+  // ---- 窓口予約: upcoming counter visits booked in chat, of the departments this account works
+  function loadVisits() {
+    var today = new Date(Date.now() + 9 * 3600 * 1000).toISOString().slice(0, 10); // Japan's date
+    api("/reservations?kind=counter_visit&status=confirmed&date_from=" + today).then(function (rows) {
+      var ul = $("visits"); ul.textContent = "";
+      if (!rows.length) ul.appendChild(el("li", "none", "なし"));
+      rows.slice(0, 30).forEach(function (r) {
+        var li = el("li", "callback visit");
+        li.appendChild(el("span", "badge dept", (r.details || {}).department_name || r.resource));
+        li.appendChild(el("strong", "", " " + r.number));
+        li.appendChild(el("span", "reason", day(r.date) + " " + r.start_time + "〜" + r.end_time +
+          ((r.details || {}).topic ? " · " + r.details.topic : "")));
+        li.addEventListener("click", function () { $("booking-number").value = r.number; showBooking(r);
+          if (r.conversation_id) open(r.conversation_id); });
+        ul.appendChild(li);
       });
     }).catch(function () {});
   }
