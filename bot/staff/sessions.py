@@ -149,6 +149,23 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
+async def start_session(s: AsyncSession, services: Services, account_id: str) -> tuple[str, str]:
+    """A new server-side session for `account_id` (password or OIDC sign-in): (cookie value, CSRF)."""
+    value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    expires = now + timedelta(hours=services.settings.staff_session_hours)
+    s.add(StaffSession(id_hash=_digest(value), account_id=account_id, csrf=csrf, created_at=now, expires_at=expires))
+    await s.execute(delete(StaffSession).where(StaffSession.expires_at < now))
+    return value, csrf
+
+
+def set_session_cookie(response: Response, request: Request, services: Services, value: str) -> None:
+    response.set_cookie(
+        COOKIE, value, max_age=services.settings.staff_session_hours * 3600, path="/staff",
+        httponly=True, samesite="strict", secure=request.url.scheme == "https",
+    )  # fmt: skip
+
+
 def router() -> APIRouter:
     api = APIRouter(prefix="/staff")
 
@@ -164,18 +181,10 @@ def router() -> APIRouter:
             except HTTPException as exc:
                 failed = exc
             else:
-                value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-                now = datetime.now(UTC)
-                expires = now + timedelta(hours=services.settings.staff_session_hours)
-                s.add(StaffSession(id_hash=_digest(value), account_id=account.id, csrf=csrf,
-                                   created_at=now, expires_at=expires))  # fmt: skip
-                await s.execute(delete(StaffSession).where(StaffSession.expires_at < now))
+                value, csrf = await start_session(s, services, account.id)
         if failed is not None:
             raise failed
-        response.set_cookie(
-            COOKIE, value, max_age=services.settings.staff_session_hours * 3600, path="/staff",
-            httponly=True, samesite="strict", secure=request.url.scheme == "https",
-        )  # fmt: skip
+        set_session_cookie(response, request, services, value)
         return {"id": account.id, "name": account.name, "csrf": csrf}
 
     @api.post("/logout", response_model=Loose, responses=errors(403))

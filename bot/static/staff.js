@@ -386,6 +386,9 @@
     if (!reason) { $("profile-error").textContent = "閲覧の理由を入力してください。"; return; }
     readProfile(reason);
   });
+  // the municipality's identity provider (OIDC), when the server has it configured
+  fetch("/staff/oidc/status", { credentials: "same-origin" }).then(function (r) { return r.json(); })
+    .then(function (s) { $("oidc-login").hidden = !s.enabled; }).catch(function () {});
   if (token) { $("token").value = token; connect(); }
   else { // a password session from before a reload?
     api("/me").then(function (me) { if (me.csrf) { csrf = me.csrf; connectSession(); } }).catch(function () {});
