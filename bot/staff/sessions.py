@@ -99,17 +99,23 @@ def set_password(session: Session, account_id: str, password: str) -> None:
 # ---- the API side
 
 
-async def session_user(services: Services, request: Request) -> SessionUser | None:
-    """The signed-in account of the request's cookie (None: no or no valid session). A state
-    change without the session's CSRF token in `X-CSRF-Token` is refused with 403."""
-    value = request.cookies.get(COOKIE, "")
+async def session_of_cookie(services: Services, value: str) -> SessionUser | None:
+    """The live session behind a cookie value (the console's WebSocket reads it from its handshake)."""
     if not value:
         return None
     async with services.sessionmaker() as s:
         row = await s.get(StaffSession, _digest(value))
         if row is None or (_utc(row.expires_at) or datetime.now(UTC)) <= datetime.now(UTC):
             return None
-        user = SessionUser(account_id=row.account_id, csrf=row.csrf)
+        return SessionUser(account_id=row.account_id, csrf=row.csrf)
+
+
+async def session_user(services: Services, request: Request) -> SessionUser | None:
+    """The signed-in account of the request's cookie (None: no or no valid session). A state
+    change without the session's CSRF token in `X-CSRF-Token` is refused with 403."""
+    user = await session_of_cookie(services, request.cookies.get(COOKIE, ""))
+    if user is None:
+        return None
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not hmac.compare_digest(sent, user.csrf):

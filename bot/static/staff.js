@@ -188,7 +188,9 @@
     if (socket) { socket.onclose = null; socket.close(); }
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
     var ws = socket = new WebSocket(proto + location.host + "/staff/ws");
-    ws.onopen = function () { ws.send(JSON.stringify({ type: "auth", token: token, after: lastId })); };
+    ws.onopen = function () { // a token, or a session's CSRF token (the cookie goes with the handshake)
+      ws.send(JSON.stringify(token ? { type: "auth", token: token, after: lastId } : { type: "auth", csrf: csrf, after: lastId }));
+    };
     ws.onmessage = function (ev) {
       var m = JSON.parse(ev.data);
       retry = 1000;
@@ -196,8 +198,8 @@
       if (typeof m.id === "number" && (lastId === null || m.id > lastId)) lastId = m.id;
       if (m.conversation_id === current) open(current); else loadList();
     };
-    ws.onclose = function (ev) { // 1008: token refused
-      if (ev.code === 1008) return;
+    ws.onclose = function (ev) { // 1008: token or session refused
+      if (ev.code === 1008) { if (!token && csrf) startPolling(); return; }
       setTimeout(listen, retry); retry = Math.min(retry * 2, 30000);
     };
   }
@@ -331,13 +333,17 @@
 
   function connect() { whoAmI(); loadList(); loadCallbacks(); loadDepartments(); listen(); }
 
-  // Password sign-in: a server-side session in an httpOnly cookie; live updates by polling
+  // Password (or OIDC) sign-in: a server-side session in an httpOnly cookie; live updates over the
+  // same WebSocket, authenticated by the session (polling only if the socket is refused)
   var polling = null;
+  function startPolling() {
+    if (!polling) polling = setInterval(function () { if (current) open(current); else loadList(); }, 10000);
+  }
   function connectSession() {
     whoAmI(); loadList(); loadDepartments();
     api("/me").then(function (me) { $("logout").textContent = (me.name || "") + "：ログアウト"; }).catch(function () {});
     $("logout").hidden = false; $("password-login").hidden = true; $("login").hidden = true;
-    if (!polling) polling = setInterval(function () { if (current) open(current); else loadList(); }, 10000);
+    if (typeof WebSocket === "function") listen(); else startPolling();
   }
   $("password-login").addEventListener("submit", function (ev) {
     ev.preventDefault(); $("login-error").textContent = "";
