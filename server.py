@@ -41,6 +41,7 @@ from bot.staff import analytics as staff_analytics
 from bot.staff import broadcasts as staff_broadcasts
 from bot.staff import callbacks as staff_callbacks
 from bot.staff import console as staff
+from bot.staff import oidc as staff_oidc
 from bot.staff import reports as staff_reports
 from bot.staff import reservations as staff_reservations
 from bot.staff import residents as staff_residents
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
     app.include_router(staff_work.router())
     app.include_router(staff_callbacks.router())
     app.include_router(staff_sessions.router())
+    app.include_router(staff_oidc.router())  # optional OIDC sign-in (off unless OIDC_* are set)
     app.include_router(staff_analytics.router())
     app.include_router(metrics_endpoint.router())
     if settings.worker_header:

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     staff_session_hours: int = 8  # a console session signed in with a password lasts this long
     staff_login_max_failures: int = 5  # wrong passwords in a row before the account is locked
     staff_lockout_minutes: int = 15
+    # OIDC sign-in for the console (bot/staff/oidc.py): on when issuer, client id and redirect URL are set
+    oidc_issuer: str = ""  # e.g. https://idp.city.example/realms/staff (discovery: /.well-known/openid-configuration)
+    oidc_client_id: str = ""
+    oidc_client_secret: str = Field(default="", repr=False)
+    oidc_redirect_url: str = ""  # https://<this server>/staff/oidc/callback, as registered at the provider
+    oidc_account_claim: str = "preferred_username"  # the ID token claim whose value is the staff account id
     # The demo: imported web links (`demo-hanako`) reach their resident. Never in production, where
     # a client-chosen sender must reach nobody (CONTRACTS §4). `make run` sets DEMO_MODE=1.
     demo_mode: bool = False

@@ -56,6 +56,10 @@ async def answer_in_english(ctx: TurnContext, texts: EnglishTexts) -> None:
         ctx.say(texts.message("dv"))
     elif intent == "waste_sorting":
         _waste(ctx, texts)
+    elif intent == "counter_visit":  # 窓口予約: buttons only, in English from messages_en.yml
+        from handlers.counter_visit import book_visit
+
+        await book_visit(ctx)
     elif _catalog(ctx) is not None and _catalog(ctx).is_procedure_intent(intent):  # type: ignore[union-attr]
         _procedure(ctx, texts, intent)
     else:

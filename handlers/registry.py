@@ -69,6 +69,9 @@ def procedure_handlers() -> list[Handler]:
     from handlers.callback import CallbackForm
 
     handlers += [CallbackForm()]  # 折り返し電話の依頼 (staff callbacks)
+    from handlers.counter_visit import CounterVisitHandler
+
+    handlers += [CounterVisitHandler()]  # 窓口予約 (a counter visit, offered beside the callback)
     return handlers
 
 

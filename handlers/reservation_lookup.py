@@ -21,6 +21,7 @@ from bot.engine.turn import TurnContext
 from handlers.contact import phone_digits
 from handlers.reservations import holding, services_data
 from knowledge.bookings import CANCELLED, CONFIRMED, Reservation, find_number, get_reservation
+from knowledge.office_hours import OfficeHours
 from knowledge.services_data import BulkyWaste, CancelRule, Care, Childcare, Facilities, ServicesData, format_date
 
 KIND_TITLES = {
@@ -28,12 +29,14 @@ KIND_TITLES = {
     "childcare_temporary": "一時預かり",
     "facility_booking": "施設の予約",
     "care_consultation": "介護の相談",
+    "counter_visit": "窓口予約",
 }
 DAY_NOUNS = {
     "bulky_waste": "収集日",
     "childcare_temporary": "利用日",
     "facility_booking": "利用日",
     "care_consultation": "相談日",
+    "counter_visit": "来庁日",
 }
 
 
@@ -107,6 +110,7 @@ def describe(reservation: Reservation) -> str:
         "childcare_temporary": str(details.get("facility") or ""),
         "care_consultation": str(details.get("center") or ""),
         "bulky_waste": f"{details['town']}地区の収集" if details.get("town") else "",
+        "counter_visit": str(details.get("department_name") or ""),
     }.get(reservation.kind, "")
     return " ".join(p for p in (KIND_TITLES.get(reservation.kind, "予約"), when, place) if p)
 
@@ -124,13 +128,26 @@ def cancel_rule(data: ServicesData, kind: str) -> tuple[CancelRule | None, str]:
     return spec.cancel_in_chat, spec.change_note
 
 
+def rule_for(ctx: TurnContext, kind: str) -> tuple[CancelRule | None, str]:
+    """`cancel_rule`, with the 窓口予約's rule from the office-hours data (`counter_visits`)."""
+    if kind == "counter_visit":
+        hours = ctx.services.knowledge.office_hours
+        visits = hours.counter_visits if isinstance(hours, OfficeHours) else None
+        if visits is None:
+            return None, ""
+        if visits.cancel_days_before is None:
+            return None, visits.change_note
+        return CancelRule(days_before=visits.cancel_days_before, time=visits.cancel_time), visits.change_note
+    return cancel_rule(services_data(ctx), kind)
+
+
 def cancel_problem(ctx: TurnContext, reservation: Reservation, now: datetime) -> str | None:
     """Why this reservation cannot be cancelled in the chat now, or None."""
     if reservation.status == CANCELLED:
         return f"受付番号 {reservation.number} の予約は、すでに取り消されています。"
     if reservation.service_date < now.date():
         return f"受付番号 {reservation.number} の予約の日は、すでに過ぎています。"
-    rule, note = cancel_rule(services_data(ctx), reservation.kind)
+    rule, note = rule_for(ctx, reservation.kind)
     if rule is None:
         return f"この予約はチャットでは取り消せません。{note}"
     if now > rule.deadline(reservation.service_date):

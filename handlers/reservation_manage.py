@@ -29,16 +29,15 @@ from handlers.reservation_lookup import (
     KIND_TITLES,
     Known,
     cancel_problem,
-    cancel_rule,
     contact_phone,
     describe,
     holding_known,
     known_or_none,
     known_this_turn,
     load_known,
+    rule_for,
     short_label,
 )
-from handlers.reservations import services_data
 from knowledge.bookings import (
     cancel_reservation,
     find_number,
@@ -84,7 +83,7 @@ def _validate_number(ctx: TurnContext, value: Any, _values: dict[str, Any]) -> s
     if problem:
         return problem
     if not known.owned(reservation) and not contact_phone(reservation):
-        _, note = cancel_rule(services_data(ctx), reservation.kind)
+        _, note = rule_for(ctx, reservation.kind)
         return f"この予約は別の方法で受け付けたため、このチャットからは取り消せません。{note}"
     return None
 
@@ -187,6 +186,8 @@ class ReservationManageForm(Form):
             "facility_booking": FacilityBookingForm,
             "care_consultation": CareConsultationForm,
         }
+        if str(kind) not in forms:
+            return None
         parse.intent = str(kind)
         ctx.handled_by = str(kind)
         return forms[str(kind)]()
@@ -213,7 +214,7 @@ class ReservationManageForm(Form):
         if form is None or form.name != self.name or int(form.slots.get("_phone_tries", 0)) < MAX_PHONE_TRIES:
             return
         reservation = known_this_turn().by_number.get(str(form.slots.get("number")))
-        _, note = cancel_rule(services_data(ctx), reservation.kind) if reservation else (None, "")
+        _, note = rule_for(ctx, reservation.kind) if reservation else (None, "")
         ctx.state.active_form = None
         log.info("reservation cancel refused: phone check failed", extra={"form": self.name})
         ctx.replies.clear()
@@ -305,10 +306,12 @@ class ReservationManageForm(Form):
             channel=ctx.state.channel,
         )
         log.info("reservation cancelled in chat", extra={"kind": kind, "number": number})
+        # a 窓口予約 is booked again with the same department (its resource)
+        again = payload(kind, dept=current.resource) if kind == "counter_visit" else payload(kind)
         ctx.say(
             f"受付番号 {number} の予約を取り消しました。",
             card=Card(
                 title="予約の取消し", lines=(f"受付番号：{number}", f"内容：{label}", "状態：取消し済み"), kind="info"
             ),
-            buttons=(Button(f"{KIND_TITLES[kind]}をあらためて予約する", payload(kind)),),
+            buttons=(Button(f"{KIND_TITLES[kind]}をあらためて予約する", again),),
         )

@@ -1,4 +1,4 @@
-"""Reservations made in chat: 粗大ごみ, 一時預かり, 施設予約, 介護の相談.
+"""Reservations made in chat: 粗大ごみ, 一時預かり, 施設予約, 介護の相談, 窓口予約.
 
 Every reservation gets a number residents can read out on the phone (`G-20261201-0042`: a prefix
 per kind, the service date, a sequence). The sequence lives in `reservation_counters`, one row per
@@ -23,12 +23,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.db import Base
 
-ReservationKind = Literal["bulky_waste", "childcare_temporary", "facility_booking", "care_consultation"]
+ReservationKind = Literal[
+    "bulky_waste", "childcare_temporary", "facility_booking", "care_consultation", "counter_visit"
+]
 PREFIXES: dict[str, str] = {
     "bulky_waste": "G",  # ごみ
     "childcare_temporary": "H",  # 保育
     "facility_booking": "S",  # 施設
     "care_consultation": "K",  # 介護
+    "counter_visit": "V",  # 窓口予約 (visit): the resource is the department id
 }
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"

@@ -122,6 +122,34 @@ class Queue(_Model):
     minutes_per_conversation: int = Field(default=8, ge=1, le=240)
 
 
+class CounterVisits(_Model):
+    """窓口予約: counter visits bookable in chat, in slots cut from a department's own hours (never
+    other hours): `slot_minutes` long, `per_slot` residents each, from `min_days_ahead` to
+    `max_days_ahead` days ahead; cancelled in chat up to `cancel_in_chat` (days before, HH:MM)."""
+
+    slot_minutes: int = Field(ge=10, le=240)
+    per_slot: int = Field(default=1, ge=1, le=50)
+    min_days_ahead: int = Field(default=1, ge=0, le=60)
+    max_days_ahead: int = Field(default=14, ge=1, le=60)
+    cancel_days_before: int | None = Field(default=None, ge=0, le=30)
+    cancel_time: str | None = None
+    change_note: str = ""
+    departments: tuple[str, ...] | None = None  # None: every department
+
+    @field_validator("cancel_time")
+    @classmethod
+    def _hhmm(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", v):
+            raise ValueError(f"{v!r} is not HH:MM")
+        return v
+
+    @model_validator(mode="after")
+    def _window(self) -> CounterVisits:
+        if self.min_days_ahead > self.max_days_ahead:
+            raise ValueError("min_days_ahead is after max_days_ahead")
+        return self
+
+
 class OfficeHours(_Model):
     general_department: str
     year_end: YearEnd | None = None
@@ -131,6 +159,7 @@ class OfficeHours(_Model):
     departments: dict[str, str] = Field(default_factory=dict)
     queue: Queue = Queue()
     hotlines: tuple[Hotline, ...] = ()
+    counter_visits: CounterVisits | None = None
 
     @model_validator(mode="after")
     def _references(self) -> OfficeHours:
@@ -170,6 +199,35 @@ class OfficeHours(_Model):
             if opening > local:
                 return opening
         return None
+
+
+    # -- 窓口予約 (counter visits) ---------------------------------------------------------
+    def takes_visits(self, department: str | None) -> bool:
+        visits = self.counter_visits
+        return visits is not None and (visits.departments is None or (department or "") in visits.departments)
+
+    def visit_slots(self, department: str | None, day: date) -> list[tuple[str, str]]:
+        """(start, end) HH:MM of the bookable slots on `day`: cut from the department's hours that
+        day (none on a closed day); a last piece shorter than a slot is not offered."""
+        visits = self.counter_visits
+        span = self.span_on(department, day) if visits is not None and self.takes_visits(department) else None
+        if span is None or visits is None:
+            return []
+        step = timedelta(minutes=visits.slot_minutes)
+        at, close = datetime.combine(day, span[0]), datetime.combine(day, span[1])
+        slots = []
+        while at + step <= close:
+            slots.append((at.strftime("%H:%M"), (at + step).strftime("%H:%M")))
+            at += step
+        return slots
+
+    def visit_days(self, department: str | None, today: date) -> list[date]:
+        """The days within the booking window on which the department has any slot."""
+        visits = self.counter_visits
+        if visits is None:
+            return []
+        days = (today + timedelta(days=n) for n in range(visits.min_days_ahead, visits.max_days_ahead + 1))
+        return [d for d in days if self.visit_slots(department, d)]
 
 
 def describe(at: datetime) -> str:

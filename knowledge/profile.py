@@ -76,6 +76,13 @@ def department_of(catalog: Catalog | None, *intents: str | None) -> str | None:
     return None
 
 
+def reservation_department(catalog: Catalog | None, reservation: Any) -> str | None:
+    """The department a reservation belongs to: a 窓口予約's own (its resource), else its kind's."""
+    if reservation.kind == "counter_visit":
+        return str(reservation.resource)
+    return department_of(catalog, reservation.kind)
+
+
 def interaction(
     *,
     resident_id: str,

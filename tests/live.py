@@ -52,7 +52,7 @@ def live_server(data_dir: Path, *, staff_token: str, demo: bool = False) -> Iter
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(proc, base)
+        _wait_ready(proc, base, float(os.environ.get("LIVE_READY_SECONDS", "60")))  # a loaded machine trains slowly
         yield base
     finally:
         proc.terminate()

@@ -19,9 +19,11 @@ from bot.engine.handoff import apply_transition
 from bot.engine.handoff_notice import (
     CALLBACK_BUTTON,
     PENDING_LONG,
+    VISIT_BUTTON,
     announce,
     choose_department,
     pending_since,
+    visit_offered,
     waited_too_long,
 )
 from bot.engine.protocols import LanguageHook, TurnHook
@@ -168,8 +170,12 @@ class Dispatcher:
                 ctx.db, conversation_id=ctx.event.conversation_id, state=ctx.state, transition="withdraw"
             )
             await self._run_bot(ctx, snapshot=ctx.state.model_copy(deep=True))
+        elif ctx.parse.intent == "counter_visit":  # 窓口予約: booked while the chat stays queued
+            await self._run_bot(ctx, snapshot=ctx.state.model_copy(deep=True))
         elif waited_too_long(ctx, await pending_since(ctx, ctx.state)):
-            ctx.say(f"{PENDING_TEXT}\n{PENDING_LONG}", buttons=(CALLBACK_BUTTON,))
+            department = ctx.state.data.get("handoff_department")
+            visit = (VISIT_BUTTON,) if visit_offered(ctx, department if isinstance(department, str) else None) else ()
+            ctx.say(f"{PENDING_TEXT}\n{PENDING_LONG}", buttons=(CALLBACK_BUTTON, *visit))
         else:
             ctx.say(self._text(ctx, "pending", PENDING_TEXT))
 

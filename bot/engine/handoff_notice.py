@@ -18,11 +18,13 @@ from bot.store.models import Handoff
 from knowledge.office_hours import OfficeHours, department_for, describe
 
 CALLBACK_BUTTON = Button("折り返し電話を依頼", payload("callback_request"))
+VISIT_BUTTON = Button("窓口の予約をする", payload("counter_visit"))  # handlers/counter_visit.py
 IN_HOURS = "担当は{dept}です。現在{position}番目にお待ちいただいています（待ち時間の目安：約{minutes}分）。"
 LONG_WAIT = "お待たせしそうです。お電話での折り返しもご依頼いただけます。"
 OUT_OF_HOURS = "ただいま{dept}の職員は対応時間外です（{label}）。{back}以降に順番にご対応します。"
 NO_RETURN = "ただいま{dept}の職員は対応時間外です（{label}）。"
 CALLBACK_OFFER = "お電話での折り返しをご希望の場合は「折り返し電話を依頼」を押してください。"
+VISIT_OFFER = "窓口にお越しいただく日時の予約（窓口予約）もできます。"
 PENDING_LONG = "お待たせしています。お電話での折り返しもご依頼いただけます。"
 # the same for a conversation in English (CONTRACTS §9); department names stay as the catalog has them
 EN = {
@@ -31,6 +33,7 @@ EN = {
     "out_of_hours": "Staff at {dept} are outside office hours now. They will answer from {back} (Japan time).",
     "no_return": "Staff at {dept} are outside office hours now.",
     "callback_offer": "To get a phone call back instead, press “Request a call back” (in Japanese).",
+    "visit_offer": "You can also book a time to visit the counter.",
 }
 
 
@@ -93,26 +96,39 @@ async def announce(ctx: TurnContext, department: str, opening: str) -> None:
         text = (EN["in_hours"] if en else IN_HOURS).format(dept=name, position=position, minutes=minutes)
         long_wait = minutes > ctx.services.settings.staff_callback_after_minutes and not sensitive
         wait = EN["long_wait"] if en else LONG_WAIT
-        ctx.say(f"{opening}\n{text}" + (f"\n{wait}" if long_wait else ""), buttons=_offer(long_wait, en))
+        visits = long_wait and _visits(hours, department)
+        more = f"\n{wait}" + (f"\n{EN['visit_offer'] if en else VISIT_OFFER}" if visits else "") if long_wait else ""
+        ctx.say(f"{opening}\n{text}{more}", buttons=_offer(long_wait, en, visits=visits))
         return
     back = hours.next_opening(department, now)
     label = hours.schedule_of(department).label
     offer = not sensitive  # a call to a DV victim's phone may be answered by the abuser: the hotlines instead
+    visits = offer and _visits(hours, department)
     if _english(ctx):
         text = (EN["out_of_hours"] if back else EN["no_return"]).format(dept=name, back=_when_en(back) if back else "")
-        more = f"\n{EN['callback_offer']}" if offer else ""
+        more = (f"\n{EN['callback_offer']}" if offer else "") + (f"\n{EN['visit_offer']}" if visits else "")
     else:
         text = (OUT_OF_HOURS if back else NO_RETURN).format(dept=name, label=label, back=describe(back) if back else "")
-        more = f"\n{CALLBACK_OFFER}" if offer else ""
-    ctx.say(f"{opening}\n{text}{more}", buttons=_offer(offer, _english(ctx)))
+        more = (f"\n{CALLBACK_OFFER}" if offer else "") + (f"\n{VISIT_OFFER}" if visits else "")
+    ctx.say(f"{opening}\n{text}{more}", buttons=_offer(offer, _english(ctx), visits=visits))
 
 
-def _offer(callback: bool, english: bool = False) -> tuple[Button, ...]:
+def _visits(hours: OfficeHours | None, department: str) -> bool:
+    """A 窓口予約 is offered too when the office-hours data has counter visits for the department."""
+    return hours is not None and hours.takes_visits(department)
+
+
+def visit_offered(ctx: TurnContext, department: str | None) -> bool:
+    return _visits(_hours(ctx), department or "")
+
+
+def _offer(callback: bool, english: bool = False, *, visits: bool = False) -> tuple[Button, ...]:
     if not callback:
         return ()
     if english:
-        return (Button("Request a call back", payload("callback_request")), Button("Cancel", payload("cancel")))
-    return (CALLBACK_BUTTON, Button("やめる", payload("cancel")))
+        visit = (Button("Book a counter visit", payload("counter_visit")),) if visits else ()
+        return (Button("Request a call back", payload("callback_request")), *visit, Button("Cancel", payload("cancel")))
+    return (CALLBACK_BUTTON, *((VISIT_BUTTON,) if visits else ()), Button("やめる", payload("cancel")))
 
 
 def waited_too_long(ctx: TurnContext, requested_at: Any) -> bool:

@@ -16,7 +16,7 @@ from bot.engine.expectations import Expectation
 from bot.engine.turn import TurnContext
 
 # Intents that win over everything, an active form and the FAQ included (when the words say so)
-ALWAYS_FIRST = ("dv_abuse", "request_human", "cancel")
+ALWAYS_FIRST = ("dv_abuse", "request_human", "cancel", "counter_visit")  # 窓口予約: buttons only
 
 
 @runtime_checkable

@@ -270,6 +270,8 @@ class TransferRequest(StaffIdRequest):
 
 class CloseRequest(StaffIdRequest):
     outcome: Literal["solved", "callback", "visit", "referred"]
+    # with `visit`: the 窓口予約 to link (default: the conversation's latest upcoming one)
+    reservation: str | None = Field(default=None, min_length=1, max_length=32, pattern=TEXT)
 
 
 class NoteRequest(RequestModel):

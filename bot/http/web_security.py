@@ -24,7 +24,9 @@ PAGE_POLICY = (
 )
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 WIDGET_PAGES = frozenset({"/"})
-STAFF_PAGES = frozenset({"/staff", "/staff/reports", "/staff/broadcasts", "/staff/analytics"})
+STAFF_PAGES = frozenset({
+    "/staff", "/staff/reports", "/staff/broadcasts", "/staff/analytics", "/staff/oidc/login", "/staff/oidc/callback"
+})  # fmt: skip
 
 
 def policy_for(path: str, widget_frame_ancestors: str) -> str:

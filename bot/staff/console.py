@@ -45,7 +45,7 @@ from bot.staff.feed import staff_frames
 from bot.staff.packet import StaffStep, conversation_detail, form_resumer
 from bot.staff.queues import conversation_department, queue_listing, record, reply_payload
 from bot.staff.sessions import COOKIE as SESSION_COOKIE
-from bot.staff.sessions import session_user
+from bot.staff.sessions import session_of_cookie, session_user
 
 TAKEN_TEXT = "職員が対応を引き継ぎました。このままメッセージをお送りください。"
 RELEASED_TEXT = "職員の対応を終了しました。引き続きチャットでご案内します。"
@@ -224,15 +224,23 @@ def console_websocket() -> APIRouter:
         if "token" in websocket.query_params:
             await websocket.close(code=1008, reason="send the token in the first frame, not in the URL")
             return
+        cookie = websocket.cookies.get(SESSION_COOKIE, "")
         try:
             data = await live.first_frame(websocket, WS_AUTH_SECONDS)
             if data is None:
                 return  # the client went away
-            token = data.get("token") if data.get("type") == "auth" else None
+            auth = data if data.get("type") == "auth" else {}
+            token, csrf = auth.get("token"), auth.get("csrf")
             after = live.parse_after(data.get("after"))
         except live.FrameError:
-            token, after = None, None
-        if not isinstance(token, str) or await live.shielded(partial(_identify, services, token)) is None:
+            token, csrf, after = None, None, None
+        if isinstance(token, str):
+            credential = partial(_identify, services, token)
+        elif isinstance(csrf, str):  # a password or OIDC session: its cookie, and its CSRF token in the frame
+            credential = partial(_identify_session, services, cookie, csrf)
+        else:
+            credential = None
+        if credential is None or await live.shielded(credential) is None:
             await websocket.close(code=1008, reason=UNAUTHORIZED)
             return
         if after is None:  # "from now on": what is committed after this read is sent (the pump reads first)
@@ -240,14 +248,29 @@ def console_websocket() -> APIRouter:
         async with services.hub.subscribe("staff") as wakeup:
             await websocket.send_json({"type": "ready"})  # subscribed: updates from now on arrive
 
-            async def allowed() -> bool:  # a disabled or rotated token is cut off at the next update
-                return await _identify(services, token) is not None
+            async def allowed() -> bool:  # a disabled or rotated token, an ended session: cut off
+                return await credential() is not None
 
             fetch = partial(staff_frames, services.sessionmaker)
             poll = services.settings.live_poll_seconds
             await live.pump(websocket, wakeup, fetch, after, poll_seconds=poll, allowed=allowed)
 
     return api
+
+
+async def _identify_session(services: Services, cookie: str, csrf: str) -> StaffIdentity | None:
+    """The account of a console session: the cookie of the WebSocket's handshake (sent only by the
+    console's own origin: SameSite=Strict) and the session's CSRF token in the first frame, which a
+    page of another site cannot know (a WebSocket is not bound by the same-origin policy)."""
+    user = await session_of_cookie(services, cookie)
+    if user is None or not hmac.compare_digest(csrf.encode(), user.csrf.encode()):
+        return None
+    async with services.sessionmaker() as s:
+        account = await s.get(StaffAccount, user.account_id)
+        if account is None or account.disabled_at is not None:
+            return None
+        role, departments = await scope_of(s, account.id)
+    return StaffIdentity(account.id, account.name, role, departments, csrf=user.csrf)
 
 
 async def _identify(services: Services, token: str) -> StaffIdentity | None:

@@ -23,6 +23,7 @@ from bot.engine.turn import Parse, TurnContext
 from bot.staff.models import StaffAction
 from bot.staff.queues import conversation_department, department_names, first_questions, jst, summary, title
 from bot.store.models import Conversation, Handoff, Message
+from knowledge.bookings import Reservation, list_reservations
 from knowledge.residents import SuggestionRecord
 
 if TYPE_CHECKING:
@@ -173,8 +174,10 @@ async def conversation_detail(
             )
         )
         question = (await first_questions(s, [conversation_id])).get(conversation_id)
+        visits = await list_reservations(s, kind="counter_visit", conversation_id=conversation_id, limit=20)
         state = state_of(conv, ttl_seconds=services.settings.state_ttl_seconds)
         packet = _packet(services, request, s, state, messages, suggestions, question, department)
+        packet["visits"] = [_visit(r) for r in visits]  # 窓口予約 booked in this chat (handlers/counter_visit.py)
     return {
         **summary(conv),
         "title": title(conv, question),
@@ -216,6 +219,18 @@ def _packet(
         ],
         "resident_linked": state.resident_id is not None,
         "department": department,
+    }
+
+
+def _visit(r: Reservation) -> dict[str, Any]:
+    return {
+        "number": r.number,
+        "date": r.service_date.isoformat(),
+        "start_time": r.start_time,
+        "end_time": r.end_time,
+        "status": r.status,
+        "department": r.resource,
+        "department_name": (r.details or {}).get("department_name"),
     }
 
 

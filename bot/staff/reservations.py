@@ -1,4 +1,7 @@
-"""Staff console API: the reservations residents made in chat (粗大ごみ, 一時預かり, 施設, 介護).
+"""Staff console API: the reservations residents made in chat (粗大ごみ, 一時預かり, 施設, 介護, 窓口予約).
+
+A 窓口予約 (`kind=counter_visit`) belongs to the department it was booked with (its resource), the
+others to their kind's department in the catalog; staff see and cancel only their departments'.
 
 `GET /staff/api/reservations?kind=&date=&date_from=&date_to=&status=` answers a JSON list, by service
 date then number. It carries what the resident gave (address, the topic of a care consultation) for
@@ -33,7 +36,7 @@ from knowledge.bookings import (
     list_reservations,
     reservation_dict,
 )
-from knowledge.profile import department_of, record_cancellation
+from knowledge.profile import record_cancellation, reservation_department
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ def router() -> APIRouter:
                 session, kind=kind or None, date_from=date_from, date_to=date_to, status=status or None
             )
             catalog = services.knowledge.catalog  # staff see their own departments' bookings (§8)
-            return [reservation_dict(r) for r in rows if who.can_see(department_of(catalog, r.kind))]
+            return [reservation_dict(r) for r in rows if who.can_see(reservation_department(catalog, r))]
 
     @api.get("/reservations/{number}", response_model=Loose, responses={**errors(401, 403, 503), **errors(404)})
     async def reservation(number: str, services: ServicesDep, who: StaffDep) -> dict[str, Any]:
@@ -66,7 +69,7 @@ def router() -> APIRouter:
             found = await get_reservation(session, number=_canonical(number))
             if found is None:
                 raise HTTPException(404, "no reservation with this number")
-            who.ensure_can_see(department_of(services.knowledge.catalog, found.kind))
+            who.ensure_can_see(reservation_department(services.knowledge.catalog, found))
             return reservation_dict(found)
 
     @api.post(
@@ -82,7 +85,7 @@ def router() -> APIRouter:
             found = await get_reservation(session, number=_canonical(number))
             if found is None:
                 raise HTTPException(404, "no reservation with this number")
-            who.ensure_can_see(department_of(services.knowledge.catalog, found.kind))
+            who.ensure_can_see(reservation_department(services.knowledge.catalog, found))
             if found.status == CANCELLED:
                 raise HTTPException(409, "this reservation is already cancelled")
             await cancel_reservation(session, number=found.number)

@@ -99,17 +99,23 @@ def set_password(session: Session, account_id: str, password: str) -> None:
 # ---- the API side
 
 
-async def session_user(services: Services, request: Request) -> SessionUser | None:
-    """The signed-in account of the request's cookie (None: no or no valid session). A state
-    change without the session's CSRF token in `X-CSRF-Token` is refused with 403."""
-    value = request.cookies.get(COOKIE, "")
+async def session_of_cookie(services: Services, value: str) -> SessionUser | None:
+    """The live session behind a cookie value (the console's WebSocket reads it from its handshake)."""
     if not value:
         return None
     async with services.sessionmaker() as s:
         row = await s.get(StaffSession, _digest(value))
         if row is None or (_utc(row.expires_at) or datetime.now(UTC)) <= datetime.now(UTC):
             return None
-        user = SessionUser(account_id=row.account_id, csrf=row.csrf)
+        return SessionUser(account_id=row.account_id, csrf=row.csrf)
+
+
+async def session_user(services: Services, request: Request) -> SessionUser | None:
+    """The signed-in account of the request's cookie (None: no or no valid session). A state
+    change without the session's CSRF token in `X-CSRF-Token` is refused with 403."""
+    user = await session_of_cookie(services, request.cookies.get(COOKIE, ""))
+    if user is None:
+        return None
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not hmac.compare_digest(sent, user.csrf):
@@ -149,6 +155,23 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
+async def start_session(s: AsyncSession, services: Services, account_id: str) -> tuple[str, str]:
+    """A new server-side session for `account_id` (password or OIDC sign-in): (cookie value, CSRF)."""
+    value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    expires = now + timedelta(hours=services.settings.staff_session_hours)
+    s.add(StaffSession(id_hash=_digest(value), account_id=account_id, csrf=csrf, created_at=now, expires_at=expires))
+    await s.execute(delete(StaffSession).where(StaffSession.expires_at < now))
+    return value, csrf
+
+
+def set_session_cookie(response: Response, request: Request, services: Services, value: str) -> None:
+    response.set_cookie(
+        COOKIE, value, max_age=services.settings.staff_session_hours * 3600, path="/staff",
+        httponly=True, samesite="strict", secure=request.url.scheme == "https",
+    )  # fmt: skip
+
+
 def router() -> APIRouter:
     api = APIRouter(prefix="/staff")
 
@@ -164,18 +187,10 @@ def router() -> APIRouter:
             except HTTPException as exc:
                 failed = exc
             else:
-                value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-                now = datetime.now(UTC)
-                expires = now + timedelta(hours=services.settings.staff_session_hours)
-                s.add(StaffSession(id_hash=_digest(value), account_id=account.id, csrf=csrf,
-                                   created_at=now, expires_at=expires))  # fmt: skip
-                await s.execute(delete(StaffSession).where(StaffSession.expires_at < now))
+                value, csrf = await start_session(s, services, account.id)
         if failed is not None:
             raise failed
-        response.set_cookie(
-            COOKIE, value, max_age=services.settings.staff_session_hours * 3600, path="/staff",
-            httponly=True, samesite="strict", secure=request.url.scheme == "https",
-        )  # fmt: skip
+        set_session_cookie(response, request, services, value)
         return {"id": account.id, "name": account.name, "csrf": csrf}
 
     @api.post("/logout", response_model=Loose, responses=errors(403))

@@ -26,11 +26,13 @@ from bot.staff.packet import form_handler, form_resumer, staff_context
 from bot.staff.queues import conversation_department, department_names, jst, record
 from bot.store.models import Conversation
 from handlers.forms import as_int
+from knowledge.bookings import CONFIRMED, find_number, list_reservations
 from knowledge.office_hours import OfficeHours, describe
 
 OUTCOMES = ("solved", "callback", "visit", "referred")
 CLOSED_TEXT = "職員の対応を終了しました。引き続きチャットでご案内します。"
 TRANSFERRED = "担当を{name}に引き継ぎました。{name}の職員から改めてご連絡します。"
+VISIT_LINKED = "窓口予約（受付番号 {number}）の日に、窓口でお待ちしています。"
 PACKAGED_REPLIES = Path(__file__).resolve().parents[2] / "knowledge" / "data" / "staff_replies.yml"
 WRITES = {**errors(401, 403, 503), **errors(400, 404, 409, 413, 422)}
 
@@ -73,18 +75,23 @@ def router() -> APIRouter:
         outcome = body.outcome
         staff_id = who.staff_id(body.staff_id)
         async with services.locker.hold(conversation_id):
+            visit = await linked_visit(services, who, conversation_id, body.reservation) if outcome == "visit" else None
+            replies = [Reply(text=CLOSED_TEXT, sender="staff")]
+            if visit is not None:  # the resident is reminded of the 窓口予約 the outcome refers to
+                replies.insert(0, Reply(text=VISIT_LINKED.format(number=visit), sender="staff"))
             state = await _staff_turn(
                 services,
                 conversation_id,
-                [Reply(text=CLOSED_TEXT, sender="staff")],
+                replies,
                 transition="release",
                 staff_id=staff_id,
                 who=who,
                 outcome=str(outcome),
                 action="close",
                 then=form_resumer(request, services),
+                audit_text=f"{outcome} {visit}" if visit else None,
             )
-        return {"conversation_id": conversation_id, "status": state.status, "outcome": outcome}
+        return {"conversation_id": conversation_id, "status": state.status, "outcome": outcome, "reservation": visit}
 
     @api.post("/conversations/{conversation_id}/notes", response_model=Loose, responses=WRITES,
               openapi_extra=json_body(NoteRequest))  # fmt: skip
@@ -187,6 +194,25 @@ def _filler(request: Request, services: Services, slot_name: str, raw: str) -> A
         return []
 
     return fill
+
+
+async def linked_visit(services: Services, who: Any, conversation_id: str, given: str | None) -> str | None:
+    """The 窓口予約 a close with the outcome `visit` refers to: the number staff gave (it must be a
+    confirmed 窓口予約 of this conversation, else 422), or the conversation's latest upcoming one
+    (None when it has none: the outcome stays without a link)."""
+    async with services.sessionmaker() as db:
+        if await db.get(Conversation, conversation_id) is None:
+            raise HTTPException(404, "no such conversation")
+        who.ensure_can_see(await conversation_department(db, conversation_id, services))  # 403 before any 422
+        rows = await list_reservations(
+            db, kind="counter_visit", conversation_id=conversation_id, status=CONFIRMED, date_from=services.today()
+        )
+    if given is not None:
+        number = find_number(given) or given.strip()
+        if not any(r.number == number for r in rows):
+            raise BadRequest(422, "'reservation' is not an upcoming 窓口予約 of this conversation")
+        return number
+    return max(rows, key=lambda r: r.created_at).number if rows else None
 
 
 def canned_replies(services: Services) -> dict[str, list[dict[str, str]]]:

@@ -30,6 +30,7 @@
 
   function loadList() {
     if (typeof loadCallbacks === "function") loadCallbacks();
+    if (typeof loadVisits === "function") loadVisits();
     api("/conversations").then(function (rows) {
       var ul = $("conversations"); ul.textContent = "";
       if (!rows.length) ul.appendChild(el("li", "none", "なし"));
@@ -187,7 +188,9 @@
     if (socket) { socket.onclose = null; socket.close(); }
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
     var ws = socket = new WebSocket(proto + location.host + "/staff/ws");
-    ws.onopen = function () { ws.send(JSON.stringify({ type: "auth", token: token, after: lastId })); };
+    ws.onopen = function () { // a token, or a session's CSRF token (the cookie goes with the handshake)
+      ws.send(JSON.stringify(token ? { type: "auth", token: token, after: lastId } : { type: "auth", csrf: csrf, after: lastId }));
+    };
     ws.onmessage = function (ev) {
       var m = JSON.parse(ev.data);
       retry = 1000;
@@ -195,8 +198,8 @@
       if (typeof m.id === "number" && (lastId === null || m.id > lastId)) lastId = m.id;
       if (m.conversation_id === current) open(current); else loadList();
     };
-    ws.onclose = function (ev) { // 1008: token refused
-      if (ev.code === 1008) return;
+    ws.onclose = function (ev) { // 1008: token or session refused
+      if (ev.code === 1008) { if (!token && csrf) startPolling(); return; }
       setTimeout(listen, retry); retry = Math.min(retry * 2, 30000);
     };
   }
@@ -213,11 +216,11 @@
 
   // ---- 予約の検索・取消し: a resident calls with their number; staff cancel it with a reason
   var KIND_TITLE = { bulky_waste: "粗大ごみ収集", childcare_temporary: "一時預かり", facility_booking: "施設の予約",
-    care_consultation: "介護の相談" };
+    care_consultation: "介護の相談", counter_visit: "窓口予約" };
   function showBooking(r) {
     var box = $("booking"); box.textContent = "";
     var d = r.details || {};
-    var place = [d.facility, d.room, d.center, d.town].filter(Boolean).join(" ");
+    var place = [d.facility, d.room, d.center, d.town, d.department_name].filter(Boolean).join(" ");
     var lines = [["受付番号", r.number], ["内容", label(KIND_TITLE, r.kind) + (place ? "（" + place + "）" : "")],
       ["利用日", day(r.date) + (r.start_time ? " " + r.start_time + (r.end_time ? "〜" + r.end_time : "") : "")],
       ["状態", label(BOOKING, r.status)]];
@@ -270,6 +273,8 @@
       });
       box.appendChild(fill);
     }
+    if (p.visits && p.visits.length) row("窓口予約", p.visits.map(function (v) {
+      return v.number + " " + day(v.date) + " " + v.start_time + "〜" + v.end_time + "（" + label(BOOKING, v.status) + "）"; }).join("、"));
     if (p.suggestions && p.suggestions.length) row("ご案内", p.suggestions.map(function (s) { return s.rule + "（" + label(OFFER, s.status) + "）"; }).join("、"));
   }
   function loadCanned() {
@@ -307,15 +312,38 @@
     }).catch(function () {});
   }
 
+  // ---- 窓口予約: upcoming counter visits booked in chat, of the departments this account works
+  function loadVisits() {
+    var today = new Date(Date.now() + 9 * 3600 * 1000).toISOString().slice(0, 10); // Japan's date
+    api("/reservations?kind=counter_visit&status=confirmed&date_from=" + today).then(function (rows) {
+      var ul = $("visits"); ul.textContent = "";
+      if (!rows.length) ul.appendChild(el("li", "none", "なし"));
+      rows.slice(0, 30).forEach(function (r) {
+        var li = el("li", "callback visit");
+        li.appendChild(el("span", "badge dept", (r.details || {}).department_name || r.resource));
+        li.appendChild(el("strong", "", " " + r.number));
+        li.appendChild(el("span", "reason", day(r.date) + " " + r.start_time + "〜" + r.end_time +
+          ((r.details || {}).topic ? " · " + r.details.topic : "")));
+        li.addEventListener("click", function () { $("booking-number").value = r.number; showBooking(r);
+          if (r.conversation_id) open(r.conversation_id); });
+        ul.appendChild(li);
+      });
+    }).catch(function () {});
+  }
+
   function connect() { whoAmI(); loadList(); loadCallbacks(); loadDepartments(); listen(); }
 
-  // Password sign-in: a server-side session in an httpOnly cookie; live updates by polling
+  // Password (or OIDC) sign-in: a server-side session in an httpOnly cookie; live updates over the
+  // same WebSocket, authenticated by the session (polling only if the socket is refused)
   var polling = null;
+  function startPolling() {
+    if (!polling) polling = setInterval(function () { if (current) open(current); else loadList(); }, 10000);
+  }
   function connectSession() {
     whoAmI(); loadList(); loadDepartments();
     api("/me").then(function (me) { $("logout").textContent = (me.name || "") + "：ログアウト"; }).catch(function () {});
     $("logout").hidden = false; $("password-login").hidden = true; $("login").hidden = true;
-    if (!polling) polling = setInterval(function () { if (current) open(current); else loadList(); }, 10000);
+    if (typeof WebSocket === "function") listen(); else startPolling();
   }
   $("password-login").addEventListener("submit", function (ev) {
     ev.preventDefault(); $("login-error").textContent = "";
@@ -364,6 +392,9 @@
     if (!reason) { $("profile-error").textContent = "閲覧の理由を入力してください。"; return; }
     readProfile(reason);
   });
+  // the municipality's identity provider (OIDC), when the server has it configured
+  fetch("/staff/oidc/status", { credentials: "same-origin" }).then(function (r) { return r.json(); })
+    .then(function (s) { $("oidc-login").hidden = !s.enabled; }).catch(function () {});
   if (token) { $("token").value = token; connect(); }
   else { // a password session from before a reload?
     api("/me").then(function (me) { if (me.csrf) { csrf = me.csrf; connectSession(); } }).catch(function () {});

@@ -91,3 +91,47 @@ def test_lockout_after_repeated_failures(web: TestClient, account: str) -> None:
     for _ in range(5):
         assert web.post("/staff/login", json={"id": account, "password": "not the password"}).status_code == 401
     assert web.post("/staff/login", json={"id": account, "password": PASSWORD}).status_code == 429
+
+
+# ---- live updates for a session (the console's WebSocket, first-frame auth without a token)
+
+
+def test_a_session_opens_the_staff_socket_with_its_csrf(web: TestClient, account: str) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    csrf = web.post("/staff/login", json={"id": account, "password": PASSWORD}).json()["csrf"]
+    for frame in ({"type": "auth", "csrf": "not-the-token", "after": None}, {"type": "auth", "after": None}):
+        with pytest.raises(WebSocketDisconnect) as closed, web.websocket_connect("/staff/ws") as ws:
+            ws.send_json(frame)
+            ws.receive_json()
+        assert closed.value.code == 1008
+    with web.websocket_connect("/staff/ws") as ws:  # the cookie goes with the handshake
+        ws.send_json({"type": "auth", "csrf": csrf, "after": None})
+        assert ws.receive_json() == {"type": "ready"}
+        who = f"web-{uuid.uuid4().hex[:10]}"
+        assert web.post("/webhooks/rest/webhook", json={"sender": who, "message": "/request_human"}).status_code == 200
+        frame = ws.receive_json()
+        while frame.get("conversation_id") != f"web:{who}":  # (a shared database: others' rows may come first)
+            frame = ws.receive_json()
+        assert frame["status"] == "pending_handoff" and "text" not in frame
+    # the CSRF token without the session's cookie is nothing
+    web.cookies.clear()
+    with pytest.raises(WebSocketDisconnect) as closed, web.websocket_connect("/staff/ws") as ws:
+        ws.send_json({"type": "auth", "csrf": csrf, "after": None})
+        ws.receive_json()
+    assert closed.value.code == 1008
+
+
+def test_a_signed_out_session_is_cut_off_the_socket(web: TestClient, account: str) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    csrf = web.post("/staff/login", json={"id": account, "password": PASSWORD}).json()["csrf"]
+    with web.websocket_connect("/staff/ws") as ws:
+        ws.send_json({"type": "auth", "csrf": csrf, "after": None})
+        assert ws.receive_json() == {"type": "ready"}
+        assert web.post("/staff/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
+        web.post("/webhooks/rest/webhook", json={"sender": f"web-{uuid.uuid4().hex[:8]}", "message": "/request_human"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                ws.receive_json()
+        assert closed.value.code == 1008
