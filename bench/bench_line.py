@@ -42,7 +42,6 @@ from bot.store.db import migrate  # noqa: E402
 from tests.line import webhooks as wh  # noqa: E402
 from tests.line.standin import StandIn  # noqa: E402
 
-
 MODEL_CACHE = Path(tempfile.gettempdir()) / "madoguchi-bench-line-models"  # trained once, reused
 
 

@@ -128,6 +128,13 @@ def fixed_rate(args: argparse.Namespace) -> int:
         port = int(child.args[child.args.index("--port") + 1])  # type: ignore[union-attr, index]
         try:
             cpu_before = cpu_seconds(child.pid)
+            spy = None
+            if os.environ.get("BENCH_PYSPY"):  # a profile of the server while it acknowledges
+                spy = subprocess.Popen(
+                    ["py-spy", "record", "-r", "250", "-f", "raw", "-o", os.environ["BENCH_PYSPY"]]
+                    + ["-d", str(int(args.seconds)), "--pid", str(child.pid)],
+                    stdout=subprocess.DEVNULL,
+                )
             load = subprocess.run(
                 [sys.executable, str(ROOT / "bench" / "line_load.py"), str(port), str(args.rate)],
                 input="".join(json.dumps(b) + "\n" for b in bodies),
@@ -136,6 +143,8 @@ def fixed_rate(args: argparse.Namespace) -> int:
                 check=True,
             )
             cpu_ack = cpu_seconds(child.pid) - cpu_before
+            if spy is not None:
+                spy.wait()
             fired = json.loads(load.stdout)
             accepted = {b["id"] for b, status in zip(bodies, fired["answers"], strict=True) if status == 200}
             refused = [i for i in ids if i not in accepted]  # LINE would redeliver these; the bench does not
