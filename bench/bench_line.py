@@ -84,7 +84,9 @@ def serve(args: argparse.Namespace) -> int:
 
         interpreter = EmbeddedInterpreter(load_or_train(MODEL_CACHE))
     app = create_app(settings, interpreter=interpreter)
-    app.state.line_tuning = LineTuning(workers=args.workers, queue_size=10_000)
+    app.state.line_tuning = LineTuning(
+        workers=args.workers, queue_size=10_000, ack_synchronous_commit=not args.ack_async_commit
+    )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", log_config=None)
     return 0
 
@@ -114,7 +116,7 @@ def start_server(
         args.nlu,
         "--redis-url",
         redis_url,
-    ]
+    ] + (["--ack-async-commit"] if args.ack_async_commit else [])
     child = subprocess.Popen(cmd, cwd=ROOT)
     deadline = time.monotonic() + 120
     while True:
@@ -181,6 +183,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20, help="how long --rate fires")
     parser.add_argument("--nlu", choices=("real", "delay"), default="", help="real NLU, or --delay per turn")
     parser.add_argument("--redeliver", type=float, default=0.02, help="--rate: share of webhooks sent twice")
+    parser.add_argument("--ack-async-commit", action="store_true", help="LineTuning.ack_synchronous_commit=False")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.line_ack import ack_store, read_events, signature_ok
+from bot.channels.line_ack import AckPriority, ack_store, read_events, signature_ok, yielding
 from bot.channels.line_events import is_standby, parse_event, source_id, to_inbound
 from bot.channels.line_media import LineContent
 from bot.channels.line_outbox import LineApi, LineTuning, Outbox, PendingEvent
@@ -70,7 +70,12 @@ class LineChannel:
         self.dispatcher = dispatcher
         self.tuning = tuning
         self.secret = services.settings.line_channel_secret.encode()
-        self.acks = ack_store(services.settings.resolved_database_url, services.ack_gate)
+        self.acks = ack_store(
+            services.settings.resolved_database_url,
+            services.ack_gate,
+            synchronous_commit=tuning.ack_synchronous_commit,
+        )
+        self.priority = AckPriority()  # processing gives way to acknowledgements in flight
         self.api = LineApi(services.settings, tuning)
         self.outbox = Outbox(services.sessionmaker, self.api, tuning)
         self.content = LineContent(services.settings, tuning)  # image messages' contents (通報)
@@ -112,6 +117,13 @@ class LineChannel:
     # -- the webhook -------------------------------------------------------------------------------
     async def accept(self, body: bytes, signature: str) -> Response:
         """Verify, store, answer (bot/channels/line_ack.py): no SDK models, no ORM, no turn."""
+        self.priority.begin()
+        try:
+            return await self._accept(body, signature)
+        finally:
+            self.priority.end()
+
+    async def _accept(self, body: bytes, signature: str) -> Response:
         if not self.accepting:
             return JSONResponse({"error": "LINE channel is shutting down; please retry"}, status_code=503)
         if len(body) > MAX_BODY_BYTES:
@@ -154,15 +166,18 @@ class LineChannel:
             job = await self.queue.get()
             self._current[index] = job
             try:
-                event = parse_event(job.raw)
-                if event is not None:
-                    await self.process(event)
-                await self._forget(job)
+                await yielding(self._handle(job), self.priority)
             except Exception:
                 log.exception("LINE event processing failed", extra={"event_type": str(job.raw.get("type"))[:40]})
             finally:
                 self.queue.task_done()
             self._current.pop(index, None)  # not reached when cancelled: stop() keeps the job
+
+    async def _handle(self, job: Job) -> None:
+        event = parse_event(job.raw)
+        if event is not None:
+            await self.process(event)
+        await self._forget(job)
 
     async def process(self, event: Any) -> None:
         if is_standby(event):  # another channel module is in charge of this chat: stay silent
@@ -204,7 +219,7 @@ class LineChannel:
         inbound.metadata["line_queued"] = True
 
     async def _dispatch(self, inbound: InboundEvent, target: Target) -> list[Reply]:
-        turn = asyncio.ensure_future(self.dispatcher.handle(inbound))
+        turn = asyncio.ensure_future(yielding(self.dispatcher.handle(inbound), self.priority))
         try:
             if target.one_to_one:
                 done, _ = await asyncio.wait({turn}, timeout=self.tuning.loading_after)
@@ -271,8 +286,8 @@ class LineChannel:
             log.warning("LINE events kept for the next start", extra={"count": len(jobs)})
 
     async def _forget(self, job: Job) -> None:
-        async with self.services.sessionmaker() as session, session.begin():
-            await session.execute(delete(PendingEvent).where(PendingEvent.webhook_event_id == job.key))
+        async with self.services.engine.begin() as conn:  # one Core statement, no ORM session
+            await conn.execute(delete(PendingEvent).where(PendingEvent.webhook_event_id == job.key))
 
     async def _restore_pending(self) -> None:
         """Events stored but not processed (a stop or a crash): queue them again; the dispatcher's
