@@ -1,4 +1,5 @@
-"""LINE webhook benchmark: `.venv/bin/python bench/bench_line.py [--events N] [--concurrency C] [--delay S]`.
+"""LINE webhook benchmark: `.venv/bin/python bench/bench_line.py [--events N] [--concurrency C] [--delay S]`
+or, at a fixed rate, `bench/bench_line.py --rate 200 --seconds 20 [--nlu real|delay]`.
 
 Starts the real app under uvicorn (a child process, on 127.0.0.1) with its LINE API pointed at the
 local stand-in of the Messaging API, and an interpreter that takes DELAY seconds per message (a
@@ -6,6 +7,12 @@ slow NLU or handler). Fires N signed webhooks (one text event each, distinct use
 C in flight, loopback only. Reports how fast `/callback` acknowledges (median, p99, max) while
 processing is slow, the acknowledgement throughput, and how long until every reply reached the
 stand-in (end-to-end throughput). Writes bench/results/line.json.
+
+`--rate R --seconds S` (bench/line_rate.py): open loop, R signed webhooks a second for S seconds
+from a separate process, the real NLU and turn (or `--nlu delay`), some webhooks redelivered; ack
+latency median/p99/max, then it checks that every event was processed exactly once and every
+reply reached the stand-in once. DATABASE_URL / REDIS_URL in the environment: PostgreSQL + Redis;
+else the embedded mode (SQLite). Writes bench/results/line_rate.json.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ from bot.store.db import migrate  # noqa: E402
 from tests.line import webhooks as wh  # noqa: E402
 from tests.line.standin import StandIn  # noqa: E402
 
+MODEL_CACHE = Path(tempfile.gettempdir()) / "madoguchi-bench-line-models"  # trained once, reused
+
 
 class DelayedInterpreter:
     """Answers every text as a greeting after `delay` seconds: the cost of a slow turn."""
@@ -60,6 +69,7 @@ def serve(args: argparse.Namespace) -> int:
     settings = Settings(
         data_dir=Path(args.data_dir),
         database_url=args.database_url,
+        redis_url=args.redis_url,
         port=args.port,
         line_channel_secret=wh.SECRET,
         line_channel_access_token=StandIn.access_token,
@@ -67,14 +77,24 @@ def serve(args: argparse.Namespace) -> int:
         secret_key="bench-line-secret-key-0123456789",  # PostgreSQL runs count as production
         _env_file=None,  # type: ignore[call-arg]
     )
-    app = create_app(settings, interpreter=DelayedInterpreter(args.delay))  # type: ignore[arg-type]
-    app.state.line_tuning = LineTuning(workers=args.workers, queue_size=10_000)
+    interpreter: Any = DelayedInterpreter(args.delay)
+    if args.nlu == "real":
+        from nlu.engine import load_or_train
+        from nlu.interpreter import EmbeddedInterpreter
+
+        interpreter = EmbeddedInterpreter(load_or_train(MODEL_CACHE))
+    app = create_app(settings, interpreter=interpreter)
+    app.state.line_tuning = LineTuning(
+        workers=args.workers, queue_size=10_000, ack_synchronous_commit=not args.ack_async_commit
+    )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", log_config=None)
     return 0
 
 
-def start_server(args: argparse.Namespace, tmp: str, standin: StandIn, port: int) -> subprocess.Popen[bytes]:
-    url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+def start_server(
+    args: argparse.Namespace, tmp: str, standin: StandIn, port: int, url: str = "", redis_url: str = ""
+) -> subprocess.Popen[bytes]:
+    url = url or f"sqlite:///{Path(tmp) / 'bench.db'}"
     migrate(url)
     cmd = [
         sys.executable,
@@ -92,7 +112,11 @@ def start_server(args: argparse.Namespace, tmp: str, standin: StandIn, port: int
         str(args.delay),
         "--workers",
         str(args.workers),
-    ]
+        "--nlu",
+        args.nlu,
+        "--redis-url",
+        redis_url,
+    ] + (["--ack-async-commit"] if args.ack_async_commit else [])
     child = subprocess.Popen(cmd, cwd=ROOT)
     deadline = time.monotonic() + 120
     while True:
@@ -155,7 +179,13 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--delay", type=float, default=0.5, help="seconds each turn takes")
     parser.add_argument("--workers", type=int, default=LineTuning().workers)
+    parser.add_argument("--rate", type=float, default=0, help="webhooks a second, open loop (bench/line_rate.py)")
+    parser.add_argument("--seconds", type=float, default=20, help="how long --rate fires")
+    parser.add_argument("--nlu", choices=("real", "delay"), default="", help="real NLU, or --delay per turn")
+    parser.add_argument("--redeliver", type=float, default=0.02, help="--rate: share of webhooks sent twice")
+    parser.add_argument("--ack-async-commit", action="store_true", help="LineTuning.ack_synchronous_commit=False")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", default="", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", default="", help=argparse.SUPPRESS)
@@ -164,6 +194,11 @@ def main() -> int:
 
     if args.serve:
         return serve(args)
+    if args.rate:
+        from line_rate import fixed_rate
+
+        return fixed_rate(args)
+    args.nlu = args.nlu or "delay"
     standin = StandIn().start()
     with tempfile.TemporaryDirectory() as tmp:
         child = start_server(args, tmp, standin, free_port())

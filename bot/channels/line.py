@@ -18,27 +18,21 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from linebot.v3.webhook import WebhookParser
-from linebot.v3.webhooks import (
-    Event,
-)
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.line_events import is_standby, parse_event, source_id, to_inbound, well_formed
+from bot.channels.line_ack import AckPriority, ack_store, read_events, signature_ok, yielding
+from bot.channels.line_events import is_standby, parse_event, source_id, to_inbound
 from bot.channels.line_media import LineContent
 from bot.channels.line_outbox import LineApi, LineTuning, Outbox, PendingEvent
 from bot.channels.line_render import batches, render
 from bot.engine.dispatcher import SORRY, Dispatcher
 from bot.engine.events import InboundEvent, Reply
-from bot.engine.jsonbody import loads_strict
 from bot.engine.services import Services
 from bot.engine.transcript import TranscriptEntry, append_messages, ensure_conversation, external_id_seen
 from bot.http.schemas import LineWebhookRequest, errors, json_body
@@ -51,8 +45,7 @@ MAX_BODY_BYTES = 1024 * 1024
 
 @dataclass
 class Job:
-    raw: dict[str, Any]
-    event: Any  # a linebot.v3.webhooks Event
+    raw: dict[str, Any]  # the event as received; the SDK's model is built by the worker
     key: str = ""  # webhookEventId: the pending-event row until the event is processed
 
     def __post_init__(self) -> None:
@@ -76,7 +69,13 @@ class LineChannel:
         self.services = services
         self.dispatcher = dispatcher
         self.tuning = tuning
-        self.parser = WebhookParser(services.settings.line_channel_secret)
+        self.secret = services.settings.line_channel_secret.encode()
+        self.acks = ack_store(
+            services.settings.resolved_database_url,
+            services.ack_gate,
+            synchronous_commit=tuning.ack_synchronous_commit,
+        )
+        self.priority = AckPriority()  # processing gives way to acknowledgements in flight
         self.api = LineApi(services.settings, tuning)
         self.outbox = Outbox(services.sessionmaker, self.api, tuning)
         self.content = LineContent(services.settings, tuning)  # image messages' contents (通報)
@@ -108,6 +107,7 @@ class LineChannel:
         await self.outbox.stop()
         await self.api.close()
         await self.content.close()
+        await self.acks.close()
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every accepted event is processed and its messages sent (tests, bench)."""
@@ -116,33 +116,49 @@ class LineChannel:
 
     # -- the webhook -------------------------------------------------------------------------------
     async def accept(self, body: bytes, signature: str) -> Response:
+        """Verify, store, answer (bot/channels/line_ack.py): no SDK models, no ORM, no turn."""
+        self.priority.begin()
+        try:
+            return await self._accept(body, signature)
+        finally:
+            self.priority.end()
+
+    async def _accept(self, body: bytes, signature: str) -> Response:
         if not self.accepting:
             return JSONResponse({"error": "LINE channel is shutting down; please retry"}, status_code=503)
         if len(body) > MAX_BODY_BYTES:
             return JSONResponse({"error": "request body is too large"}, status_code=413)
         if not signature:
             return JSONResponse({"error": "missing X-Line-Signature"}, status_code=400)
-        try:
-            text = body.decode("utf-8")
-            raws = well_formed(loads_strict(text))  # before the SDK's json.loads can recurse or overflow
-        except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-            return JSONResponse({"error": "malformed webhook body"}, status_code=400)
-        if not self.parser.signature_validator.validate(text, signature):
+        if not signature_ok(self.secret, body, signature):  # before any JSON is read
             log.warning("LINE webhook with a bad signature rejected")
             return JSONResponse({"error": "invalid signature"}, status_code=400)
-        jobs = [Job(raw=raw, event=event) for raw in raws if (event := parse_event(raw)) is not None]
         try:
-            await self._persist(jobs, quiet=True)  # write-ahead: a crash after the 200 loses nothing
-        except Exception:
-            log.exception("LINE events could not be stored; webhook refused")
-            return JSONResponse({"error": "storage unavailable; please retry"}, status_code=503)
-        for job in jobs:
-            try:
-                await asyncio.wait_for(self.queue.put(job), self.tuning.enqueue_wait)
-            except TimeoutError:  # stored already: processed at the next start or on redelivery
+            jobs = [Job(raw=raw) for raw in read_events(body)]
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "malformed webhook body"}, status_code=400)
+        if jobs:
+            if self.queue.qsize() + len(jobs) > self.queue.maxsize and not await self._room(len(jobs)):
                 log.error("LINE event queue full; webhook refused")
                 return JSONResponse({"error": "busy; please retry"}, status_code=503)
+            try:  # write-ahead: a crash after the 200 loses nothing
+                await self.acks.store([(job.key, job.raw) for job in jobs])
+            except Exception:
+                log.exception("LINE events could not be stored; webhook refused")
+                return JSONResponse({"error": "storage unavailable; please retry"}, status_code=503)
+            for job in jobs:
+                self.queue.put_nowait(job)  # room was checked; acks never wait on each other here
         return PlainTextResponse("OK")
+
+    async def _room(self, wanted: int) -> bool:
+        """Wait a little for room in a full queue (the workers take jobs out as they start them)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.tuning.enqueue_wait
+        while self.queue.qsize() + wanted > self.queue.maxsize:
+            if loop.time() > deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
 
     # -- processing --------------------------------------------------------------------------------
     async def _work(self, index: int) -> None:
@@ -150,13 +166,18 @@ class LineChannel:
             job = await self.queue.get()
             self._current[index] = job
             try:
-                await self.process(job.event)
-                await self._forget(job)
+                await yielding(self._handle(job), self.priority)
             except Exception:
-                log.exception("LINE event processing failed", extra={"event_type": getattr(job.event, "type", "")})
+                log.exception("LINE event processing failed", extra={"event_type": str(job.raw.get("type"))[:40]})
             finally:
                 self.queue.task_done()
             self._current.pop(index, None)  # not reached when cancelled: stop() keeps the job
+
+    async def _handle(self, job: Job) -> None:
+        event = parse_event(job.raw)
+        if event is not None:
+            await self.process(event)
+        await self._forget(job)
 
     async def process(self, event: Any) -> None:
         if is_standby(event):  # another channel module is in charge of this chat: stay silent
@@ -198,7 +219,7 @@ class LineChannel:
         inbound.metadata["line_queued"] = True
 
     async def _dispatch(self, inbound: InboundEvent, target: Target) -> list[Reply]:
-        turn = asyncio.ensure_future(self.dispatcher.handle(inbound))
+        turn = asyncio.ensure_future(yielding(self.dispatcher.handle(inbound), self.priority))
         try:
             if target.one_to_one:
                 done, _ = await asyncio.wait({turn}, timeout=self.tuning.loading_after)
@@ -258,21 +279,15 @@ class LineChannel:
         log.info("LINE unfollow recorded", extra={"sender": pseudonym(inbound.sender_id)})
 
     # -- events kept across a restart --------------------------------------------------------------
-    async def _persist(self, jobs: list[Job], *, quiet: bool = False) -> None:
-        """Store events until they are processed (at receipt, and again for leftovers at stop)."""
-        if not jobs:
-            return
-        rows = [{"webhook_event_id": j.key, "event": j.raw, "received_at": datetime.now(UTC)} for j in jobs]
-        async with self.services.sessionmaker() as session, session.begin():
-            # a redelivery arriving together with the first copy is a duplicate, not a key conflict
-            insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-            await session.execute(insert(PendingEvent).values(rows).on_conflict_do_nothing())
-        if not quiet:
+    async def _persist(self, jobs: list[Job]) -> None:
+        """Leftovers at stop: stored at receipt already; stored again in case (a duplicate is nothing)."""
+        if jobs:
+            await self.acks.store([(job.key, job.raw) for job in jobs])
             log.warning("LINE events kept for the next start", extra={"count": len(jobs)})
 
     async def _forget(self, job: Job) -> None:
-        async with self.services.sessionmaker() as session, session.begin():
-            await session.execute(delete(PendingEvent).where(PendingEvent.webhook_event_id == job.key))
+        async with self.services.engine.begin() as conn:  # one Core statement, no ORM session
+            await conn.execute(delete(PendingEvent).where(PendingEvent.webhook_event_id == job.key))
 
     async def _restore_pending(self) -> None:
         """Events stored but not processed (a stop or a crash): queue them again; the dispatcher's
@@ -280,11 +295,8 @@ class LineChannel:
         async with self.services.sessionmaker() as session:
             rows = list(await session.scalars(select(PendingEvent).order_by(PendingEvent.received_at)))
         for row in rows:
-            try:
-                event = Event.from_dict(row.event)
-            except ValueError:
-                continue
-            await self.queue.put(Job(raw=row.event, event=event))
+            if isinstance(row.event, dict):
+                await self.queue.put(Job(raw=row.event, key=row.webhook_event_id))
         if rows:
             log.info("LINE events restored", extra={"count": len(rows)})
 

@@ -6,7 +6,6 @@ Nothing here is a module-level singleton: `build_services` opens everything from
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -22,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.engine.events import Reply
 from bot.engine.hub import Hub, RedisHub
-from bot.engine.locks import InMemoryLocker, Locker
+from bot.engine.locks import InMemoryLocker, Locker, WriterGate
 from bot.engine.state import SqlStateStore, StateStore
 from bot.secret_key import resolve_secret_key
 from bot.settings import Settings
@@ -86,12 +85,16 @@ class Services:
     outbox_writers: dict[str, OutboxWriter] = field(default_factory=dict)  # channel -> rows in a transaction
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(ZoneInfo("Asia/Tokyo")))
     # SQLite has one writer at a time: turns queue here, in order, instead of polling its file lock
-    _sqlite_turns: asyncio.Lock | None = field(default=None, repr=False)
+    _sqlite_turns: WriterGate | None = field(default=None, repr=False)
 
     def turn_gate(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """Held around a turn's transaction: SQLite's single writer as an asyncio queue (one
         process in the embedded mode); nothing on PostgreSQL, where row locks order the turns."""
         return self._sqlite_turns if self._sqlite_turns is not None else contextlib.nullcontext()
+
+    def ack_gate(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """The same gate, entered ahead of waiting turns (a LINE webhook's one insert)."""
+        return self._sqlite_turns.first() if self._sqlite_turns is not None else contextlib.nullcontext()
 
     def now(self) -> datetime:
         return self.clock().astimezone(ZoneInfo(self.settings.timezone))
@@ -153,5 +156,5 @@ def build_services(settings: Settings, interpreter: Interpreter) -> Services:
         hub=hub,
         redis=redis,
         secret_key=secret_key,
-        _sqlite_turns=asyncio.Lock() if engine.dialect.name == "sqlite" else None,
+        _sqlite_turns=WriterGate() if engine.dialect.name == "sqlite" else None,
     )
