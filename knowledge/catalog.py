@@ -18,6 +18,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from knowledge.office_hours import OfficeHours
+from knowledge.opening_hours import Opening, check_hours, office_hours_beside, resolve
+
 PACKAGED_CATALOG = Path(__file__).resolve().parent / "data" / "procedures.yml"
 
 # The procedure intents CONTRACTS §2 (inventory) requires of every municipality's catalog: the
@@ -88,7 +91,9 @@ class Municipality(_Model):
 
 
 class Hours(_Model):
-    label: str
+    label: str = ""  # hours the data does not structure
+    schedule: str | None = None  # a schedule of office_hours.yml: weekly hours, 第2・第4土曜, holidays
+    note: str = ""  # said after the schedule's label
 
 
 class Department(_Model):
@@ -243,9 +248,11 @@ class CatalogData(_Model):
 
 
 class Catalog:
-    def __init__(self, data: CatalogData, source: str = "") -> None:
+    def __init__(self, data: CatalogData, source: str = "", office_hours: OfficeHours | None = None) -> None:
         self.data = data
         self.source = source
+        hours = office_hours or office_hours_beside(Path(source) if source else None)
+        self._openings = {k: resolve(hours, h.schedule, h.note) for k, h in data.hours.items() if h.schedule}
         self.municipality = data.municipality
         self.offices = {k: o.model_copy(update={"id": k}) for k, o in data.offices.items()}
         self.procedures = {k: p.model_copy(update={"id": k}) for k, p in data.procedures.items()}
@@ -263,17 +270,18 @@ class Catalog:
         return cls.from_dict(raw, source=str(path))
 
     @classmethod
-    def from_dict(cls, raw: Any, source: str = "") -> Catalog:
+    def from_dict(cls, raw: Any, source: str = "", office_hours: OfficeHours | None = None) -> Catalog:
         if not isinstance(raw, dict):
             raise CatalogError(f"{source or 'catalog'}: the top level must be a mapping")
         try:
             data = CatalogData.model_validate(raw)
         except ValidationError as exc:
             raise CatalogError(_describe(exc, source)) from exc
-        problems = _check_references(data)
+        hours = office_hours or office_hours_beside(Path(source) if source else None)
+        problems = _check_references(data) + check_hours(data.hours, hours)
         if problems:
             raise CatalogError(f"{source or 'catalog'}: " + "; ".join(problems))
-        return cls(data, source)
+        return cls(data, source, hours)
 
     # -- queries -------------------------------------------------------------------------
     def procedure(self, intent: str) -> Procedure:
@@ -297,7 +305,12 @@ class Catalog:
         return self.data.departments[procedure.department]
 
     def hours_label(self, hours_id: str) -> str:
-        return self.data.hours[hours_id].label
+        opening = self._openings.get(hours_id)
+        return opening.label if opening is not None else self.data.hours[hours_id].label
+
+    def opening(self, hours_id: str) -> Opening | None:
+        """The weekly structure of these hours (office_hours.yml), None when only a label."""
+        return self._openings.get(hours_id)
 
     def office_hours(self, procedure: Procedure) -> str:
         return self.hours_label(self.office_of(procedure).hours)
