@@ -135,7 +135,8 @@ def hours_sentences(opening: Opening | None, details: tuple[str, ...], language:
             out.append("It is closed on national holidays." if opening.closed_on_holidays else "It is open on holidays.")
     if "year_end" in details:
         out.append(_year_end_ja(opening) if ja else _year_end_en(opening))
-    if ("close" in details or "open" in details) and not days:
-        rules = _days_asked(opening, details)
+    closed_all = bool(days) and all(opening.day_rule(d).closed for d in days)
+    if (("close" in details or "open" in details) and not days) or closed_all:  # closed then: when it is open
+        rules = opening.open_days() if closed_all else _days_asked(opening, details)
         out.append(_spans_ja(rules) if ja else _spans_en(rules))
     return "".join(out) if ja else " ".join(out) or None
