@@ -18,8 +18,8 @@ from knowledge.catalog import Catalog, Channel, Procedure
 from knowledge.english import EnglishTexts
 from nlu.facets import hours_details
 
-MONTHS = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September")
-MONTHS += ("October", "November", "December")
+MONTHS: tuple[str, ...] = ("", "January", "February", "March", "April", "May", "June", "July", "August")
+MONTHS += ("September", "October", "November", "December")
 
 
 def fee_text(texts: EnglishTexts, proc: Procedure) -> str | None:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from knowledge.office_hours import OfficeHours
 from knowledge.opening_hours import Opening, check_hours, office_hours_beside, resolve
+from knowledge.strict_yaml import UniqueKeyLoader as _UniqueKeyLoader
 
 PACKAGED_CATALOG = Path(__file__).resolve().parent / "data" / "procedures.yml"
 
@@ -57,26 +58,6 @@ class CatalogError(ValueError):
     """The catalog file is invalid; the message names the procedure (or block) and the field."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently:
-    a second `short:` under juminhyo once hid the one meant for koseki)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _value in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"found duplicate key {key!r}",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping)
 
 
 class _Model(BaseModel):

@@ -14,9 +14,9 @@ from functools import cache
 import pytest
 
 from knowledge.catalog import PACKAGED_CATALOG, Catalog
-from knowledge.office_hours import PACKAGED as OFFICE_HOURS
 from knowledge.faq import FaqEntry, parse_faq_file
 from knowledge.loader import DEMO_FAQ
+from knowledge.office_hours import PACKAGED as OFFICE_HOURS
 
 SECTION_SUFFIXES = ("課", "係", "センター")  # words that name a section or an office
 SEPARATORS = re.compile(r"[のはでをにがとや、。，（）()「」・:：\s\d０-９]+")
