@@ -38,6 +38,7 @@ from handlers.reservations import (
 from knowledge.bookings import Capacity
 from knowledge.services_data import format_date, split_address, weekday_of
 from knowledge.textproc import fold_kana
+from nlu.facets import detect_facet
 
 
 # -- slots ----------------------------------------------------------------------------------
@@ -246,7 +247,7 @@ class BulkyWasteForm(BookingForm):
 
     async def start(self, ctx: TurnContext) -> bool:
         text = ctx.parse.text
-        if not ctx.parse.from_payload and any(w in text for w in ("いくら", "料金", "値段")):
+        if not ctx.parse.from_payload and detect_facet(text) == "fee":
             data = services_data(ctx)
             matched = match_items(data, text, find_unknown=False)
             by_id = {i.id: i for i in data.bulky_waste.items}

@@ -37,6 +37,7 @@ from knowledge.bookings import Capacity
 from knowledge.profile import load_turn_profile
 from knowledge.residents import audit
 from knowledge.services_data import ChildcareFacility, format_date, weekday_of
+from nlu.day_parts import day_part, pick
 from nlu.numerals import NUM, parse_number
 
 _MONTHS = re.compile(rf"({NUM})\s*(?:か月|ヶ月|カ月|ヵ月|ケ月|かげつ)")
@@ -185,6 +186,13 @@ def _extract_hours(ctx: TurnContext, _values: dict[str, Any]) -> dict[str, Any] 
     if isinstance(given, str) and "-" in given:
         start, end = given.split("-", 1)
         return {"start": start, "end": end}
+    part = day_part(ctx.parse.text)  # 「ごご」「あさ」: the preset span within it, when one fits
+    if part is not None:
+        chosen = pick(list(TIME_BUTTONS), part)
+        if len(chosen) == 1:
+            start, end = TIME_BUTTONS[chosen[0]]
+            return {"start": start, "end": end}
+        return None  # none or several: the question is asked again with the spans as buttons
     earliest = min(f.open for f in services_data(ctx).childcare.facilities)
     times = daytime_span(list(ctx.parse.entity_values("time")), ctx.parse.text, earliest)
     if not times:

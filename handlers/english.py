@@ -14,12 +14,16 @@ import re
 
 from bot.engine.events import Button, Card
 from bot.engine.turn import TurnContext, payload
+from handlers.english_facets import english_facet_answer, fee_text, general_hours, no_data_sentence
 from handlers.variants import did_you_mean
 from knowledge.catalog import Catalog, Procedure
 from knowledge.english import EnglishTexts
+from nlu.facets import detect_facet
 
 STUCK_AFTER = 3
 FAQ_MIN_CONFIDENCE = 0.6
+TOPIC = "en_topic"  # state.data: the procedure last answered in English ("What does it cost?" next)
+NOT_FOLLOW_UPS = frozenset({"request_human", "dv_abuse", "waste_sorting", "cancel", "greet", "thanks", "goodbye"})
 
 
 def _name(ctx: TurnContext) -> str:
@@ -37,6 +41,8 @@ def staff_button(texts: EnglishTexts) -> Button:
 async def answer_in_english(ctx: TurnContext, texts: EnglishTexts) -> None:
     """Answer this turn in English, whatever its intent."""
     intent = ctx.parse.intent
+    if _follow_up(ctx, texts, intent):
+        return
     simple = {"greet": "greet", "follow": "greet", "bot_capabilities": "capabilities", "out_of_scope": "out_of_scope"}
     quiet = {"thanks": "thanks", "goodbye": "goodbye", "affirm": "ok", "deny": "ok"}
     ctx.handled_by = f"en:{intent}"
@@ -72,23 +78,35 @@ def _catalog(ctx: TurnContext) -> Catalog | None:
     return ctx.services.knowledge.get("catalog")
 
 
+def asked_facet(ctx: TurnContext) -> str | None:
+    return None if ctx.parse.from_payload else detect_facet(ctx.parse.text)
+
+
+def _follow_up(ctx: TurnContext, texts: EnglishTexts, intent: str) -> bool:
+    """A facet question that names no procedure ("What does it cost?"): about the procedure last
+    answered; with none, an hours question about the ward's counters ("Open on Saturday?")."""
+    catalog = _catalog(ctx)
+    facet = asked_facet(ctx)
+    if catalog is None or facet is None or catalog.is_procedure_intent(intent):
+        return False
+    if intent in NOT_FOLLOW_UPS and not (intent == "request_human" and facet == "proxy"):
+        return False  # "Can someone else apply for me?" reads as a request for a person
+    topic = ctx.state.data.get(TOPIC)
+    if isinstance(topic, str) and catalog.is_procedure_intent(topic):
+        ctx.handled_by = f"en:facet:{topic}"
+        _procedure(ctx, texts, topic)
+        ctx.state.fallback_streak = 0
+        return True
+    answer = general_hours(texts, catalog, ctx.parse.text) if facet == "hours" else None
+    if answer is None:
+        return False
+    ctx.handled_by = "en:hours"
+    ctx.say(answer, buttons=[staff_button(texts)])
+    ctx.state.fallback_streak = 0
+    return True
+
+
 # ---------------------------------------------------------------- procedures
-
-
-def fee_text(texts: EnglishTexts, proc: Procedure) -> str | None:
-    if not proc.fees:
-        return None
-    if all(f.amount == 0 for f in proc.fees):
-        return texts.label("free")
-    parts = []
-    for fee in proc.fees:
-        amount = texts.label("yen", amount=fee.amount)
-        if fee.amount_max is not None:
-            amount += " - " + texts.label("yen", amount=fee.amount_max)
-        if fee.per_copy:
-            amount = texts.label("per_copy", amount=fee.amount)
-        parts.append(amount if len(proc.fees) == 1 else f"{amount} ({fee.label})")
-    return ", ".join(parts)
 
 
 def procedure_lines(texts: EnglishTexts, catalog: Catalog, proc: Procedure) -> list[str]:
@@ -141,10 +159,31 @@ def _procedure(ctx: TurnContext, texts: EnglishTexts, intent: str) -> None:
         kind="info",
     )
     buttons = [staff_button(texts)]
+    ctx.state.data[TOPIC] = proc.id
     lead = f"About {title}:"
     if intent in set(texts.messages.get("booking_intents") or ()):
         lead = f"{lead} {texts.message('booking_in_japanese')}"
-    ctx.say(lead, card=card, buttons=buttons)
+    facet = asked_facet(ctx)
+    if facet is None:
+        ctx.say(lead, card=card, buttons=buttons)
+        return
+    # The facet asked first, in a sentence or two; the card below as the details.
+    answer = english_facet_answer(texts, catalog, proc, facet, ctx.parse.text)
+    if answer is None:
+        ctx.say(no_data_sentence(texts, catalog, proc, facet), buttons=buttons)
+        _faq_hint(ctx, texts)
+    else:
+        ctx.say(answer)
+    ctx.say(texts.message("details_below", name=title), card=card, buttons=buttons)
+
+
+def _faq_hint(ctx: TurnContext, texts: EnglishTexts) -> None:
+    """Where the catalog has no answer: the FAQ's, if one matches well (in Japanese, noted)."""
+    faq = ctx.services.knowledge.get("faq")
+    query = faq_query(texts, ctx.parse.text)
+    hits = faq.search(query, top_k=1) if faq is not None and query else []
+    if hits and hits[0].confidence >= FAQ_MIN_CONFIDENCE:
+        ctx.say(texts.message("faq_note", name=_name(ctx)) + "\n" + hits[0].answer, custom={"faq_id": hits[0].id})
 
 
 # ---------------------------------------------------------------- ごみ

@@ -8,9 +8,12 @@ text analysis (`nlu.facets.detect_facet`, cues as data).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+from handlers.hours_answers import hours_sentences
 from knowledge.catalog import Catalog, Channel, Procedure
+from nlu.facets import hours_details
 
 FACET_LABELS = {
     "fee": "費用",
@@ -57,17 +60,32 @@ def _fee(catalog: Catalog, proc: Procedure, _text: str) -> str | None:
     return "".join(parts)
 
 
-def _hours(catalog: Catalog, proc: Procedure, _text: str) -> str:
+def _hours(catalog: Catalog, proc: Procedure, text: str) -> str:
     office = catalog.office_of(proc)
-    parts = [f"{office.name}の受付は、{catalog.office_hours(proc)}です。"]
+    structured = hours_sentences(catalog.opening(office.hours), hours_details(text))
+    if structured is not None:
+        parts = [f"{office.name}は、{structured}"]
+    else:
+        parts = [f"{office.name}の受付は、{catalog.office_hours(proc)}です。"]
     if proc.convenience is not None and proc.convenience.hours is not None:
         parts.append(f"コンビニでは{catalog.hours_label(proc.convenience.hours)}に取得できます。")
     parts.extend(_notes_with(proc, "閉庁", "時間外", "休日"))
     return "".join(parts)
 
 
-def _place(catalog: Catalog, proc: Procedure, _text: str) -> str:
+def _named_documents(proc: Procedure, text: str) -> list[str]:
+    """Documents of the procedure the question names ("処理券はどこで買えますか"): words of the
+    message (kanji or katakana runs) found in a document and not in the procedure's own name."""
+    own = proc.title + proc.short
+    words = [w for w in re.findall(r"[\u3400-\u9fffァ-ヶー]{2,}", text) if w not in own]
+    return [d for d in proc.documents if any(w in d for w in words)]
+
+
+def _place(catalog: Catalog, proc: Procedure, text: str) -> str:
     office = catalog.office_of(proc)
+    named = _named_documents(proc, text)
+    if named:  # where to get what the procedure needs, as the catalog says it
+        return "、".join(named) + "です。" + f"窓口は{office.name}（{office.where}）です。"
     return f"{office.name}（{office.where}）です。" + "".join(_notes_with(proc, "場所"))
 
 
@@ -111,7 +129,11 @@ def _convenience(catalog: Catalog, proc: Procedure, _text: str) -> str | None:
 
 
 def _deadline(_catalog: Catalog, proc: Procedure, _text: str) -> str | None:
-    return f"期限は、{proc.deadline}です。" if proc.deadline else None
+    if not proc.deadline:
+        return None
+    if proc.deadline.endswith(("ます", "ください", "です")):  # already a sentence
+        return f"{proc.deadline}。"
+    return f"期限は、{proc.deadline}です。"
 
 
 def _lost(catalog: Catalog, proc: Procedure, _text: str) -> str | None:

@@ -30,6 +30,7 @@ from handlers.reservations import (
 from knowledge.bookings import Capacity
 from knowledge.services_data import Facility, Room, ServicesData, TimeSlot, format_date, weekday_of
 from knowledge.textproc import fold_kana
+from nlu.day_parts import day_part, pick
 from nlu.numerals import NUM, parse_number
 
 _PEOPLE = re.compile(rf"({NUM})\s*(?:人|名)")
@@ -139,6 +140,10 @@ def _extract_slot(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
     for s in slots:
         if s.label in ctx.parse.text:
             return s.id
+    part = day_part(ctx.parse.text)  # 「ごご」「あさ」「ゆうがた」: the slot within it, when one fits
+    if part is not None:
+        chosen = pick([(s.start, s.end) for s in slots], part)
+        return slots[chosen[0]].id if len(chosen) == 1 else None
     at = daytime_time(ctx.parse.entity("time"), ctx.parse.text, min(s.start for s in slots))
     for s in slots:
         if isinstance(at, str) and s.start <= at < s.end:

@@ -29,6 +29,7 @@ from knowledge.bookings import Capacity, FullyBooked, ReservationKind, create_re
 from knowledge.profile import department_of, interaction, resident_exists
 from knowledge.residents import Interaction
 from knowledge.services_data import BookingWindow, ServicesData, format_date
+from nlu.facets import facet_question
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -150,12 +151,20 @@ class BookingForm(Form):
     answers_fee_questions = False  # the form's own start answers fee questions (粗大ごみ: per item)
 
     def rules_question(self, ctx: TurnContext) -> bool:
-        """A question about how booking works rather than a request to book (see RULES_QUESTION);
-        never a button, nor a message that already gives a date or a time."""
+        """A question about one facet (fee, documents, age, hours… `nlu.facets`) or about how booking
+        works (RULES_QUESTION) rather than a request to book; never a button, nor a message that
+        already gives a date or a time (unless it asks the hours: 「土曜日もやっていますか」)."""
         parse = ctx.parse
-        if parse.from_payload or parse.entity("date") or parse.entity("time"):
+        if parse.from_payload:
             return False
         text = parse.text or ""
+        facet = facet_question(text)  # 料金・持ち物・対象年齢・受付時間…: the answer first, then a button to book
+        own_fee_answer = self.answers_fee_questions and facet == "fee"
+        gives_when = bool(parse.entity("date") or parse.entity("time"))
+        if facet is not None and not own_fee_answer and (facet == "hours" or not gives_when):
+            return True
+        if parse.entity("date") or parse.entity("time"):
+            return False
         return bool(RULES_QUESTION.search(text) or (not self.answers_fee_questions and FEE_QUESTION.search(text)))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

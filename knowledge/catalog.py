@@ -28,6 +28,9 @@ from knowledge.catalog_checks import (  # the contract's intents and the checks 
     check_references,
     describe,
 )
+from knowledge.office_hours import OfficeHours
+from knowledge.opening_hours import Opening, check_hours, office_hours_beside, resolve
+from knowledge.strict_yaml import UniqueKeyLoader as _UniqueKeyLoader
 
 PACKAGED_CATALOG = Path(__file__).resolve().parent / "data" / "procedures.yml"
 
@@ -38,26 +41,6 @@ class CatalogError(ValueError):
     """The catalog file is invalid; the message names the procedure (or block) and the field."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently:
-    a second `short:` under juminhyo once hid the one meant for koseki)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _value in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"found duplicate key {key!r}",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping)
 
 
 class _Model(BaseModel):
@@ -72,7 +55,9 @@ class Municipality(_Model):
 
 
 class Hours(_Model):
-    label: str
+    label: str = ""  # hours the data does not structure
+    schedule: str | None = None  # a schedule of office_hours.yml: weekly hours, 第2・第4土曜, holidays
+    note: str = ""  # said after the schedule's label
 
 
 class Department(_Model):
@@ -239,6 +224,7 @@ class Catalog:
         "waste_collection",
         "life_events",
         "_intents",
+        "_openings",
     )
 
     data: CatalogData
@@ -249,8 +235,10 @@ class Catalog:
     waste_collection: WasteCollection | None
     life_events: Mapping[str, LifeEvent]
     _intents: frozenset[str]
+    _openings: Mapping[str, Opening]
 
-    def __init__(self, data: CatalogData, source: str = "") -> None:
+    def __init__(self, data: CatalogData, source: str = "", office_hours: OfficeHours | None = None) -> None:
+        hours = office_hours or office_hours_beside(Path(source) if source else None)
         procedures = {k: p.model_copy(update={"id": k}) for k, p in data.procedures.items()}
         values: dict[str, Any] = {
             "data": data,
@@ -261,6 +249,9 @@ class Catalog:
             "waste_collection": data.waste_collection,
             "life_events": MappingProxyType(dict(data.life_events)),
             "_intents": frozenset(k for k, p in procedures.items() if p.intent),
+            "_openings": MappingProxyType(
+                {k: resolve(hours, h.schedule, h.note) for k, h in data.hours.items() if h.schedule}
+            ),
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -281,17 +272,18 @@ class Catalog:
         return cls.from_dict(raw, source=str(path))
 
     @classmethod
-    def from_dict(cls, raw: Any, source: str = "") -> Catalog:
+    def from_dict(cls, raw: Any, source: str = "", office_hours: OfficeHours | None = None) -> Catalog:
         if not isinstance(raw, dict):
             raise CatalogError(f"{source or 'catalog'}: the top level must be a mapping")
         try:
             data = CatalogData.model_validate(raw)
         except ValidationError as exc:
             raise CatalogError(describe(exc, source)) from exc
-        problems = check_references(data)
+        hours = office_hours or office_hours_beside(Path(source) if source else None)
+        problems = check_references(data) + check_hours(data.hours, hours)
         if problems:
             raise CatalogError(f"{source or 'catalog'}: " + "; ".join(problems))
-        return cls(data, source)
+        return cls(data, source, hours)
 
     # -- queries -------------------------------------------------------------------------
     def procedure(self, intent: str) -> Procedure:
@@ -315,7 +307,12 @@ class Catalog:
         return self.data.departments[procedure.department]
 
     def hours_label(self, hours_id: str) -> str:
-        return self.data.hours[hours_id].label
+        opening = self._openings.get(hours_id)
+        return opening.label if opening is not None else self.data.hours[hours_id].label
+
+    def opening(self, hours_id: str) -> Opening | None:
+        """The weekly structure of these hours (office_hours.yml), None when only a label."""
+        return self._openings.get(hours_id)
 
     def office_hours(self, procedure: Procedure) -> str:
         return self.hours_label(self.office_of(procedure).hours)

@@ -26,6 +26,7 @@ REQUIRED_MESSAGES = (
     *("handoff_sensitive", "dv", "booking_in_japanese", "faq_note", "other_language", "waste_ask"),
 )
 _PROCEDURE_FIELDS = {"name", "summary", "who", "documents", "convenience", "online", "mail", "notes"}
+_PROCEDURE_FIELDS |= {"proxy", "deadline", "reissue"}  # words for facet answers (facts stay in procedures.yml)
 
 
 class EnglishDataError(ValueError):
@@ -43,6 +44,9 @@ class ProcedureEn:
     online: str = ""
     mail: str = ""
     notes: tuple[str, ...] = ()
+    proxy: str = ""
+    deadline: str = ""
+    reissue: str = ""
 
 
 @dataclass
@@ -127,4 +131,7 @@ def _procedure(pid: str, row: Any) -> ProcedureEn:
         online=str(row.get("online") or ""),
         mail=str(row.get("mail") or ""),
         notes=tuple(str(n) for n in row.get("notes") or []),
+        proxy=str(row.get("proxy") or ""),
+        deadline=str(row.get("deadline") or ""),
+        reissue=str(row.get("reissue") or ""),
     )

@@ -76,6 +76,7 @@ class Schedule(_Model):
     label: str
     weekly: dict[str, str] = Field(default_factory=dict)
     nth: tuple[NthRule, ...] = ()
+    open_on_holidays: bool = False  # open on 国民の祝日 (a counter like the convenience stores')
 
     @field_validator("weekly")
     @classmethod
@@ -174,13 +175,19 @@ class OfficeHours(_Model):
     def schedule_of(self, department: str | None) -> Schedule:
         return self.schedules[self.departments.get(department or "", self.default_schedule)]
 
-    def closed_day(self, day: date) -> bool:
+    def closed_day(self, day: date, schedule: Schedule | None = None) -> bool:
         if self.year_end is not None and self.year_end.covers(day):
             return True
+        if schedule is not None and schedule.open_on_holidays:
+            return False
         return self.national_holidays and jpholiday.is_holiday(day)
 
+    def closed_on_holidays(self, schedule: Schedule) -> bool:
+        return self.national_holidays and not schedule.open_on_holidays
+
     def span_on(self, department: str | None, day: date) -> tuple[time, time] | None:
-        return None if self.closed_day(day) else self.schedule_of(department).span_on(day)
+        schedule = self.schedule_of(department)
+        return None if self.closed_day(day, schedule) else schedule.span_on(day)
 
     def is_open(self, department: str | None, at: datetime) -> bool:
         local = at.astimezone(JST)

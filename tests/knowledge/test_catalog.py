@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from knowledge.catalog import CONTRACT_INTENTS, PACKAGED_CATALOG, Catalog, CatalogError, load_catalog
+from knowledge.office_hours import PACKAGED as OFFICE_HOURS
 
 DEADLINES = {  # the deadlines the issue names, as the data must say them
     "moving_in": "14日以内",
@@ -63,12 +64,25 @@ def test_deadlines_named_by_the_issue(catalog: Catalog, intent: str, deadline: s
     assert deadline in catalog.procedure(intent).deadline
 
 
-def test_office_hours_are_defined_once_and_referenced(raw: dict[str, Any]) -> None:
-    labels = [h["label"] for h in raw["hours"].values()]
+def test_office_hours_are_defined_once_and_referenced(raw: dict[str, Any], catalog: Catalog) -> None:
+    labels = [catalog.hours_label(key) for key in raw["hours"]]
     assert len(labels) == len(set(labels))
     assert all(office["hours"] in raw["hours"] for office in raw["offices"].values())
-    text = PACKAGED_CATALOG.read_text(encoding="utf-8")
-    assert all(text.count(label) == 1 for label in labels)
+    text = PACKAGED_CATALOG.read_text(encoding="utf-8") + OFFICE_HOURS.read_text(encoding="utf-8")
+    assert all(text.count(h["label"]) == 1 for h in raw["hours"].values() if "label" in h)
+    # Weekly hours are written once, in office_hours.yml: the catalog names a schedule there
+    assert "08:30" not in PACKAGED_CATALOG.read_text(encoding="utf-8")
+    assert sum(1 for h in raw["hours"].values() if "schedule" in h) >= 4
+
+
+def test_hours_name_a_schedule_that_exists(raw: dict[str, Any]) -> None:
+    raw = copy.deepcopy(raw)
+    raw["hours"]["honcho"] = {"schedule": "no_such_schedule"}
+    with pytest.raises(CatalogError, match=r"hours\.honcho\.schedule"):
+        Catalog.from_dict(raw)
+    raw["hours"]["honcho"] = {}
+    with pytest.raises(CatalogError, match=r"hours\.honcho: needs a label"):
+        Catalog.from_dict(raw)
 
 
 def test_certificates_have_one_per_copy_fee(catalog: Catalog) -> None:
