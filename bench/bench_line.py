@@ -183,6 +183,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20, help="how long --rate fires")
     parser.add_argument("--nlu", choices=("real", "delay"), default="", help="real NLU, or --delay per turn")
     parser.add_argument("--redeliver", type=float, default=0.02, help="--rate: share of webhooks sent twice")
+    parser.add_argument("--check-timeout", type=float, default=600, help="--rate: wait this long for processing")
     parser.add_argument("--ack-async-commit", action="store_true", help="LineTuning.ack_synchronous_commit=False")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", default="", help=argparse.SUPPRESS)

@@ -166,7 +166,7 @@ def fixed_rate(args: argparse.Namespace) -> int:
             ids = [i for i in ids if i in accepted]
             users = [u for u, i in zip(users, all_ids, strict=True) if i in accepted]
             started = time.perf_counter()
-            verdict = check(url, ids, users, standin, timeout=600) if args.workers else {"skipped": "--workers 0"}
+            verdict = check(url, ids, users, standin, timeout=args.check_timeout) if args.workers else {"skipped": "--workers 0"}
             drained_s = time.perf_counter() - started
             cpu_all = cpu_seconds(child.pid) - cpu_before
         finally:
