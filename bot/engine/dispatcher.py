@@ -29,9 +29,10 @@ from bot.engine.handoff_notice import (
 from bot.engine.protocols import LanguageHook, TurnHook
 from bot.engine.router import Router
 from bot.engine.services import Services
-from bot.engine.state import ConversationRow, ConversationState, begin_turn, claim, put
-from bot.engine.transcript import TranscriptEntry, append_messages, button_title, external_id_seen
+from bot.engine.state import ConversationRow, ConversationState, begin_turn, claim, put_statement
+from bot.engine.transcript import TranscriptEntry, button_title, external_id_seen, message_ids, messages_insert
 from bot.engine.turn import Parse, TurnContext, payload
+from bot.store import raw
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,6 @@ class Dispatcher:
             if self.language is not None:  # -- languages: やさしい日本語 rewriting, last
                 self.language.render(ctx)
             await self._persist(ctx, conv)
-            await put(db, conv, ctx.state)
         return ctx
 
     async def _understand(self, event: InboundEvent) -> Parse:
@@ -203,13 +203,16 @@ class Dispatcher:
             TranscriptEntry(direction="out", author=r.sender, text=r.text, payload=_reply_payload(r))
             for r in ctx.replies
         ]
-        ids = await append_messages(ctx.db, conversation=conv, entries=entries, touch=False)
-        reply_ids = event.metadata.get(REPLY_IDS)
-        if isinstance(reply_ids, list):
-            reply_ids.extend(ids[1:])
         writer = self.outbound_writers.get(event.channel)
         if writer is not None and ctx.replies:
             await writer(ctx.db, event, ctx.replies)
+        # the transcript and the state: two statements in one round trip (bot.store.raw)
+        inserted, _ = await raw.fetch_all(
+            ctx.db, [messages_insert(ctx.db, conv, entries), put_statement(ctx.db, conv, ctx.state)]
+        )
+        reply_ids = event.metadata.get(REPLY_IDS)
+        if isinstance(reply_ids, list):
+            reply_ids.extend(message_ids(inserted)[1:])
 
     async def _notify_staff(self, ctx: TurnContext) -> None:
         if ctx.state.status == "bot" and not ctx.handoff_request:

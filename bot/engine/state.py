@@ -17,14 +17,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol, SupportsIndex
 
 from pydantic import BaseModel, Field, ValidationError, computed_field, model_validator
-from sqlalchemy import and_, select, text, update
+from sqlalchemy import and_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import ClauseElement
 
 from bot.engine import expectations
 from bot.engine.expectations import ActiveForm, Expectation, ExpectationKind
+from bot.store import raw
 from bot.store.db import LOCK_TIMEOUT_INFO
 from bot.store.models import Conversation
 from knowledge.residents import ChannelIdentity
@@ -215,9 +217,9 @@ async def claim(
     now = datetime.now(UTC)
     values: dict[str, Any] = {"id": conversation_id, "channel": channel, "sender_id": sender_id, "status": "bot"}
     values |= {"created_at": now, "updated_at": now}
-    insert = pg_insert if _dialect(db) == "postgresql" else sqlite_insert
+    dialect = db.get_bind().dialect
     try:
-        await db.execute(insert(Conversation).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+        await raw.fetch(db, raw.compiled("conversation.insert", dialect, lambda: _insert(dialect.name)), values)
     except DBAPIError as exc:
         _raise_lock_timeout(exc, lock_timeout_seconds)
         raise
@@ -236,25 +238,46 @@ async def claim_existing(
     ttl_seconds: int,
 ) -> tuple[ConversationRow, ConversationState] | None:
     """Like `claim` for a conversation that must exist already (staff actions): None when not."""
-    identity = and_(ChannelIdentity.channel == Conversation.channel, ChannelIdentity.user_id == Conversation.sender_id)
-    query = (
-        select(*_COLUMNS, ChannelIdentity.resident_id, ChannelIdentity.linked_by)
-        .outerjoin(ChannelIdentity, identity)
-        .where(Conversation.id == conversation_id)
-    )
-    if _dialect(db) == "postgresql":
-        query = query.with_for_update(of=Conversation)
+    dialect = db.get_bind().dialect
+    if dialect.name == "postgresql":
         await _lock_timeout(db, lock_timeout_seconds)
     try:
-        found = (await db.execute(query)).first()
+        rows = await raw.fetch(db, raw.compiled("conversation.claim", dialect, _claim), {"cid": conversation_id})
     except DBAPIError as exc:
         _raise_lock_timeout(exc, lock_timeout_seconds)
         raise
-    if found is None:
+    if not rows:
         return None
+    found = rows[0]
     conversation_id_, channel, sender_id, status, state, saved_at, resident_id, linked_by = found
     row = ConversationRow(conversation_id_, channel, sender_id, status, state, saved_at, (resident_id, linked_by))
     return row, state_of(row, ttl_seconds=ttl_seconds)
+
+
+def _claim() -> ClauseElement:
+    """The conversation row, locked (PostgreSQL; SQLite's turn holds the write lock already), with
+    the sender's channel identity."""
+    identity = and_(ChannelIdentity.channel == Conversation.channel, ChannelIdentity.user_id == Conversation.sender_id)
+    return (
+        select(*_COLUMNS, ChannelIdentity.resident_id, ChannelIdentity.linked_by)
+        .outerjoin(ChannelIdentity, identity)
+        .where(Conversation.id == bindparam("cid"))
+        .with_for_update(of=Conversation)
+    )
+
+
+def _insert(dialect: str) -> ClauseElement:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    columns = ("id", "channel", "sender_id", "status", "created_at", "updated_at")
+    values = {name: bindparam(name, type_=Conversation.__table__.c[name].type) for name in columns}
+    return insert(Conversation).values(**values).on_conflict_do_nothing(index_elements=["id"])
+
+
+def _update() -> ClauseElement:
+    table = Conversation.__table__
+    columns = ("state", "state_saved_at", "status", "resident_id", "updated_at")
+    values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    return update(Conversation).where(Conversation.id == bindparam("cid")).values(**values)
 
 
 async def _lock_timeout(db: AsyncSession, seconds: float) -> None:
@@ -301,16 +324,21 @@ def state_of(conv: _StoredState, *, ttl_seconds: int) -> ConversationState:
 
 async def put(db: AsyncSession, conv: ConversationRow, state: ConversationState) -> None:
     """Write `state` onto its row (one UPDATE): committed with the rest of the turn."""
+    await raw.fetch_all(db, [put_statement(db, conv, state)])
+
+
+def put_statement(
+    db: AsyncSession, conv: ConversationRow, state: ConversationState
+) -> tuple[raw.Compiled, dict[str, Any]]:
+    """The UPDATE that writes `state` onto its row, to run alone (`put`) or with the turn's other
+    writes (bot.store.raw); `conv` is updated as the row will be."""
     now = datetime.now(UTC)
     state.updated_at = now
     saved = state.model_dump(mode="json")
-    await db.execute(
-        update(Conversation)
-        .where(Conversation.id == conv.id)
-        .values(state=saved, state_saved_at=now, status=state.status, resident_id=state.resident_id, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    values = {"cid": conv.id, "state": saved, "state_saved_at": now, "status": state.status}
+    values |= {"resident_id": state.resident_id, "updated_at": now}
     conv.state, conv.state_saved_at, conv.status = saved, now, state.status
+    return raw.compiled("conversation.put", db.get_bind().dialect, _update), values
 
 
 def _expired(conv: _StoredState, ttl_seconds: int) -> bool:

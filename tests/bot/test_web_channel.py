@@ -166,17 +166,20 @@ async def test_outbound_writer_runs_inside_the_turns_transaction(dispatcher, ser
     from bot.engine.events import InboundEvent
     from bot.engine.transcript import list_messages
 
-    seen: list[tuple[bool, list[str]]] = []
+    seen: list[tuple[bool, list[str], int]] = []
 
     async def writer(session, event, replies) -> None:  # type: ignore[no-untyped-def]
-        rows = await list_messages(session, conversation_id=event.conversation_id)
-        seen.append((session.in_transaction(), [r.direction for r in rows]))
+        rows = await list_messages(session, conversation_id=event.conversation_id)  # the claimed row's turn
+        seen.append((session.in_transaction(), [r.text for r in replies if r.text], len(rows)))
         if event.text == "失敗":
             raise RuntimeError("outbox write failed")
 
     dispatcher.outbound_writers["web"] = writer
     await dispatcher.handle(InboundEvent(channel="web", sender_id="ow-1", text="こんにちは"))
-    assert seen[0][0] is True and seen[0][1][0] == "in" and "out" in seen[0][1]
+    assert seen[0][0] is True and seen[0][1]  # in the turn's transaction, with the turn's replies
+    async with services.sessionmaker() as session:
+        stored = await list_messages(session, conversation_id="web:ow-1")
+    assert [r.direction for r in stored][:2] == ["in", "out"]  # committed together with the outbox rows
 
     with pytest.raises(RuntimeError):
         await dispatcher.handle(InboundEvent(channel="web", sender_id="ow-2", text="失敗"))

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.engine import dispatcher as dispatcher_module
+from bot.store import raw
 from tests.conftest import REPO
 from tests.handlers.conftest import booking_day, give_contact, stored  # noqa: F401  (fixture)
 
@@ -30,10 +30,14 @@ async def _to_confirmation(bot) -> None:  # type: ignore[no-untyped-def]
 async def test_a_booking_whose_transcript_write_fails_leaves_no_booking(bot, services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     await _to_confirmation(bot)
 
-    async def failing_append(*_args, **_kwargs):  # type: ignore[no-untyped-def]
-        raise OperationalError("INSERT INTO messages", {}, Exception("disk I/O error"))
+    real = raw.fetch_all
 
-    monkeypatch.setattr(dispatcher_module, "append_messages", failing_append)
+    async def failing_transcript(db, batch):  # type: ignore[no-untyped-def]
+        if any(statement.sql.startswith("INSERT INTO messages") for statement, _ in batch):
+            raise OperationalError("INSERT INTO messages", {}, Exception("disk I/O error"))
+        return await real(db, batch)
+
+    monkeypatch.setattr(raw, "fetch_all", failing_transcript)
     with pytest.raises(OperationalError):
         await bot.say("はい")
     assert not await stored(services, "bulky_waste")  # the reservation went with the transcript

@@ -1,0 +1,152 @@
+"""Core statements run on the driver connection: the turn's hot path without SQLAlchemy's per-call
+machinery (issue 12).
+
+A statement is still written once, as a SQLAlchemy Core statement over the models (one source for
+table and column names), and compiled once per engine dialect. What SQLAlchemy would do on every
+execution — cache-key generation, execution context, greenlet hand-off, result objects — is
+replaced by the driver's own call: psycopg's `AsyncCursor.execute` (which prepares a statement
+run often) or aiosqlite's. Values go through the same type processors SQLAlchemy applies (JSON via
+the engine's serializer, SQLite's datetime strings), so a row written here reads back through the
+ORM exactly as one the ORM wrote.
+
+The statement runs on the connection of the caller's session, inside its transaction: the session
+commits or rolls it back with everything else. Pending ORM objects are flushed first, as
+SQLAlchemy's autoflush would have done.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from psycopg.pq import TransactionStatus
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ClauseElement
+
+Processor = Callable[[Any], Any]
+_IDLE = TransactionStatus.IDLE  # no transaction open on the connection yet
+
+
+class Compiled:
+    """One statement compiled for one dialect: its SQL, how to pass values, how to read rows."""
+
+    __slots__ = ("sql", "positional", "_binds", "_defaults", "_results")
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql: str = compiled.string
+        self.positional: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positiontup else None
+        # the statement's own values (a literal `direction == "out"`, a LIMIT), under the caller's
+        self._defaults: dict[str, Any] = {k: v for k, v in compiled.params.items() if v is not None}
+        self._binds: dict[str, Processor] = {}
+        for name, bind in compiled.binds.items():
+            key = getattr(bind, "key", name)
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self._binds[key] = processor
+        self._results: list[Processor | None] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in getattr(statement, "selected_columns", ()) or _returning(statement)
+        ]
+
+    def params(self, values: Mapping[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+        merged = {**self._defaults, **values} if self._defaults else values
+        processed = {k: (self._binds[k](v) if k in self._binds else v) for k, v in merged.items()}
+        if self.positional is None:
+            return processed
+        return tuple(processed[name] for name in self.positional)
+
+    def row(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        if not any(self._results):
+            return tuple(row)
+        return tuple(p(v) if p is not None else v for p, v in zip(self._results, row, strict=False))
+
+
+def _returning(statement: ClauseElement) -> Iterable[Any]:
+    return getattr(statement, "_returning", ()) or ()
+
+
+_CACHE: weakref.WeakKeyDictionary[Dialect, dict[str, Compiled]] = weakref.WeakKeyDictionary()
+
+
+def compiled(name: str, dialect: Dialect, build: Callable[[], ClauseElement]) -> Compiled:
+    """The statement `name` (built by `build`) compiled for `dialect`, once."""
+    per_dialect = _CACHE.setdefault(dialect, {})
+    found = per_dialect.get(name)
+    if found is None:
+        found = per_dialect[name] = Compiled(build(), dialect)
+    return found
+
+
+Batch = Sequence[tuple[Compiled, Mapping[str, Any]]]
+
+
+async def fetch(db: AsyncSession, statement: Compiled, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Run `statement` with `values` in `db`'s transaction; its rows (none for a statement without)."""
+    return (await fetch_all(db, [(statement, values)]))[0]
+
+
+async def fetch_all(db: AsyncSession, batch: Batch) -> list[list[tuple[Any, ...]]]:
+    """Run the statements of `batch` in order in `db`'s transaction; the rows of each.
+
+    PostgreSQL: in one round trip (psycopg's pipeline mode), the transaction's `BEGIN` included
+    when this opens it. A driver error is raised as SQLAlchemy raises it (`IntegrityError`,
+    `OperationalError`, … with the driver's error as `orig`), and a lost connection invalidates the
+    pool as SQLAlchemy does, so callers and the app's 503 handling see no difference."""
+    if db.new or db.dirty or db.deleted:  # what autoflush would have written before the statement
+        await db.flush()
+    connection = await db.connection()
+    fairy = await connection.get_raw_connection()
+    conn = fairy.driver_connection
+    dialect = connection.dialect
+    sql, params = "", None
+    try:
+        if dialect.name == "postgresql":
+            return await _psycopg(conn, batch)
+        results = []
+        for statement, values in batch:
+            sql, params = statement.sql, statement.params(values)
+            cursor = await conn.execute(sql, params)
+            try:
+                rows = list(await cursor.fetchall()) if cursor.description is not None else []
+            finally:
+                await cursor.close()
+            results.append([statement.row(r) for r in rows])
+        return results
+    except dialect.loaded_dbapi.Error as exc:
+        disconnect = dialect.is_disconnect(exc, fairy.dbapi_connection, None)
+        if disconnect:  # as SQLAlchemy does: this connection and every pooled one reconnect
+            connection.sync_engine.pool._invalidate(fairy, exc)
+            await connection.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=disconnect, dialect=dialect
+        ) from exc
+
+
+async def _psycopg(conn: Any, batch: Batch) -> list[list[tuple[Any, ...]]]:
+    """psycopg: one statement alone when a transaction is open already; else (the BEGIN would be a
+    round trip of its own) and for several statements, a pipeline that sends them together."""
+    if len(batch) == 1 and conn.info.transaction_status != _IDLE:
+        statement, values = batch[0]
+        async with conn.cursor() as cursor:
+            await cursor.execute(statement.sql, statement.params(values))
+            rows = await cursor.fetchall() if cursor.description is not None else []
+        return [[statement.row(r) for r in rows]]
+    cursors = []
+    try:
+        async with conn.pipeline():
+            for statement, values in batch:
+                cursor = conn.cursor()
+                cursors.append(cursor)
+                await cursor.execute(statement.sql, statement.params(values))
+        results = []
+        for cursor, (statement, _) in zip(cursors, batch, strict=True):
+            rows = await cursor.fetchall() if cursor.description is not None else []
+            results.append([statement.row(r) for r in rows])
+        return results
+    finally:
+        for cursor in cursors:
+            await cursor.close()
