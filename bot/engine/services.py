@@ -6,6 +6,7 @@ Nothing here is a module-level singleton: `build_services` opens everything from
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -86,11 +87,17 @@ class Services:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(ZoneInfo("Asia/Tokyo")))
     # SQLite has one writer at a time: turns queue here, in order, instead of polling its file lock
     _sqlite_turns: WriterGate | None = field(default=None, repr=False)
+    # PostgreSQL: as many turns in a transaction at once as the pool keeps connections (more would
+    # open and close overflow connections at every burst); the others wait here, in order
+    _pool_turns: asyncio.Semaphore | None = field(default=None, repr=False)
 
     def turn_gate(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """Held around a turn's transaction: SQLite's single writer as an asyncio queue (one
-        process in the embedded mode); nothing on PostgreSQL, where row locks order the turns."""
-        return self._sqlite_turns if self._sqlite_turns is not None else contextlib.nullcontext()
+        process in the embedded mode); on PostgreSQL, where row locks order the turns, a
+        semaphore the size of the connection pool."""
+        if self._sqlite_turns is not None:
+            return self._sqlite_turns
+        return self._pool_turns if self._pool_turns is not None else contextlib.nullcontext()
 
     def ack_gate(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """The same gate, entered ahead of waiting turns (a LINE webhook's one insert)."""
@@ -157,4 +164,5 @@ def build_services(settings: Settings, interpreter: Interpreter) -> Services:
         redis=redis,
         secret_key=secret_key,
         _sqlite_turns=WriterGate() if engine.dialect.name == "sqlite" else None,
+        _pool_turns=asyncio.Semaphore(settings.db_pool_size) if engine.dialect.name != "sqlite" else None,
     )
