@@ -47,6 +47,10 @@ def faq_answer(ctx: TurnContext) -> FaqHit | None:
     parse = ctx.parse
     if parse.from_payload or parse.intent in ALWAYS_FIRST or ctx.state.pending_question is not None:
         return None
+    first = parse.intent in FAQ_FIRST_INTENTS
+    over_nlu = parse.intent in FAQ_OVER_NLU_INTENTS or parse.confidence < INTENT_SURE
+    if not first and not over_nlu:
+        return None  # a sure intent keeps its handler whatever the FAQ holds: no search (issue 12)
     faq = getattr(ctx.services, "knowledge", {}).get("faq")
     text = parse.text or ctx.event.text
     if faq is None or not text.strip():
@@ -55,13 +59,12 @@ def faq_answer(ctx: TurnContext) -> FaqHit | None:
     if not faq.is_confident(hits):
         return None
     best: FaqHit = hits[0]
-    if parse.intent in FAQ_FIRST_INTENTS:
+    if first:
         return best
-    over_nlu = parse.intent in FAQ_OVER_NLU_INTENTS or parse.confidence < INTENT_SURE
     bar = FAQ_OVER_INTENT
     if parse.intent == "out_of_scope" and parse.confidence >= OUT_OF_SCOPE_SURE:
         bar = FAQ_OVER_SURE_OUT_OF_SCOPE
-    return best if over_nlu and best.confidence >= bar else None
+    return best if best.confidence >= bar else None
 
 
 class FaqFirst:
