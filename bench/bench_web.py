@@ -586,7 +586,7 @@ def run_config(
             for p in proxies.values():
                 p.reset()
         profiler = None
-        if args.profile and name == "pg":
+        if args.profile and name == args.profile_config:
             raw = RESULTS / "web-profile.raw"
             profiler = subprocess.Popen(
                 [shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
@@ -658,7 +658,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--count", action="store_true", help="also count SQL statements / Redis commands")
     parser.add_argument("--count-messages", type=int, default=600)
-    parser.add_argument("--profile", action="store_true", help="py-spy the pg configuration")
+    parser.add_argument("--profile", action="store_true", help="py-spy one configuration (--profile-config)")
+    parser.add_argument("--profile-config", default="pg", help="the configuration --profile samples")
     parser.add_argument("--out", default="web.json", help="file name under bench/results")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -192,8 +192,9 @@ _COLUMNS = (
 async def begin_turn(db: AsyncSession) -> None:
     """Open the turn's transaction. SQLite: take the write lock now (`BEGIN IMMEDIATE`), so a turn
     that reads first and writes later never fails to upgrade its lock under a concurrent writer."""
-    if _dialect(db) == "sqlite":
-        await db.execute(text("BEGIN IMMEDIATE"))
+    dialect = db.get_bind().dialect
+    if dialect.name == "sqlite":
+        await raw.fetch_all(db, [(raw.compiled("begin.immediate", dialect, lambda: text("BEGIN IMMEDIATE")), {})])
 
 
 async def claim(

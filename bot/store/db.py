@@ -72,8 +72,8 @@ def make_async_engine(
     row lock then costs no `SET` statement), and the pool is sized for the turns in flight."""
     url = async_url(url)
     _ensure_sqlite_dir(url)
-    if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_pre_ping=True, **_json())
+    if url.startswith("sqlite"):  # a local file: no connection to lose, so no ping before each use
+        engine = create_async_engine(url, **_json())
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     connect_args: dict[str, object] = {}

@@ -107,14 +107,9 @@ async def fetch_all(db: AsyncSession, batch: Batch) -> list[list[tuple[Any, ...]
         if dialect.name == "postgresql":
             return await _psycopg(conn, batch)
         results = []
-        for statement, values in batch:
+        for statement, values in batch:  # aiosqlite: one hop to its thread a statement
             sql, params = statement.sql, statement.params(values)
-            cursor = await conn.execute(sql, params)
-            try:
-                rows = list(await cursor.fetchall()) if cursor.description is not None else []
-            finally:
-                await cursor.close()
-            results.append([statement.row(r) for r in rows])
+            results.append([statement.row(r) for r in await conn.execute_fetchall(sql, params)])
         return results
     except dialect.loaded_dbapi.Error as exc:
         disconnect = dialect.is_disconnect(exc, fairy.dbapi_connection, None)
