@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from nlu.text import normalize, tokenize
+from nlu.text import dictionary, normalize, tokenize
 
 _CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "接尾辞", "連体詞", "代名詞"}
 # Generic words that appear in almost every question and carry no topic.
@@ -136,20 +136,13 @@ def fold_kana(text: str) -> str:
 _local = threading.local()
 
 
-@lru_cache(maxsize=1)
-def _dictionary():  # type: ignore[no-untyped-def]
-    from sudachipy import Dictionary
-
-    return Dictionary(dict="core")
-
-
 def _split_tokenizer():  # type: ignore[no-untyped-def]
     """A short-unit (mode A) Sudachi tokenizer, one per thread (they are not thread-safe)."""
     tok = getattr(_local, "tok", None)
     if tok is None:
         from sudachipy import SplitMode
 
-        dic = _dictionary()
+        dic = dictionary()  # the NLU's own: a second instance would map the ~200 MB file again
         make = getattr(dic, "tokenizer", None)  # sudachipy >= 0.7; create() before
         tok = make(mode=SplitMode.A) if make else dic.create(SplitMode.A)
         _local.tok = tok

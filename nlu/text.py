@@ -140,8 +140,10 @@ def _load_dictionary(name: str) -> Dictionary:
     return Dictionary(dict=name)
 
 
-def _dictionary() -> Dictionary:
+def dictionary() -> Dictionary:
+    """The process's one Sudachi dictionary (mapped once: every user shares it, issue 12)."""
     return _load_dictionary(dictionary_name())
+
 
 
 def _tokenizer():  # type: ignore[no-untyped-def]

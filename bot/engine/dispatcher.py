@@ -206,10 +206,10 @@ class Dispatcher:
         writer = self.outbound_writers.get(event.channel)
         if writer is not None and ctx.replies:
             await writer(ctx.db, event, ctx.replies)
-        # the transcript and the state: two statements in one round trip (bot.store.raw)
-        inserted, _ = await raw.fetch_all(
-            ctx.db, [messages_insert(ctx.db, conv, entries), put_statement(ctx.db, conv, ctx.state)]
-        )
+        # the transcript and the state, last: two statements and the turn's COMMIT in one round trip
+        # (bot.store.raw); the session's commit after this has nothing left to do
+        batch = [messages_insert(ctx.db, conv, entries), put_statement(ctx.db, conv, ctx.state)]
+        inserted, _ = await raw.fetch_all(ctx.db, batch, commit=True)
         reply_ids = event.metadata.get(REPLY_IDS)
         if isinstance(reply_ids, list):
             reply_ids.extend(message_ids(inserted)[1:])

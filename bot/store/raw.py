@@ -89,11 +89,13 @@ async def fetch(db: AsyncSession, statement: Compiled, values: Mapping[str, Any]
     return (await fetch_all(db, [(statement, values)]))[0]
 
 
-async def fetch_all(db: AsyncSession, batch: Batch) -> list[list[tuple[Any, ...]]]:
+async def fetch_all(db: AsyncSession, batch: Batch, *, commit: bool = False) -> list[list[tuple[Any, ...]]]:
     """Run the statements of `batch` in order in `db`'s transaction; the rows of each.
 
     PostgreSQL: in one round trip (psycopg's pipeline mode), the transaction's `BEGIN` included
-    when this opens it. A driver error is raised as SQLAlchemy raises it (`IntegrityError`,
+    when this opens it, and its `COMMIT` with `commit=True`: the transaction then ends here, with
+    these statements, and the session's own commit after it finds nothing left to do (the caller
+    writes nothing more). A driver error is raised as SQLAlchemy raises it (`IntegrityError`,
     `OperationalError`, … with the driver's error as `orig`), and a lost connection invalidates the
     pool as SQLAlchemy does, so callers and the app's 503 handling see no difference."""
     if db.new or db.dirty or db.deleted:  # what autoflush would have written before the statement
@@ -105,11 +107,15 @@ async def fetch_all(db: AsyncSession, batch: Batch) -> list[list[tuple[Any, ...]
     sql, params = "", None
     try:
         if dialect.name == "postgresql":
-            return await _psycopg(conn, batch)
+            sql = batch[0][0].sql if batch else ""
+            return await _psycopg(conn, batch, commit)
         results = []
         for statement, values in batch:  # aiosqlite: one hop to its thread a statement
             sql, params = statement.sql, statement.params(values)
             results.append([statement.row(r) for r in await conn.execute_fetchall(sql, params)])
+        if commit:
+            sql, params = "COMMIT", None
+            await conn.commit()
         return results
     except dialect.loaded_dbapi.Error as exc:
         disconnect = dialect.is_disconnect(exc, fairy.dbapi_connection, None)
@@ -121,10 +127,11 @@ async def fetch_all(db: AsyncSession, batch: Batch) -> list[list[tuple[Any, ...]
         ) from exc
 
 
-async def _psycopg(conn: Any, batch: Batch) -> list[list[tuple[Any, ...]]]:
+async def _psycopg(conn: Any, batch: Batch, commit: bool) -> list[list[tuple[Any, ...]]]:
     """psycopg: one statement alone when a transaction is open already; else (the BEGIN would be a
-    round trip of its own) and for several statements, a pipeline that sends them together."""
-    if len(batch) == 1 and conn.info.transaction_status != _IDLE:
+    round trip of its own) and for several statements or a commit, a pipeline that sends them
+    together."""
+    if len(batch) == 1 and not commit and conn.info.transaction_status != _IDLE:
         statement, values = batch[0]
         async with conn.cursor() as cursor:
             await cursor.execute(statement.sql, statement.params(values))
@@ -137,6 +144,8 @@ async def _psycopg(conn: Any, batch: Batch) -> list[list[tuple[Any, ...]]]:
                 cursor = conn.cursor()
                 cursors.append(cursor)
                 await cursor.execute(statement.sql, statement.params(values))
+            if commit:
+                await conn.commit()  # queued behind the statements: one Sync, one round trip
         results = []
         for cursor, (statement, _) in zip(cursors, batch, strict=True):
             rows = await cursor.fetchall() if cursor.description is not None else []

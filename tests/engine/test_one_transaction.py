@@ -32,10 +32,10 @@ async def test_a_booking_whose_transcript_write_fails_leaves_no_booking(bot, ser
 
     real = raw.fetch_all
 
-    async def failing_transcript(db, batch):  # type: ignore[no-untyped-def]
+    async def failing_transcript(db, batch, **kwargs):  # type: ignore[no-untyped-def]
         if any(statement.sql.startswith("INSERT INTO messages") for statement, _ in batch):
             raise OperationalError("INSERT INTO messages", {}, Exception("disk I/O error"))
-        return await real(db, batch)
+        return await real(db, batch, **kwargs)
 
     monkeypatch.setattr(raw, "fetch_all", failing_transcript)
     with pytest.raises(OperationalError):
