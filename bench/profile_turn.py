@@ -1,6 +1,6 @@
 """Where a turn's CPU goes, without HTTP or a load generator: `python bench/profile_turn.py
-[--turns N] [--pg URL]` runs the bench's conversations through the dispatcher, one turn after
-another in one process, under cProfile, and prints the functions by own time and the CPU per turn.
+[--turns N] [--pg URL]` runs the bench's conversations through the dispatcher, in one
+process (`--concurrency` conversations at once, each in order), under cProfile, and prints the functions by own time and the CPU per turn.
 Sequential and in-process, it is far steadier than the HTTP bench on a shared machine: use it to
 compare two trees, and bench_web.py for the figures that count (issue 12)."""
 
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-async def run(turns: int, profile: bool) -> tuple[float, int, cProfile.Profile | None]:
+async def run(turns: int, profile: bool, concurrency: int = 1) -> tuple[float, int, cProfile.Profile | None]:
     import bench_web as web
 
     from bot.engine.assembly import build_dispatcher
@@ -43,24 +43,34 @@ async def run(turns: int, profile: bool) -> tuple[float, int, cProfile.Profile |
         events += [(f"prof-{os.getpid()}-{i}", text) for text in turns_]
     last: dict[str, list[Button]] = {}
     done, profiler = 0, cProfile.Profile() if profile else None
-    cpu = 0.0
+    by_sender: dict[str, list[str | None]] = {}
     for sender, text in events:
-        if done >= turns:
-            break
-        if text is None:
-            buttons = last.get(sender) or []
-            if not buttons:
-                continue
-            text = buttons[0].payload
-        started = time.process_time()
-        if profiler is not None:
-            profiler.enable()
-        replies = await dispatcher.handle(InboundEvent(channel="web", sender_id=sender, text=text))
-        if profiler is not None:
-            profiler.disable()
-        cpu += time.process_time() - started
-        last[sender] = [b for r in replies for b in (*r.buttons, *(r.card.buttons if r.card else ()))]
-        done += 1
+        by_sender.setdefault(sender, []).append(text)
+    queue = list(by_sender.items())
+
+    async def talk() -> None:  # one conversation at a time, its turns in order
+        nonlocal done
+        while queue and done < turns:
+            sender, texts = queue.pop(0)
+            for text in texts:
+                if done >= turns:
+                    return
+                if text is None:
+                    buttons = last.get(sender) or []
+                    if not buttons:
+                        continue
+                    text = buttons[0].payload
+                replies = await dispatcher.handle(InboundEvent(channel="web", sender_id=sender, text=text))
+                last[sender] = [b for r in replies for b in (*r.buttons, *(r.card.buttons if r.card else ()))]
+                done += 1
+
+    started = time.process_time()
+    if profiler is not None:
+        profiler.enable()
+    await asyncio.gather(*(talk() for _ in range(concurrency)))
+    if profiler is not None:
+        profiler.disable()
+    cpu = time.process_time() - started
     await svc.close()
     return cpu, done, profiler
 
@@ -71,6 +81,7 @@ def main() -> int:
     parser.add_argument("--pg", help="a PostgreSQL URL (migrated and loaded here); else a fresh SQLite file")
     parser.add_argument("--redis", help="a Redis URL")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--concurrency", type=int, default=1, help="conversations talking at once")
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="profile-turn-")
@@ -86,8 +97,9 @@ def main() -> int:
     subprocess.run([sys.executable, "-m", "knowledge", "demo", "load"], check=True, stdout=subprocess.DEVNULL)
     subprocess.run([sys.executable, "-m", "nlu", "train"], check=True, stdout=subprocess.DEVNULL)
     asyncio.run(run(50, False))  # warm-up: models loaded, statements prepared
-    cpu, done, profiler = asyncio.run(run(args.turns, not args.no_profile))
-    print(f"{done} turns, CPU {1000 * cpu / done:.2f} ms/turn (in-process, sequential{', under cProfile' if profiler else ''})")
+    cpu, done, profiler = asyncio.run(run(args.turns, not args.no_profile, args.concurrency))
+    how = f"{args.concurrency} at once" + (", under cProfile" if profiler else "")
+    print(f"{done} turns, CPU {1000 * cpu / done:.2f} ms/turn (in-process, {how})")
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
     return 0
