@@ -42,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -186,24 +187,27 @@ def server_env(data_dir: Path, port: int, database_url: str, redis_url: str) -> 
     return env
 
 
-class Server:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = env
-        self.port = int(env["PORT"])
+class Served:
+    """A server process under measurement (madoguchi's, or the Rasa peer's in rasa_peer.py): started
+    with its output in `log_path`, waited for until `ready(self)` says so, stopped with SIGTERM."""
+
+    def __init__(
+        self, argv: list[str], *, cwd: Path, env: dict[str, str], port: int, log_path: Path,
+        ready: Callable[[Served], bool], start_seconds: float, what: str,
+    ) -> None:  # fmt: skip
+        self.port = port
         self.log = log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "server.py"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 600  # the first start trains the NLU model
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + start_seconds
         while True:
             try:
-                if httpx.get(self.url("/webhooks/rest/"), trust_env=False, timeout=2).status_code == 200:
+                if ready(self):
                     return
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ValueError):
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"server did not start; see {log_path}")
+                raise RuntimeError(f"{what} did not start; see {log_path}")
             time.sleep(0.2)
 
     def url(self, path: str) -> str:
@@ -218,6 +222,21 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+class Server(Served):
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        super().__init__(
+            [sys.executable, "server.py"], cwd=ROOT, env=env, port=int(env["PORT"]), log_path=log_path,
+            ready=_answers,
+            start_seconds=600,  # the first start trains the NLU model
+            what="server",
+        )  # fmt: skip
+
+
+def _answers(served: Served) -> bool:
+    return httpx.get(served.url("/webhooks/rest/"), trust_env=False, timeout=2).status_code == 200
 
 
 # ---------------------------------------------------------------- databases

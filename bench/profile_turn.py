@@ -1,8 +1,8 @@
 """Where a turn's CPU goes, without HTTP or a load generator: `python bench/profile_turn.py
-[--turns N] [--pg URL]` runs the bench's conversations through the dispatcher, in one
-process (`--concurrency` conversations at once, each in order), under cProfile, and prints the functions by own time and the CPU per turn.
-Sequential and in-process, it is far steadier than the HTTP bench on a shared machine: use it to
-compare two trees, and bench_web.py for the figures that count (issue 12)."""
+[--turns N] [--concurrency C] [--pg URL] [--redis URL]` runs the bench's conversations through the
+dispatcher in one process (C conversations at once, each in order) under cProfile and prints the
+functions by own time and the CPU per turn. In-process, it is steadier than the HTTP bench on a
+shared machine: use it to compare two trees, and bench_web.py for the figures that count (issue 12)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -251,41 +250,24 @@ def endpoints(store: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class RasaServer:
+class RasaServer(web.Served):
     def __init__(self, project: Path, model: str, store: str, log_path: Path) -> None:
-        self.port = web.free_port()
+        port = web.free_port()
         (project / f"endpoints-{store}.yml").write_text(yaml.safe_dump(endpoints(store)), encoding="utf-8")
-        self.log = log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [str(VENV / "bin" / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(self.port), "-m",
-             model, "--credentials", "credentials.yml", "--endpoints", f"endpoints-{store}.yml"],
-            cwd=project, env=rasa_env(project), stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 300
-        while True:  # /status names the model once it is loaded (the port opens before that)
-            try:
-                res = httpx.get(self.url("/status"), trust_env=False, timeout=2)
-                if res.status_code == 200 and res.json().get("model_file"):
-                    return
-            except (httpx.HTTPError, ValueError):
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise PeerUnavailable(f"rasa run did not start; see {log_path}")
-            time.sleep(0.5)
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        def ready(served: web.Served) -> bool:  # /status names the model once it is loaded (the port opens before)
+            res = httpx.get(served.url("/status"), trust_env=False, timeout=2)
+            return res.status_code == 200 and bool(res.json().get("model_file"))
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        try:
+            super().__init__(
+                [str(VENV / "bin" / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port), "-m",
+                 model, "--credentials", "credentials.yml", "--endpoints", f"endpoints-{store}.yml"],
+                cwd=project, env=rasa_env(project), port=port, log_path=log_path, ready=ready,
+                start_seconds=300, what="rasa run",
+            )  # fmt: skip
+        except RuntimeError as exc:
+            raise PeerUnavailable(str(exc)) from None
 
 
 def measure(store: str, model: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
