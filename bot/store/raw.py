@@ -20,14 +20,12 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from psycopg.pq import TransactionStatus
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
 
 Processor = Callable[[Any], Any]
-_IDLE = TransactionStatus.IDLE  # no transaction open on the connection yet
 
 
 class Compiled:
@@ -92,10 +90,10 @@ async def fetch(db: AsyncSession, statement: Compiled, values: Mapping[str, Any]
 async def fetch_all(db: AsyncSession, batch: Batch, *, commit: bool = False) -> list[list[tuple[Any, ...]]]:
     """Run the statements of `batch` in order in `db`'s transaction; the rows of each.
 
-    PostgreSQL: in one round trip (psycopg's pipeline mode), the transaction's `BEGIN` included
-    when this opens it, and its `COMMIT` with `commit=True`: the transaction then ends here, with
-    these statements, and the session's own commit after it finds nothing left to do (the caller
-    writes nothing more). A driver error is raised as SQLAlchemy raises it (`IntegrityError`,
+    PostgreSQL: several statements in one round trip (psycopg's pipeline mode), and with
+    `commit=True` the transaction's `COMMIT` too: the transaction then ends here, with these
+    statements, and the session's own commit after it finds nothing left to do (the caller writes
+    nothing more). A driver error is raised as SQLAlchemy raises it (`IntegrityError`,
     `OperationalError`, … with the driver's error as `orig`), and a lost connection invalidates the
     pool as SQLAlchemy does, so callers and the app's 503 handling see no difference."""
     if db.new or db.dirty or db.deleted:  # what autoflush would have written before the statement
@@ -128,10 +126,10 @@ async def fetch_all(db: AsyncSession, batch: Batch, *, commit: bool = False) -> 
 
 
 async def _psycopg(conn: Any, batch: Batch, commit: bool) -> list[list[tuple[Any, ...]]]:
-    """psycopg: one statement alone when a transaction is open already; else (the BEGIN would be a
-    round trip of its own) and for several statements or a commit, a pipeline that sends them
-    together."""
-    if len(batch) == 1 and not commit and conn.info.transaction_status != _IDLE:
+    """psycopg: one statement alone; several, or a statement and the commit, in a pipeline that
+    sends them with one Sync (a psycopg pipeline would not save the transaction's `BEGIN`: it
+    waits for it before sending what follows)."""
+    if len(batch) == 1 and not commit:
         statement, values = batch[0]
         async with conn.cursor() as cursor:
             await cursor.execute(statement.sql, statement.params(values))
