@@ -14,6 +14,7 @@ import re
 
 from bot.engine.events import Button, Card
 from bot.engine.turn import TurnContext, payload
+from handlers.dated_hours import asked_day
 from handlers.english_facets import english_facet_answer, fee_text, general_hours, no_data_sentence
 from handlers.variants import did_you_mean
 from knowledge.catalog import Catalog, Procedure
@@ -97,7 +98,7 @@ def _follow_up(ctx: TurnContext, texts: EnglishTexts, intent: str) -> bool:
         _procedure(ctx, texts, topic)
         ctx.state.fallback_streak = 0
         return True
-    answer = general_hours(texts, catalog, ctx.parse.text) if facet == "hours" else None
+    answer = general_hours(texts, catalog, ctx.parse.text, asked_day(ctx)) if facet == "hours" else None
     if answer is None:
         return False
     ctx.handled_by = "en:hours"
@@ -168,7 +169,7 @@ def _procedure(ctx: TurnContext, texts: EnglishTexts, intent: str) -> None:
         ctx.say(lead, card=card, buttons=buttons)
         return
     # The facet asked first, in a sentence or two; the card below as the details.
-    answer = english_facet_answer(texts, catalog, proc, facet, ctx.parse.text)
+    answer = english_facet_answer(texts, catalog, proc, facet, ctx.parse.text, asked_day(ctx))
     if answer is None:
         ctx.say(no_data_sentence(texts, catalog, proc, facet), buttons=buttons)
         _faq_hint(ctx, texts)

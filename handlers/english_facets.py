@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 
+from handlers.dated_hours import day_sentence, general_day_answer
 from handlers.hours_answers import DAY_EN, hours_sentences
 from knowledge.catalog import Catalog, Channel, Procedure
 from knowledge.english import EnglishTexts
@@ -175,7 +177,13 @@ ANSWERS: dict[str, Callable[[EnglishTexts, Catalog, Procedure, str], str | None]
 }
 
 
-def english_facet_answer(texts: EnglishTexts, catalog: Catalog, proc: Procedure, facet: str, text: str) -> str | None:
+def english_facet_answer(
+    texts: EnglishTexts, catalog: Catalog, proc: Procedure, facet: str, text: str, day: date | None = None
+) -> str | None:
+    office = catalog.office_of(proc)
+    opening = catalog.opening(office.hours) if facet == "hours" and day is not None else None
+    if opening is not None and day is not None:
+        return f"{office.name} ({texts.glossed(office.where)}): {day_sentence(opening, day, 'en')}"
     answer = ANSWERS.get(facet)
     return answer(texts, catalog, proc, text) if answer is not None else None
 
@@ -190,9 +198,12 @@ def no_data_sentence(texts: EnglishTexts, catalog: Catalog, proc: Procedure, fac
     )
 
 
-def general_hours(texts: EnglishTexts, catalog: Catalog, text: str) -> str | None:
+def general_hours(texts: EnglishTexts, catalog: Catalog, text: str, day: date | None = None) -> str | None:
     """"Is the office open on Saturday?" with no procedure named: which counters are open on the
-    days asked, from each office's weekly structure (offices with unstructured hours are left out)."""
+    days asked, from each office's weekly structure (offices with unstructured hours are left out);
+    "… on December 31?" for that date."""
+    if day is not None:
+        return general_day_answer(catalog, day, "en", texts.glossed)
     days = [d for d in hours_details(text) if d in DAY_EN]
     if not days:
         return None
