@@ -9,6 +9,7 @@ is not the 2nd or 4th). Nothing here knows an hour.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import jpholiday
@@ -22,17 +23,25 @@ DAY_JA = "月火水木金土日"
 DAY_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTH_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September")
 MONTH_EN += ("October", "November", "December")
+BARE_WEEKDAY = re.compile(r"(?:on\s+)?(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*|[月火水木金土日](?:曜日?)?", re.I)
 
 
 def asked_day(ctx: TurnContext) -> date | None:
-    """The date the resident's own words name (a button names none)."""
+    """The date the resident's own words name (a button names none). A bare weekday
+    (「土曜日も開いていますか」 "open on Saturday?") asks the weekly rule, not one date."""
     if ctx.parse.from_payload:
         return None
-    value = ctx.parse.entity("date")
-    try:
-        return date.fromisoformat(str(value)) if isinstance(value, str) else None
-    except ValueError:
-        return None
+    for entity in ctx.parse.entities:
+        if entity.get("entity") != "date" or not isinstance(entity.get("value"), str):
+            continue
+        said = entity.get("text") or ctx.parse.text[int(entity.get("start", 0)) : int(entity.get("end", 0))]
+        if BARE_WEEKDAY.fullmatch(str(said).strip()):
+            continue
+        try:
+            return date.fromisoformat(entity["value"])
+        except ValueError:
+            continue
+    return None
 
 
 def date_ja(day: date) -> str:
