@@ -17,8 +17,10 @@ from bot.engine.turn import TurnContext, payload
 from handlers.dated_hours import asked_day
 from handlers.english_facets import english_facet_answer, fee_text, general_hours, no_data_sentence
 from handlers.variants import did_you_mean
+from handlers.waste import near_of
 from knowledge.catalog import Catalog, Procedure
 from knowledge.english import EnglishTexts
+from knowledge.waste import WasteAnswer
 from nlu.facets import detect_facet
 
 STUCK_AFTER = 3
@@ -193,23 +195,82 @@ def _faq_hint(ctx: TurnContext, texts: EnglishTexts) -> None:
 def _waste(ctx: TurnContext, texts: EnglishTexts) -> None:
     guide = ctx.services.knowledge.get("waste")
     text = ctx.parse.text.lower()
+    given = ctx.parse.entity("item") if ctx.parse.from_payload else None
     item = next(
         (en for en in sorted(texts.waste_items, key=len, reverse=True) if re.search(rf"\b{re.escape(en)}\b", text)),
         None,
     )
+    if guide is not None and isinstance(given, str) and not given.startswith("-"):  # a "did you mean" button
+        found = guide.lookup(given)
+        if found is not None:
+            _waste_answer(ctx, texts, given, found)
+            return
+    phrase = item_phrase(text) if not ctx.parse.from_payload else ""
+    if item is not None and phrase != item and phrase.endswith(f" {item}"):
+        item = None  # "button battery" is not "battery": offered as a choice, not answered as it
+    if item is None and phrase and guide is not None:
+        near = near_of(ctx, guide).items_en(phrase, texts.waste_items)
+        if near:
+            english: dict[str, str] = {}
+            for en, ja in texts.waste_items.items():
+                english.setdefault(ja, en)
+            ctx.handled_by = "en:waste:did_you_mean"
+            buttons = [
+                Button(f"{english.get(i.name, i.name)} ({texts.waste_category(i.category)})", payload("waste_sorting", item=i.name))
+                for i in near
+            ]
+            ctx.say(
+                texts.message("waste_did_you_mean", item=phrase),
+                buttons=[*buttons, Button(texts.label("none_of_these"), payload("waste_sorting", item=f"-{phrase}"))],
+            )
+            return
+    if isinstance(given, str) and given.startswith("-"):
+        phrase = given[1:]
+    if item is None and phrase:
+        ctx.say(texts.message("waste_unknown", item=phrase, office=_waste_office(ctx, texts)), buttons=[staff_button(texts)])
+        return
     if item is None or guide is None:
         ctx.say(texts.message("waste_ask"), buttons=[staff_button(texts)])
         return
     found = guide.lookup(texts.waste_items[item])
     if found is None:
-        ctx.say(texts.message("waste_unknown", item=item), buttons=[staff_button(texts)])
+        ctx.say(texts.message("waste_unknown", item=item, office=_waste_office(ctx, texts)), buttons=[staff_button(texts)])
         return
+    _waste_answer(ctx, texts, item, found)
+
+
+def _waste_office(ctx: TurnContext, texts: EnglishTexts) -> str:
+    catalog = _catalog(ctx)
+    proc = catalog.get("waste_sorting") if catalog is not None else None
+    if catalog is None or proc is None:
+        return "the ward office"
+    office = catalog.office_of(proc)
+    return f"{office.name} ({texts.glossed(office.where)})"
+
+
+def _waste_answer(ctx: TurnContext, texts: EnglishTexts, item: str, found: WasteAnswer) -> None:
     category = f"{texts.waste_category(found.category)} ({found.category})"
     lines = [found.note] if found.note else []
     ctx.say(
         texts.message("waste_answer", item=item, category=category),
         card=Card(title=found.item, lines=tuple(lines), kind="info") if lines else None,
     )
+
+
+_ITEM_CUES = re.compile(
+    r"^.*?\b(?:throw(?:ing)? away|throw out|get rid of|dispose of|discard|recycle|put out|sort|"
+    r"separate|do with|goes? in|garbage is|trash is|rubbish is|bin for|category (?:is|for)|is|are)\b\s*",
+)
+_ITEM_FILLER = re.compile(r"\b(?:a|an|the|my|old|used|broken|empty|some|these|this|that|please|how|do|i)\b")
+_ITEM_TAIL = re.compile(r"\b(?:in|into|as|for|on|at|to|which|what|garbage|trash|rubbish|waste|bin|day)\b.*$")
+
+
+def item_phrase(text: str) -> str:
+    """The thing an English ごみ question names: "How do I throw away a power bank?" -> "power bank"."""
+    low = re.sub(r"[?!.,]", " ", text.lower())
+    rest = _ITEM_CUES.sub("", low, count=1)
+    rest = _ITEM_TAIL.sub("", rest)
+    return " ".join(_ITEM_FILLER.sub(" ", rest).split())
 
 
 # ---------------------------------------------------------------- FAQ and fallback
