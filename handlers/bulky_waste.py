@@ -173,7 +173,7 @@ def _validate_date(ctx: TurnContext, value: Any, values: dict[str, Any]) -> str 
 
 def _date_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
     area = (values.get("address") or {}).get("area")
-    return date_buttons(available_dates(ctx, area)) if area else []
+    return date_buttons(ctx, available_dates(ctx, area)) if area else []
 
 
 class BulkyWasteForm(BookingForm):

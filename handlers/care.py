@@ -165,7 +165,7 @@ def _date_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
         and not data.is_closed_date(d)
         and (center is None or _free_times(ctx, center, d))
     ]
-    return date_buttons(days[:4])
+    return date_buttons(ctx, days[:4])
 
 
 def _extract_time(ctx: TurnContext, _values: dict[str, Any]) -> str | None:

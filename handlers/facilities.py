@@ -128,7 +128,7 @@ def _date_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
     days = [
         d for d in next_days(ctx, data.facilities) if _is_open(data, found[0], d) and free_slots(ctx, found[1].id, d)
     ]
-    return date_buttons(days[:4])
+    return date_buttons(ctx, days[:4])
 
 
 # -- slot --------------------------------------------------------------------------------------
