@@ -92,7 +92,7 @@ def offices_on(catalog: Catalog, day: date) -> list[tuple[Office, Opening]]:
 
 
 def general_day_answer(catalog: Catalog, day: date, language: str = "ja", glossed=lambda s: s) -> str | None:  # type: ignore[no-untyped-def]
-    """"Is the city hall open on …?" with no procedure named: the counters open that day, grouped
+    """ "Is the city hall open on …?" with no procedure named: the counters open that day, grouped
     by their hours, or that all are closed and why; None when no office has structured hours."""
     en = language == "en"
     offices = offices_on(catalog, day)
@@ -117,8 +117,10 @@ def general_day_answer(catalog: Catalog, day: date, language: str = "ja", glosse
             out += [f"{', '.join(names)}: {_en(span)}." for span, names in others]
             return " ".join(out + (["Some other counters are closed."] if closed else []))
         extra = "".join(f"{'、'.join(names)}は{_ja(span)}です。" for span, names in others)
-        return f"{date_ja(day)}は、区役所の窓口は{_ja(main_span)}に開いています。" + extra + (
-            "一部の窓口は閉まっています。" if closed else ""
+        return (
+            f"{date_ja(day)}は、区役所の窓口は{_ja(main_span)}に開いています。"
+            + extra
+            + ("一部の窓口は閉まっています。" if closed else "")
         )
     if en:
         parts = [f"{', '.join(names)} ({_en(span)})" for span, names in groups]

@@ -16,6 +16,7 @@ from bot.engine.events import Button, Card
 from bot.engine.turn import TurnContext, payload
 from handlers.dated_hours import asked_day
 from handlers.english_facets import english_facet_answer, fee_text, general_hours, no_data_sentence
+from handlers.english_forms import BOOKING_WORDS, FORM_CLASSES, active_english_form, form_turn, start_form
 from handlers.variants import did_you_mean
 from handlers.waste import near_of
 from knowledge.catalog import Catalog, Procedure
@@ -42,7 +43,15 @@ def staff_button(texts: EnglishTexts) -> Button:
 
 
 async def answer_in_english(ctx: TurnContext, texts: EnglishTexts) -> None:
-    """Answer this turn in English, whatever its intent."""
+    """Answer this turn in English, whatever its intent; a booking form waiting gets its turn first."""
+    form = active_english_form(ctx)
+    if form is not None:
+        await form_turn(ctx, form, lambda c: _dispatch(c, texts))
+        return
+    await _dispatch(ctx, texts)
+
+
+async def _dispatch(ctx: TurnContext, texts: EnglishTexts) -> None:
     intent = ctx.parse.intent
     if _follow_up(ctx, texts, intent):
         return
@@ -63,8 +72,10 @@ async def answer_in_english(ctx: TurnContext, texts: EnglishTexts) -> None:
     elif intent == "dv_abuse":
         ctx.request_handoff("sensitive")
         ctx.say(texts.message("dv"))
-    elif intent == "waste_sorting":
+    elif intent == "waste_sorting" or (intent == "bulky_waste" and _sorting_question(ctx)):
         _waste(ctx, texts)
+    elif await start_form(ctx, intent):  # 一時預かり, 粗大ごみ, 施設予約, 介護の相談: the same forms, in English
+        pass
     elif intent == "counter_visit":  # 窓口予約: buttons only, in English from messages_en.yml
         from handlers.counter_visit import book_visit
 
@@ -149,7 +160,25 @@ def _channel_lines(texts: EnglishTexts, catalog: Catalog, proc: Procedure) -> li
     return lines
 
 
-def _procedure(ctx: TurnContext, texts: EnglishTexts, intent: str) -> None:
+def answer_procedure_in_english(
+    ctx: TurnContext, intent: str, *, extra_buttons: list[Button] | None = None, short: bool = False
+) -> None:
+    """The English answer about a procedure (the facet asked first), e.g. a question about a
+    booking form's procedure, with `extra_buttons` (a button to book)."""
+    from handlers.form_texts import texts_of
+
+    _procedure(ctx, texts_of(ctx), intent, extra_buttons=extra_buttons or [], short=short)
+
+
+def _procedure(
+    ctx: TurnContext,
+    texts: EnglishTexts,
+    intent: str,
+    *,
+    extra_buttons: list[Button] | None = None,
+    short: bool = False,
+) -> None:
+    extra_buttons = extra_buttons or []
     catalog = _catalog(ctx)
     assert catalog is not None
     proc = catalog.procedure(intent)
@@ -164,9 +193,16 @@ def _procedure(ctx: TurnContext, texts: EnglishTexts, intent: str) -> None:
     buttons = [staff_button(texts)]
     ctx.state.data[TOPIC] = proc.id
     lead = f"About {title}:"
-    if intent in set(texts.messages.get("booking_intents") or ()):
+    if intent in FORM_CLASSES:
+        lead = f"{lead} {texts.message('booking_offer')}"
+        buttons = [*extra_buttons, *buttons]
+    elif intent in set(texts.messages.get("booking_intents") or ()):
         lead = f"{lead} {texts.message('booking_in_japanese')}"
     facet = asked_facet(ctx)
+    if short:  # in the middle of a form: the answer only, then the form's question again
+        answer = english_facet_answer(texts, catalog, proc, facet, ctx.parse.text, asked_day(ctx)) if facet else None
+        ctx.say(answer or no_data_sentence(texts, catalog, proc, facet or "hours"))
+        return
     if facet is None:
         ctx.say(lead, card=card, buttons=buttons)
         return
@@ -216,7 +252,10 @@ def _waste(ctx: TurnContext, texts: EnglishTexts) -> None:
                 english.setdefault(ja, en)
             ctx.handled_by = "en:waste:did_you_mean"
             buttons = [
-                Button(f"{english.get(i.name, i.name)} ({texts.waste_category(i.category)})", payload("waste_sorting", item=i.name))
+                Button(
+                    f"{english.get(i.name, i.name)} ({texts.waste_category(i.category)})",
+                    payload("waste_sorting", item=i.name),
+                )
                 for i in near
             ]
             ctx.say(
@@ -227,16 +266,31 @@ def _waste(ctx: TurnContext, texts: EnglishTexts) -> None:
     if isinstance(given, str) and given.startswith("-"):
         phrase = given[1:]
     if item is None and phrase:
-        ctx.say(texts.message("waste_unknown", item=phrase, office=_waste_office(ctx, texts)), buttons=[staff_button(texts)])
+        ctx.say(
+            texts.message("waste_unknown", item=phrase, office=_waste_office(ctx, texts)), buttons=[staff_button(texts)]
+        )
         return
     if item is None or guide is None:
         ctx.say(texts.message("waste_ask"), buttons=[staff_button(texts)])
         return
     found = guide.lookup(texts.waste_items[item])
     if found is None:
-        ctx.say(texts.message("waste_unknown", item=item, office=_waste_office(ctx, texts)), buttons=[staff_button(texts)])
+        ctx.say(
+            texts.message("waste_unknown", item=item, office=_waste_office(ctx, texts)), buttons=[staff_button(texts)]
+        )
         return
     _waste_answer(ctx, texts, item, found)
+
+
+def _sorting_question(ctx: TurnContext) -> bool:
+    """ "How do I throw away a power bank?" (read as 粗大ごみ): a sorting question, not a booking,
+    unless it asks to book or names an item of the bulky waste list."""
+    from handlers.bulky_english import match_english_items
+
+    if ctx.parse.from_payload or BOOKING_WORDS.search(ctx.parse.text):
+        return False
+    found = match_english_items(ctx, ctx.parse.text)
+    return not (found["items"] or found["ask"] or found["refused"])
 
 
 def _waste_office(ctx: TurnContext, texts: EnglishTexts) -> str:

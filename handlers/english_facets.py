@@ -151,7 +151,7 @@ def _payment(texts: EnglishTexts, _catalog: Catalog, proc: Procedure, _text: str
 
 
 def _day_of_month(texts: EnglishTexts, day: str) -> str:
-    """"15日" -> "the 15th"; "末日" -> "the last day"; other words glossed."""
+    """ "15日" -> "the 15th"; "末日" -> "the last day"; other words glossed."""
     match = re.fullmatch(r"(\d{1,2})日", day)
     if match is None:
         return "the last day" if day == "末日" else texts.glossed(day)
@@ -199,7 +199,7 @@ def no_data_sentence(texts: EnglishTexts, catalog: Catalog, proc: Procedure, fac
 
 
 def general_hours(texts: EnglishTexts, catalog: Catalog, text: str, day: date | None = None) -> str | None:
-    """"Is the office open on Saturday?" with no procedure named: which counters are open on the
+    """ "Is the office open on Saturday?" with no procedure named: which counters are open on the
     days asked, from each office's weekly structure (offices with unstructured hours are left out);
     "… on December 31?" for that date."""
     if day is not None:

@@ -167,9 +167,7 @@ ANSWERS: dict[str, Callable[[Catalog, Procedure, str], str | None]] = {
 }
 
 
-def facet_answer(
-    catalog: Catalog, proc: Procedure, facet: str, text: str = "", day: date | None = None
-) -> str | None:
+def facet_answer(catalog: Catalog, proc: Procedure, facet: str, text: str = "", day: date | None = None) -> str | None:
     """One or two sentences from the catalog answering `facet` of `proc`, or None (no data); an
     hours question naming a date (`day`) is answered for that date."""
     opening = catalog.opening(catalog.office_of(proc).hours) if facet == "hours" and day is not None else None

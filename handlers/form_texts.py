@@ -52,14 +52,17 @@ def en_list(ctx: TurnContext, key: str) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def name(ctx: TurnContext, key: str, ja: str) -> str:
-    """The English name of a services.yml entry (its first word when a list), else `ja`."""
+def name(ctx: TurnContext, key: str, ja: str, **facts: Any) -> str:
+    """The English name or note of a services.yml entry (its first word when a list), else `ja`;
+    `facts` (a phone number…) fill the English text's {placeholders}, read from services.yml."""
     if not english(ctx):
         return ja
     value = texts_of(ctx).service_name(key)
     if isinstance(value, list) and value:
         value = value[0]
-    return str(value) if isinstance(value, str) and value else ja
+    if not isinstance(value, str) or not value:
+        return ja
+    return value.format(**facts) if facts else value
 
 
 def day_text(ctx: TurnContext, day: date) -> str:

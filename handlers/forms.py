@@ -252,7 +252,7 @@ class Form:
             tr(ctx, "common.confirm", "この内容でよろしいですか。"),
             card=Card(title=self.title_in(ctx), lines=tuple(self.confirmation_lines(ctx, values)), kind="confirmation"),
             buttons=(
-                Button(tr(ctx, "common.yes", "はい"), payload("affirm")),
+                Button(tr(ctx, "common.affirm", "はい"), payload("affirm")),
                 Button(tr(ctx, "common.change", "変更する"), payload("deny")),
                 self._cancel_button(ctx),
             ),

@@ -32,6 +32,7 @@ def near_of(ctx: TurnContext, guide: WasteGuide) -> WasteNear:
 def near_items(ctx: TurnContext, guide: WasteGuide, name: str) -> list[WasteItem]:
     return near_of(ctx, guide).items(name) if name and not name.startswith(NONE_OF_THESE) else []
 
+
 COLLECTION_CUES = (
     "収集日",
     "何曜",
