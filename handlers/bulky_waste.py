@@ -392,7 +392,10 @@ class BulkyWasteForm(BookingForm):
                 _t(ctx, "payment", "【お支払い】{note}", note=name(ctx, "bulky_waste.payment", spec.payment)),
                 name(ctx, "bulky_waste.put_out", spec.rules[1]),
                 _t(
-                    ctx, "change", "【取消し・変更】{note}", note=name(ctx, "bulky_waste.change_note", spec.change_note, phone=spec.phone)
+                    ctx,
+                    "change",
+                    "【取消し・変更】{note}",
+                    note=name(ctx, "bulky_waste.change_note", spec.change_note, phone=spec.phone),
                 ),
             ],
         )
