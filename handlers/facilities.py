@@ -14,7 +14,9 @@ from typing import Any
 from bot.engine.events import Button
 from bot.engine.turn import TurnContext, payload
 from handlers.contact import contact_details
-from handlers.form_texts import day_text, english, joined, name, span_text, texts_of, tr, weekdays_text, yen_text
+from handlers.facility_words import facility_text as _t
+from handlers.facility_words import match_room_en, place_name, room_label, slot_label
+from handlers.form_texts import day_text, english, joined, name, span_text, tr, weekdays_text, yen_text
 from handlers.forms import Slot, as_int
 from handlers.reservations import (
     BookingForm,
@@ -40,40 +42,6 @@ _PEOPLE = re.compile(rf"({NUM})\s*(?:人|名)")
 
 def _room(ctx: TurnContext, values: dict[str, Any]) -> tuple[Facility, Room] | None:
     return services_data(ctx).room(str(values.get("room", "")))
-
-
-def room_label(facility: Facility, room: Room, ctx: TurnContext | None = None) -> str:
-    if ctx is not None and english(ctx):
-        return f"{place_name(ctx, facility)}, {name(ctx, f'facilities.rooms.{room.id}', room.name)}"
-    return f"{facility.name} {room.name}"
-
-
-def place_name(ctx: TurnContext, facility: Facility) -> str:
-    return name(ctx, f"facilities.places.{facility.id}", facility.name)
-
-
-def slot_label(ctx: TurnContext, slot: TimeSlot) -> str:
-    return name(ctx, f"facilities.slots.{slot.id}", slot.label)
-
-
-def _t(ctx: TurnContext, key: str, ja: str, **values: Any) -> str:
-    return tr(ctx, f"facility_booking.texts.{key}", ja, **values)
-
-
-def match_room_en(ctx: TurnContext, data: ServicesData, text: str) -> str | None:
-    """The room an English message names ("meeting room A at Chuo", "the gym"); None when unclear."""
-    low = text.lower()
-    best: list[tuple[int, str]] = []
-    for facility in data.facilities.places:
-        in_facility = place_name(ctx, facility).lower() in low
-        for room in facility.rooms:
-            words = texts_of(ctx).service_name(f"facilities.rooms.{room.id}") or []
-            if any(re.search(rf"\b{re.escape(str(w).lower())}\b", low) for w in words):
-                best.append((2 + int(in_facility), room.id))
-    best.sort(reverse=True)
-    if not best or (len(best) > 1 and best[0][0] == best[1][0]):
-        return None
-    return best[0][1]
 
 
 def free_slots(ctx: TurnContext, room_id: str, day: date) -> list[TimeSlot]:
@@ -204,7 +172,11 @@ def _validate_slot(ctx: TurnContext, slot_id: str, values: dict[str, Any]) -> st
         return None
     if taken(found[1].id, day, slot.start, slot.end):
         free = joined(
-            ctx, (f"{slot_label(ctx, s)} {span_text(ctx, s.start, s.end)}" for s in free_slots(ctx, found[1].id, day))
+            ctx,
+            (
+                f"{slot_label(ctx, s)}" + (f" {s.start}-{s.end}" if english(ctx) else f"（{s.start}〜{s.end}）")
+                for s in free_slots(ctx, found[1].id, day)
+            ),
         )
         return _t(
             ctx,
