@@ -166,7 +166,7 @@ def _validate_address(ctx: TurnContext, value: dict[str, Any], _values: dict[str
             ctx,
             "town_unknown",
             "{municipality}の町名が見つかりませんでした。（町名の例：{towns}）",
-            municipality=data.municipality,
+            municipality=name(ctx, "municipality", data.municipality),
             towns=towns,
         )
     if not value["rest"]:

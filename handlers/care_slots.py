@@ -116,7 +116,7 @@ def validate_town(ctx: TurnContext, value: dict[str, str], _values: dict[str, An
         ctx,
         "town_unknown",
         "{municipality}の町名が見つかりませんでした。（町名の例：{towns}）",
-        municipality=data.municipality,
+        municipality=name(ctx, "municipality", data.municipality),
         towns=towns,
     )
 

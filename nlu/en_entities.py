@@ -118,9 +118,20 @@ def _entity(name: str, value: Any, start: int, end: int, text: str) -> dict[str,
     }
 
 
+def _without_weekday_of_a_date(found: list[tuple[int, int, dt.date]], text: str) -> list[tuple[int, int, dt.date]]:
+    """"Sunday, December 6": the weekday written before a date is part of it, not a second date."""
+    weekdays = {(a, b) for a, b, _d in found if _WEEKDAY.fullmatch(text[a:b])}
+    return [
+        (a, b, d)
+        for a, b, d in found
+        if (a, b) not in weekdays or not any(0 < a2 - b <= 2 and (a2, b2) not in weekdays for a2, b2, _ in found)
+    ]
+
+
 def extract_en(text: str, today: dt.date) -> list[dict[str, Any]]:
     """Entities of an English `text`, offsets into it, in text order."""
-    out = [_entity("date", d.isoformat(), a, b, text) for a, b, d in _dates(text, today)]
+    dates = _without_weekday_of_a_date(_dates(text, today), text)
+    out = [_entity("date", d.isoformat(), a, b, text) for a, b, d in dates]
     out += [_entity("time", t, a, b, text) for a, b, t in _times(text)]
     out += [_entity("count", _number(m.group(1)), m.start(), m.end(), text) for m in _COUNT.finditer(text)]
     for m in _AGE.finditer(text):
