@@ -57,7 +57,9 @@ class WasteNear:
             raise WasteNearError(f"{path.name}: must be a mapping")
         names = {i.name for i in guide.items}
         strict = path != PACKAGED  # the packaged words name the demo list: others' lists may lack them
-        near = {item_key(str(k)): _names(path.name, "near", k, v, names, strict) for k, v in (raw.get("near") or {}).items()}
+        near = {
+            item_key(str(k)): _names(path.name, "near", k, v, names, strict) for k, v in (raw.get("near") or {}).items()
+        }
         near_en = {
             str(k).lower(): _names(path.name, "near_en", k, v, names, strict)
             for k, v in (raw.get("near_en") or {}).items()

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from typing import Any
@@ -81,11 +82,11 @@ def _dates(text: str, today: dt.date) -> list[tuple[int, int, dt.date]]:
                 found.append((m.start(), m.end(), value))
     for m in _NTH.finditer(text):  # "the 10th": this month's, else next month's
         day = int(m.group(1))
-        month, year = (today.month, today.year) if day >= today.day else (today.month % 12 + 1, today.year + (today.month == 12))
-        try:
+        month, year = (
+            (today.month, today.year) if day >= today.day else (today.month % 12 + 1, today.year + (today.month == 12))
+        )
+        with contextlib.suppress(ValueError):
             found.append((m.start(), m.end(), dt.date(year, month, day)))
-        except ValueError:
-            pass
     for m in _SLASH.finditer(text):
         value = _future(today, int(m.group(1)), int(m.group(2)))
         if value:
@@ -119,7 +120,7 @@ def _entity(name: str, value: Any, start: int, end: int, text: str) -> dict[str,
 
 
 def _without_weekday_of_a_date(found: list[tuple[int, int, dt.date]], text: str) -> list[tuple[int, int, dt.date]]:
-    """"Sunday, December 6": the weekday written before a date is part of it, not a second date."""
+    """ "Sunday, December 6": the weekday written before a date is part of it, not a second date."""
     weekdays = {(a, b) for a, b, _d in found if _WEEKDAY.fullmatch(text[a:b])}
     return [
         (a, b, d)

@@ -41,7 +41,7 @@ async def test_did_you_mean_meets_the_floor(dispatcher, services) -> None:  # ty
         await conv.say(message)
         first = conv.last[0] if conv.last else None
         offered = [b.payload for b in first.buttons] if first else []
-        items = [p for p in offered if p.startswith("/waste_sorting") and "\"item\":" in p and "\"item\":\"-" not in p]
+        items = [p for p in offered if p.startswith("/waste_sorting") and '"item":' in p and '"item":"-' not in p]
         if near == "-":
             ok = not items and first is not None and any(n in first.text for n in NOT_LISTED)
         else:

@@ -34,7 +34,10 @@ def test_general_answer_groups_counters_by_their_hours(services) -> None:  # typ
     second_saturday = general_day_answer(catalog, date(2026, 12, 12))
     assert second_saturday is not None and "区民課 住民記録係" in second_saturday and "9:00〜12:00" in second_saturday
     assert "税務課" not in second_saturday  # closed that day: not listed as open
-    assert general_day_answer(catalog, date(2026, 12, 30)) == "12月30日（水）は年末年始のため区役所の窓口は閉まっています。"
+    assert (
+        general_day_answer(catalog, date(2026, 12, 30))
+        == "12月30日（水）は年末年始のため区役所の窓口は閉まっています。"
+    )
 
 
 async def test_japanese_questions_with_a_date(bot) -> None:  # type: ignore[no-untyped-def]
