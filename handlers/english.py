@@ -3,8 +3,9 @@
 The English model names the same intents as the Japanese one; this module answers them with the
 English message catalog and the procedure overlay (`knowledge/english.py`), reading fees, offices
 and hours from the catalog's own fields (so a fee changed in procedures.yml changes here too).
-Bookings are in Japanese for now: an English booking request gets the procedure in English, the
-office to call and a person. The FAQ is in Japanese: English words of `faq_terms` become the
+The booking forms (一時預かり, 粗大ごみ, 施設予約, 介護の相談) run in English through the same form
+definitions (handlers/english_forms.py; their words in forms_en.yml and services_en.yml). An
+unknown ごみ item gets the nearest list items as a choice (knowledge/waste_near.py). The FAQ is in Japanese: English words of `faq_terms` become the
 Japanese query, and the Japanese answer is shown under an English note.
 """
 

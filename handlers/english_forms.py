@@ -69,12 +69,16 @@ async def form_turn(ctx: TurnContext, form: Form, answer_other: Any) -> None:
     if parse.intent in PASSED_ON:
         await answer_other(ctx)
         return
-    if not parse.from_payload and facet_question(parse.text) is not None and not form._would_fill(ctx):
+    facet = None if parse.from_payload else facet_question(parse.text)
+    if facet is not None and not form._would_fill(ctx):
         from handlers.english import answer_procedure_in_english
 
         asked = parse.intent if parse.confidence >= 0.75 and parse.intent in FORM_CLASSES else form.name
         ctx.handled_by = "en:facet_question"
-        answer_procedure_in_english(ctx, asked, short=True)
+        if facet == "fee" and asked == form.name and getattr(form, "answers_fee_questions", False):
+            await form.start(ctx)  # 粗大ごみ: the fee of the items named, from the list (nothing starts)
+        else:
+            answer_procedure_in_english(ctx, asked, short=True)
         await form.prompt(ctx)
         return
     if _is_the_forms(ctx, form):
