@@ -122,11 +122,14 @@ def general_day_answer(catalog: Catalog, day: date, language: str = "ja", glosse
             + extra
             + ("一部の窓口は閉まっています。" if closed else "")
         )
+    closed = next((opening for _o, opening in offices if opening.span_on(day) is None), None)
+    why = _why_closed(closed, day, en) if closed is not None else ""  # a holiday, the New Year...
     if en:
         parts = [f"{', '.join(names)} ({_en(span)})" for span, names in groups]
-        return f"On {date_en(day)} only these counters are open: " + "; ".join(parts) + ". The others are closed."
+        others = f"The others are closed ({why})." if why else "The others are closed."
+        return f"On {date_en(day)} only these counters are open: " + "; ".join(parts) + f". {others}"
     parts = [f"{'、'.join(names)}（{_ja(span)}）" for span, names in groups]
-    return f"{date_ja(day)}に開いているのは、" + "、".join(parts) + "です。ほかの窓口は閉まっています。"
+    return f"{date_ja(day)}に開いているのは、" + "、".join(parts) + f"です。ほかの窓口は{why}閉まっています。"
 
 
 def _ja(span: tuple[str, str]) -> str:
