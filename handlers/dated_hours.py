@@ -21,8 +21,8 @@ from knowledge.opening_hours import Opening, short_time
 
 DAY_JA = "月火水木金土日"
 DAY_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTH_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September")
-MONTH_EN += ("October", "November", "December")
+MONTH_EN: tuple[str, ...] = ("January", "February", "March", "April", "May", "June", "July", "August")
+MONTH_EN += ("September", "October", "November", "December")
 BARE_WEEKDAY = re.compile(r"(?:on\s+)?(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*|[月火水木金土日](?:曜日?)?", re.I)
 
 
@@ -111,25 +111,25 @@ def general_day_answer(catalog: Catalog, day: date, language: str = "ja", glosse
     groups = sorted(open_ones.items(), key=lambda kv: -len(kv[1]))
     (main_span, main_names), others = groups[0], groups[1:]
     if 2 * len(main_names) >= len(offices):  # most counters keep the same hours: said once
-        closed = len(offices) - sum(len(v) for v in open_ones.values())
+        n_closed = len(offices) - sum(len(v) for v in open_ones.values())
         if en:
             out = [f"On {date_en(day)} the ward's counters are open {_en(main_span)}."]
             out += [f"{', '.join(names)}: {_en(span)}." for span, names in others]
-            return " ".join(out + (["Some other counters are closed."] if closed else []))
+            return " ".join(out + (["Some other counters are closed."] if n_closed else []))
         extra = "".join(f"{'、'.join(names)}は{_ja(span)}です。" for span, names in others)
         return (
             f"{date_ja(day)}は、区役所の窓口は{_ja(main_span)}に開いています。"
             + extra
-            + ("一部の窓口は閉まっています。" if closed else "")
+            + ("一部の窓口は閉まっています。" if n_closed else "")
         )
     closed = next((opening for _o, opening in offices if opening.span_on(day) is None), None)
     why = _why_closed(closed, day, en) if closed is not None else ""  # a holiday, the New Year...
     if en:
-        parts = [f"{', '.join(names)} ({_en(span)})" for span, names in groups]
-        others = f"The others are closed ({why})." if why else "The others are closed."
-        return f"On {date_en(day)} only these counters are open: " + "; ".join(parts) + f". {others}"
-    parts = [f"{'、'.join(names)}（{_ja(span)}）" for span, names in groups]
-    return f"{date_ja(day)}に開いているのは、" + "、".join(parts) + f"です。ほかの窓口は{why}閉まっています。"
+        listed = "; ".join(f"{', '.join(names)} ({_en(span)})" for span, names in groups)
+        rest = f"The others are closed ({why})." if why else "The others are closed."
+        return f"On {date_en(day)} only these counters are open: {listed}. {rest}"
+    listed = "、".join(f"{'、'.join(names)}（{_ja(span)}）" for span, names in groups)
+    return f"{date_ja(day)}に開いているのは、{listed}です。ほかの窓口は{why}閉まっています。"
 
 
 def _ja(span: tuple[str, str]) -> str:

@@ -208,20 +208,20 @@ def general_hours(texts: EnglishTexts, catalog: Catalog, text: str, day: date | 
     if not days:
         return None
     out = []
-    for day in days:
+    for weekday in days:
         open_offices = [
             (o, opening)
             for o in catalog.offices.values()
-            if (opening := catalog.opening(o.hours)) is not None and not opening.day_rule(day).closed
+            if (opening := catalog.opening(o.hours)) is not None and not opening.day_rule(weekday).closed
         ]
         if not open_offices:
-            out.append(f"The ward's counters are closed on {DAY_EN[day]}s.")
+            out.append(f"The ward's counters are closed on {DAY_EN[weekday]}s.")
             continue
         by_rule: dict[str, list[str]] = {}
         for office, opening in open_offices:
-            rule = hours_sentences(opening, (day,), "en") or ""
+            rule = hours_sentences(opening, (weekday,), "en") or ""
             by_rule.setdefault(rule, []).append(f"{office.name} ({texts.glossed(office.where)})")
         for rule, names in by_rule.items():
             out.append(f"{'; '.join(names)}: {rule}")
-        out.append(f"Other counters are closed on {DAY_EN[day]}s.")
+        out.append(f"Other counters are closed on {DAY_EN[weekday]}s.")
     return " ".join(out)
