@@ -44,6 +44,11 @@ async def test_childcare_booked_in_english_end_to_end(bot, services) -> None:  #
     assert [(r.number, r.resource, r.start_time, r.end_time) for r in rows] == [
         ("H-20261201-0001", "himawari", "09:00", "15:00")
     ]
+    # Cancelling in the chat is in Japanese for now: said plainly, and a button writes it for them.
+    await bot.say("I want to cancel my reservation")
+    assert "in Japanese for now" in bot.text and "Cancelled" not in bot.text
+    await bot.press("予約を取り消したい")
+    assert "H-20261201-0001" in bot.text
 
 
 async def test_validation_messages_are_english(bot) -> None:  # type: ignore[no-untyped-def]
