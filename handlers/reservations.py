@@ -150,6 +150,7 @@ RULES_QUESTION = re.compile(
     r"|必要なもの|持ち物|もちもの|登録(?:が|は)?(?:必要|いる|要る)|どうやって|方法|やり方"
 )
 FEE_QUESTION = re.compile(r"いくら|料金|使用料|利用料|値段|費用")
+BOOKING_REQUEST_EN = re.compile(r"\b(?:book|reserve|reservation|booking|appointment)\b", re.I)
 
 
 class BookingForm(Form):
@@ -169,6 +170,8 @@ class BookingForm(Form):
         facet = facet_question(text)  # 料金・持ち物・対象年齢・受付時間…: the answer first, then a button to book
         own_fee_answer = self.answers_fee_questions and facet == "fee"
         gives_when = bool(parse.entity("date") or parse.entity("time"))
+        if gives_when and english(ctx) and BOOKING_REQUEST_EN.search(text):
+            return False  # "Can I book the gym for next Saturday?": a request, politely asked
         if facet is not None and not own_fee_answer and (facet == "hours" or not gives_when):
             return True
         if parse.entity("date") or parse.entity("time"):
