@@ -15,6 +15,7 @@ from handlers.bulky_items import refusal_lines, render_items
 from handlers.form_texts import english, texts_of, tr, yen_text
 from handlers.reservations import services_data
 
+_NOT_A_SIZE = frozenset({"a", "an", "the", "of", "or", "and", "it", "is", "m", "1"})
 _NUMBERS = {
     w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"])
 }
@@ -84,11 +85,16 @@ def size_from_english(ctx: TurnContext, group: int, text: str) -> str | None:
     """The item of a sized group the English answer names ("2 seats", "single bed")."""
     data = services_data(ctx)
     low = text.lower()
-    for item_id in sorted(data.bulky_waste.sized[group].items):
-        words = ((texts_of(ctx).services.get("bulky_waste") or {}).get("items") or {}).get(item_id) or []
-        if any(re.search(rf"\b{re.escape(str(w).lower())}\b", low) for w in words):
+    names = (texts_of(ctx).services.get("bulky_waste") or {}).get("items") or {}
+    ids = sorted(data.bulky_waste.sized[group].items)
+    for item_id in ids:
+        if any(re.search(rf"\b{re.escape(str(w).lower())}\b", low) for w in names.get(item_id) or []):
             return item_id
-    return None
+    # one word that only this size's names have ("single", "large", "3 seats" → seats? no: "3")
+    own = {i: {w for n in names.get(i) or [] for w in re.findall(r"[a-z0-9\-]+", str(n).lower())} for i in ids}
+    said = set(re.findall(r"[a-z0-9\-]+", low)) - _NOT_A_SIZE
+    found = [i for i in ids if said & (own[i] - set().union(*(own[j] for j in ids if j != i)))]
+    return found[0] if len(found) == 1 else None
 
 
 def english_town(ctx: TurnContext, text: str) -> tuple[str, str, str] | None:

@@ -145,3 +145,10 @@ async def test_a_fee_question_about_a_booking_is_answered_first_with_a_button_to
     assert "yen" in bot.last[0].text and "Book: Temporary childcare booking" in bot.button_titles
     await bot.press("Book: Temporary childcare booking")
     assert "How old is your child?" in bot.text
+
+
+async def test_a_size_typed_in_one_word(bot) -> None:  # type: ignore[no-untyped-def]
+    await bot.say("I want bulky waste collection for a bed")
+    assert "Which is it?" in bot.text
+    await bot.say("single")  # a word only the single bed's names have
+    assert "town name" in bot.text
