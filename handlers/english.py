@@ -29,6 +29,7 @@ STUCK_AFTER = 3
 FAQ_MIN_CONFIDENCE = 0.6
 TOPIC = "en_topic"  # state.data: the procedure last answered in English ("What does it cost?" next)
 MANAGE_WORDS = re.compile(r"\b(?:reservation|booking|appointment)s?\b", re.I)  # "cancel my booking"
+MY_BOOKING = re.compile(r"\bmy (?:reservation|booking|appointment)s?\b", re.I)  # whatever the intent read
 NOT_FOLLOW_UPS = frozenset({"request_human", "dv_abuse", "waste_sorting", "cancel", "greet", "thanks", "goodbye"})
 
 
@@ -64,16 +65,11 @@ async def _dispatch(ctx: TurnContext, texts: EnglishTexts) -> None:
         ctx.say(texts.message(simple[intent], name=_name(ctx)), buttons=menu(texts))
     elif intent in quiet:
         ctx.say(texts.message(quiet[intent]))
-    elif (
-        intent in ("cancel", "reservation_manage")
-        and ctx.state.active_form is None
-        and MANAGE_WORDS.search(ctx.parse.text)
-    ):
-        # "cancel my reservation": the cancellation form is in Japanese; a button writes it for them
-        ctx.say(
-            texts.message("reservation_in_japanese"),
-            buttons=[Button(texts.label("cancel_booking"), texts.label("cancel_booking")), staff_button(texts)],
-        )
+    elif intent == "reservation_manage" or (
+        ctx.state.active_form is None
+        and (MY_BOOKING.search(ctx.parse.text) or (intent == "cancel" and MANAGE_WORDS.search(ctx.parse.text)))
+    ):  # "cancel my booking", "check my reservations": the same form as in Japanese
+        await start_form(ctx, "reservation_manage")
     elif intent == "cancel":
         ctx.state.active_form = None
         ctx.state.paused_forms.clear()

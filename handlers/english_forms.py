@@ -25,6 +25,7 @@ FORM_CLASSES = {
     "bulky_waste": ("handlers.bulky_waste", "BulkyWasteForm"),
     "facility_booking": ("handlers.facilities", "FacilityBookingForm"),
     "care_consultation": ("handlers.care", "CareConsultationForm"),
+    "reservation_manage": ("handlers.reservation_manage", "ReservationManageForm"),
 }
 PASSED_ON = frozenset({"cancel", "request_human", "dv_abuse"})  # the English layer's own, form or not
 BOOKING_WORDS = re.compile(

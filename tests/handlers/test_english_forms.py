@@ -36,7 +36,7 @@ async def test_childcare_booked_in_english_end_to_end(bot, services) -> None:  #
     assert "Is this correct?" in bot.text and no_japanese(bot)
     assert "Child's age: 2 years" in bot.text and "Date: Tue, Dec 1" in bot.text
     assert "Hours: 09:00-15:00" in bot.text and "Fee: 1,800 yen (300 yen per hour)" in bot.text  # services.yml's fee
-    assert bot.button_titles == ["Yes, book it", "Change", "Cancel"]
+    assert bot.button_titles == ["Yes", "Change", "Cancel"]
     await bot.say("yes")
     assert "Your reservation number is H-20261201-0001" in bot.text
     assert "Maternal and Child Health Handbook" in bot.text and "03-0000-1101" in bot.text
@@ -44,11 +44,16 @@ async def test_childcare_booked_in_english_end_to_end(bot, services) -> None:  #
     assert [(r.number, r.resource, r.start_time, r.end_time) for r in rows] == [
         ("H-20261201-0001", "himawari", "09:00", "15:00")
     ]
-    # Cancelling in the chat is in Japanese for now: said plainly, and a button writes it for them.
-    await bot.say("I want to cancel my reservation")
-    assert "in Japanese for now" in bot.text and "Cancelled" not in bot.text
-    await bot.press("予約を取り消したい")
-    assert "H-20261201-0001" in bot.text
+    # Cancelled in English too, as the completion note says (the same form as in Japanese).
+    await bot.say("Check my bookings")
+    assert "H-20261201-0001: Temporary childcare Tue, Dec 1 09:00-15:00" in bot.text
+    await bot.say("I want to cancel my booking")
+    assert "I will help you cancel a booking" in bot.text and no_japanese(bot)
+    await bot.say("H-20261201-0001")
+    assert "Booking: Temporary childcare Tue, Dec 1" in bot.text and bot.button_titles[0] == "Yes"
+    await bot.say("yes")
+    assert "The booking H-20261201-0001 is cancelled" in bot.text
+    assert [r.status for r in await stored(services, "childcare_temporary")] == ["cancelled"]
 
 
 async def test_validation_messages_are_english(bot) -> None:  # type: ignore[no-untyped-def]
@@ -98,7 +103,7 @@ async def test_bulky_waste_in_english_items_sizes_town_and_refusals(bot, service
     await bot.press("Fri, Dec 4")
     await give_contact_en(bot, "Taro Sato", "03-1234-5678")  # "Sato" is a name, not Saturday
     assert "chair x2  600 yen" in bot.text and "Total fee: 2,200 yen" in bot.text
-    await bot.press("Yes, book it")
+    await bot.press("Yes")
     assert "Your reservation number is G-20261204-0001" in bot.text and "0120-000-530" in bot.text
     rows = await stored(services, "bulky_waste")
     assert rows[0].details["total_fee"] == 2200 and rows[0].details["town"] == "中央"
