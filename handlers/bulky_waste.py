@@ -13,32 +13,49 @@ from typing import Any
 
 from bot.engine.events import Button
 from bot.engine.turn import TurnContext, payload
+from handlers.bulky_english import (
+    english_town,
+    fee_overview,
+    item_name,
+    items_text,
+    match_english_items,
+    refused_lines,
+    shown_item,
+    size_from_english,
+    town_name,
+)
 from handlers.bulky_items import (
     clean_item,
     match_items,
     merge_items,
-    refusal_lines,
     render_items,
     size_in,
     total_fee,
 )
 from handlers.contact import contact_details
+from handlers.form_texts import day_text, english, joined, name, tr, weekdays_text, yen_text
 from handlers.forms import CORRECTION_WORDS, Slot
 from handlers.reservations import (
     BookingForm,
     as_date,
     date_buttons,
     next_days,
+    no_date,
     render_date,
     services_data,
     taken,
     window_problem,
-    yen,
 )
 from knowledge.bookings import Capacity
-from knowledge.services_data import format_date, split_address, weekday_of
+from knowledge.services_data import split_address, weekday_of
 from knowledge.textproc import fold_kana
 from nlu.facets import detect_facet
+
+FORM = "bulky_waste"
+
+
+def _t(ctx: TurnContext, key: str, ja: str, **values: Any) -> str:
+    return tr(ctx, f"{FORM}.texts.{key}", ja, **values)
 
 
 # -- slots ----------------------------------------------------------------------------------
@@ -47,7 +64,10 @@ def _extract_items(ctx: TurnContext, values: dict[str, Any]) -> dict[str, Any] |
     asked = form is not None and form.requested_slot == "items" and not ctx.parse.from_payload
     entities = [(int(e["start"]), int(e["end"])) for e in ctx.parse.entities if "start" in e and "end" in e]
     data = services_data(ctx)
-    result = match_items(data, ctx.parse.text, find_unknown=asked, ignore=entities)
+    if english(ctx):
+        result = match_english_items(ctx, ctx.parse.text, find_unknown=asked)
+    else:
+        result = match_items(data, ctx.parse.text, find_unknown=asked, ignore=entities)
     if not (result["items"] or result["refused"] or result["unknown"] or result["ask"]):
         return None
     old = values.get("items")
@@ -76,6 +96,8 @@ def _extract_size(ctx: TurnContext, values: dict[str, Any]) -> str | None:
         return given
     if ctx.parse.from_payload:
         return None
+    if english(ctx):
+        return size_from_english(ctx, int(pending["group"]), ctx.parse.text)
     text = fold_kana(unicodedata.normalize("NFKC", ctx.parse.text))
     for item in data.bulky_waste.items:
         if item.id in group.items and any(fold_kana(w) in text for w in (item.name, *item.aliases)):
@@ -91,7 +113,13 @@ def _size_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
     data = services_data(ctx)
     by_id = {i.id: i for i in data.bulky_waste.items}
     group = data.bulky_waste.sized[int(pending["group"])]
-    return [Button(f"{by_id[i].name} {yen(by_id[i].fee)}", payload("inform", size=i)) for i in group.items]
+    return [
+        Button(
+            f"{item_name(ctx, i, by_id[i].name) if english(ctx) else by_id[i].name} {yen_text(ctx, by_id[i].fee)}",
+            payload("inform", size=i),
+        )
+        for i in group.items
+    ]
 
 
 def _needs_size(values: dict[str, Any]) -> bool:
@@ -100,21 +128,28 @@ def _needs_size(values: dict[str, Any]) -> bool:
 
 def _validate_items(ctx: TurnContext, value: dict[str, Any], _values: dict[str, Any]) -> str | None:
     data = services_data(ctx)
-    lines: list[str] = refusal_lines(value["refused"])
+    lines: list[str] = refused_lines(ctx, value["refused"])
     for word, close in value["unknown"]:
-        hint = f"近い品目：{'、'.join(close)}" if close else "品目の名前を言い換えてみてください。"
-        lines.append(f"「{word}」は粗大ごみの品目表に見当たりません。{hint}")
+        hint = (
+            _t(ctx, "close", "近い品目：{names}", names=joined(ctx, close))
+            if close
+            else _t(ctx, "rephrase", "品目の名前を言い換えてみてください。")
+        )
+        lines.append(_t(ctx, "unknown", "「{word}」は粗大ごみの品目表に見当たりません。{hint}", word=word, hint=hint))
     count = sum(int(i["qty"]) for i in value["items"]) + sum(int(a["qty"]) for a in value.get("ask", []))
     if count > data.bulky_waste.max_items:
-        lines.append(f"1回に申し込めるのは{data.bulky_waste.max_items}点までです。")
+        lines.append(_t(ctx, "too_many", "1回に申し込めるのは{max}点までです。", max=data.bulky_waste.max_items))
     if not value["items"] and not value.get("ask") and not lines:
-        lines.append("出したい品物を教えてください。")
+        lines.append(_t(ctx, "which", "出したい品物を教えてください。"))
     if lines and value["items"]:
-        lines.append(f"（わかった品目：{render_items(value)}）")
+        lines.append(_t(ctx, "understood", "（わかった品目：{items}）", items=items_text(ctx, value)))
     return "\n".join(lines) or None
 
 
 def _extract_address(ctx: TurnContext, _values: dict[str, Any]) -> dict[str, Any] | None:
+    latin = english_town(ctx, ctx.parse.text) if english(ctx) else None
+    if latin is not None:
+        return {"town": latin[0], "area": latin[1], "rest": latin[2]}
     town = services_data(ctx).find_town(ctx.parse.text)
     if town is None:
         return {"town": "", "area": "", "rest": ""}
@@ -122,11 +157,21 @@ def _extract_address(ctx: TurnContext, _values: dict[str, Any]) -> dict[str, Any
 
 
 def _validate_address(ctx: TurnContext, value: dict[str, Any], _values: dict[str, Any]) -> str | None:
+    data = services_data(ctx)
     if not value["town"]:
-        towns = "、".join(t for a in services_data(ctx).areas.values() for t in a.towns[:2])
-        return f"{services_data(ctx).municipality}の町名が見つかりませんでした。（町名の例：{towns}）"
+        towns = joined(
+            ctx, (town_name(ctx, t) if english(ctx) else t for a in data.areas.values() for t in a.towns[:2])
+        )
+        return _t(
+            ctx,
+            "town_unknown",
+            "{municipality}の町名が見つかりませんでした。（町名の例：{towns}）",
+            municipality=name(ctx, "municipality", data.municipality),
+            towns=towns,
+        )
     if not value["rest"]:
-        return f"{value['town']}の番地も教えてください。"
+        town = town_name(ctx, value["town"]) if english(ctx) else value["town"]
+        return _t(ctx, "banchi", "{town}の番地も教えてください。", town=town)
     return None
 
 
@@ -152,28 +197,34 @@ def _validate_date(ctx: TurnContext, value: Any, values: dict[str, Any]) -> str 
     data = services_data(ctx)
     day = as_date(value)
     if day is None:
-        return "日付がわかりませんでした。"
+        return no_date(ctx)
     problem = window_problem(ctx, day, data.bulky_waste, data)
     area = (values.get("address") or {}).get("area")
     if problem is None and area:
         weekdays = data.bulky_waste.collection_weekdays[area]
+        area_said = town_name(ctx, area) if english(ctx) else area
         if weekday_of(day) not in weekdays:
-            problem = (
-                f"{format_date(day)}は{area}地区の収集日ではありません。"
-                f"{area}地区の収集日は毎週{'・'.join(weekdays)}曜日です。"
+            problem = _t(
+                ctx,
+                "not_area_day",
+                "{day}は{area}地区の収集日ではありません。{area}地区の収集日は毎週{days}です。",
+                day=day_text(ctx, day),
+                area=area_said,
+                days=weekdays_text(ctx, weekdays),
             )
         elif taken(area, day) >= data.bulky_waste.daily_limit:
-            problem = f"{format_date(day)}の収集は受付数がいっぱいになりました。"
+            problem = _t(ctx, "day_full", "{day}の収集は受付数がいっぱいになりました。", day=day_text(ctx, day))
     if problem and area:
         days = available_dates(ctx, area)
         if days:
-            problem += f"\n申し込める収集日：{'、'.join(format_date(d) for d in days)}"
+            listed = joined(ctx, (day_text(ctx, d) for d in days))
+            problem += "\n" + _t(ctx, "days", "申し込める収集日：{days}", days=listed)
     return problem
 
 
 def _date_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
     area = (values.get("address") or {}).get("area")
-    return date_buttons(available_dates(ctx, area)) if area else []
+    return date_buttons(ctx, available_dates(ctx, area)) if area else []
 
 
 class BulkyWasteForm(BookingForm):
@@ -247,57 +298,68 @@ class BulkyWasteForm(BookingForm):
 
     async def start(self, ctx: TurnContext) -> bool:
         text = ctx.parse.text
+        data = services_data(ctx)
+        matched = match_english_items(ctx, text) if english(ctx) else match_items(data, text, find_unknown=False)
         if not ctx.parse.from_payload and detect_facet(text) == "fee":
-            data = services_data(ctx)
-            matched = match_items(data, text, find_unknown=False)
             by_id = {i.id: i for i in data.bulky_waste.items}
-            found = list(matched["items"]) + [
-                {"name": by_id[i].name, "fee": by_id[i].fee}
-                for a in matched["ask"]
-                for i in data.bulky_waste.sized[int(a["group"])].items
+            found = [(i["id"], i["fee"]) for i in matched["items"]] + [
+                (i, by_id[i].fee) for a in matched["ask"] for i in data.bulky_waste.sized[int(a["group"])].items
             ]
             if found:
-                fees = "\n".join(f"・{i['name']}：{yen(i['fee'])}（1点）" for i in found)
-                ctx.say(
-                    f"粗大ごみの料金です。\n{fees}",
-                    buttons=[Button("収集を申し込む", payload("bulky_waste")), Button("やめる", payload("cancel"))],
+                fees = "\n".join(
+                    _t(
+                        ctx,
+                        "fee_line",
+                        "・{name}：{fee}（1点）",
+                        name=shown_item(ctx, i, by_id[i].name),
+                        fee=yen_text(ctx, f),
+                    )
+                    for i, f in found
                 )
-                return False
-            self._fee_overview(ctx)
-            return False
-        if not ctx.parse.from_payload:
-            matched_all = match_items(services_data(ctx), text, find_unknown=False)
-            if matched_all["refused"] and not matched_all["items"] and not matched_all["ask"]:
-                # Nothing here can be collected: say why once, offer other items or stopping.
                 ctx.say(
-                    "\n".join(refusal_lines(matched_all["refused"]))
-                    + "\nほかに粗大ごみとして出したい品物があれば、品物の名前を送ってください。",
+                    _t(ctx, "fees", "粗大ごみの料金です。\n{lines}", lines=fees),
                     buttons=[
-                        Button("ほかの品物を申し込む", payload("bulky_waste", start="yes")),
-                        Button("やめる", payload("cancel")),
+                        Button(_t(ctx, "apply", "収集を申し込む"), payload("bulky_waste")),
+                        self._cancel_button(ctx),
                     ],
                 )
                 return False
+            fee_overview(ctx)
+            return False
+        if not ctx.parse.from_payload and matched["refused"] and not matched["items"] and not matched["ask"]:
+            # Nothing here can be collected: say why once, offer other items or stopping.
+            more = _t(ctx, "refused_more", "ほかに粗大ごみとして出したい品物があれば、品物の名前を送ってください。")
+            ctx.say(
+                "\n".join([*refused_lines(ctx, matched["refused"]), more]),
+                buttons=[
+                    Button(_t(ctx, "other_items", "ほかの品物を申し込む"), payload("bulky_waste", start="yes")),
+                    self._cancel_button(ctx),
+                ],
+            )
+            return False
+        if english(ctx):
+            ctx.say(f"{self.text(ctx, 'start', '')} {tr(ctx, 'common.note_cancel', '')}".strip())
+            return True
         ctx.say("粗大ごみの収集を申し込みます。途中で「やめる」と送ると取りやめられます。")
         return True
 
-    @staticmethod
-    def _fee_overview(ctx: TurnContext) -> None:
-        """A fee question that names no item: the range and a few examples, all from the data."""
-        items = services_data(ctx).bulky_waste.items
-        fees = sorted(item.fee for item in items)
-        examples = "\n".join(f"・{item.name}：{yen(item.fee)}" for item in items[:4])
-        ctx.say(
-            f"粗大ごみの料金は品目ごとに決まっていて、1点{yen(fees[0])}〜{yen(fees[-1])}です。\n例：\n{examples}\n"
-            "品目名を送っていただくと料金をお答えします。",
-            buttons=[Button("収集を申し込む", payload("bulky_waste"))],
-        )
-
     def summary_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
-        lines = [f"・{i['name']}×{i['qty']}　{yen(i['fee'] * i['qty'])}" for i in values["items"]["items"]]
-        lines.append(f"料金合計：{yen(total_fee(values['items']))}")
-        lines.append(f"収集場所：{render_address(values['address'])}")
-        lines.append(f"収集日：{format_date(as_date(values['date']))}")  # type: ignore[arg-type]
+        lines = [
+            _t(
+                ctx,
+                "line_item",
+                "・{name}×{qty}　{fee}",
+                name=shown_item(ctx, i["id"], i["name"]),
+                qty=i["qty"],
+                fee=yen_text(ctx, i["fee"] * i["qty"]),
+            )
+            for i in values["items"]["items"]
+        ]
+        address = values["address"]
+        where = f"{town_name(ctx, address['town'])} {address['rest']}" if english(ctx) else render_address(address)
+        lines.append(_t(ctx, "line_total", "料金合計：{fee}", fee=yen_text(ctx, total_fee(values["items"]))))
+        lines.append(_t(ctx, "line_address", "収集場所：{address}", address=where))
+        lines.append(_t(ctx, "line_date", "収集日：{day}", day=day_text(ctx, as_date(values["date"]))))  # type: ignore[arg-type]
         return lines
 
     async def submit(self, ctx: TurnContext, values: dict[str, Any]) -> None:
@@ -316,17 +378,24 @@ class BulkyWasteForm(BookingForm):
             ctx, resource=address["area"], day=day, capacity=Capacity(spec.daily_limit), details=details
         )
         if number is None:
-            await self.reopen(
-                ctx,
-                values,
-                drop=("date",),
-                message=f"申し訳ありません。{format_date(day)}の収集はたった今いっぱいになりました。",
+            message = _t(
+                ctx, "gone", "申し訳ありません。{day}の収集はたった今いっぱいになりました。", day=day_text(ctx, day)
             )
+            await self.reopen(ctx, values, drop=("date",), message=message)
             return
         self.done(
             ctx,
-            title="粗大ごみ収集の予約",
+            title=self.title_in(ctx),
             number=number,
             lines=self.summary_lines(ctx, values),
-            notes=[f"【お支払い】{spec.payment}", spec.rules[1], f"【取消し・変更】{spec.change_note}"],
+            notes=[
+                _t(ctx, "payment", "【お支払い】{note}", note=name(ctx, "bulky_waste.payment", spec.payment)),
+                name(ctx, "bulky_waste.put_out", spec.rules[1]),
+                _t(
+                    ctx,
+                    "change",
+                    "【取消し・変更】{note}",
+                    note=name(ctx, "bulky_waste.change_note", spec.change_note, phone=spec.phone),
+                ),
+            ],
         )

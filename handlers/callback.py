@@ -120,6 +120,4 @@ class CallbackForm(Form):
             return known
         names = [f.name for f in ctx.state.paused_forms] + [ctx.state.last_intent]
         hours = ctx.services.knowledge.office_hours
-        return department_for(
-            ctx.services.knowledge.catalog, hours if isinstance(hours, OfficeHours) else None, *names
-        )
+        return department_for(ctx.services.knowledge.catalog, hours if isinstance(hours, OfficeHours) else None, *names)

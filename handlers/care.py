@@ -7,13 +7,29 @@ so "デモ区中央1-1-1" goes to the 中央 centre. Nothing is created for a ph
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.engine.events import Button, Card
 from bot.engine.turn import TurnContext, payload
+from handlers.care_slots import (
+    RELATIONS,
+    care_text,
+    center_name,
+    center_of,
+    extract_method,
+    extract_relation,
+    extract_topic,
+    extract_town,
+    method_choices,
+    relation_choices,
+    relation_text,
+    topic_choices,
+    validate_topic,
+    validate_town,
+)
 from handlers.contact import contact_details
+from handlers.form_texts import day_text, english, joined, name, texts_of, weekdays_text
 from handlers.forms import Slot
 from handlers.reservations import (
     BookingForm,
@@ -21,111 +37,14 @@ from handlers.reservations import (
     date_buttons,
     daytime_time,
     next_days,
+    no_date,
     render_date,
     services_data,
     taken,
     window_problem,
 )
 from knowledge.bookings import Capacity
-from knowledge.services_data import CareCenter, format_date, weekday_of
-
-RELATIONS = {
-    "self": "ご本人",
-    "spouse": "配偶者",
-    "mother": "お母さま",
-    "father": "お父さま",
-    "parent": "親御さん",
-    "grandmother": "祖母",
-    "grandfather": "祖父",
-    "child": "お子さん",
-    "grandchild": "お孫さん",
-    "sibling": "ごきょうだい",
-}
-RELATION_BUTTONS = ("self", "mother", "father", "spouse")
-TOPICS = ("介護サービスを使いたい", "物忘れが心配", "介護保険の申請", "施設への入所", "家族の介護の負担")
-MAX_TOPIC = 120
-
-
-def _center(ctx: TurnContext, values: dict[str, Any]) -> CareCenter | None:
-    area = (values.get("town") or {}).get("area")
-    return services_data(ctx).care_center(area) if area else None
-
-
-def _requested(ctx: TurnContext, slot: str) -> bool:
-    form = ctx.state.active_form
-    return form is not None and form.requested_slot == slot
-
-
-# -- who ---------------------------------------------------------------------------------------
-def _extract_relation(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
-    value = ctx.parse.entity("relation")
-    if value in RELATIONS:
-        return str(value)
-    if _requested(ctx, "relation") and any(w in ctx.parse.text for w in ("自分", "本人", "私")):
-        return "self"
-    return None
-
-
-def _relation_choices(_ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
-    return [Button(RELATIONS[r], payload("inform", relation=r)) for r in RELATION_BUTTONS]
-
-
-# -- what about --------------------------------------------------------------------------------
-def _extract_topic(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
-    given = ctx.parse.entity("topic")
-    if isinstance(given, str):
-        return given
-    if ctx.parse.from_payload:
-        return None
-    return unicodedata.normalize("NFKC", ctx.parse.text).strip() or None
-
-
-def _validate_topic(_ctx: TurnContext, topic: str, _values: dict[str, Any]) -> str | None:
-    if len(topic) > MAX_TOPIC:
-        return f"ご相談の内容は{MAX_TOPIC}字以内で短く教えてください。くわしくは相談のときにうかがいます。"
-    return None
-
-
-def _topic_choices(_ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
-    return [Button(t, payload("inform", topic=t)) for t in TOPICS]
-
-
-# -- where -------------------------------------------------------------------------------------
-def _extract_town(ctx: TurnContext, _values: dict[str, Any]) -> dict[str, str] | None:
-    found = services_data(ctx).find_town(ctx.parse.text)
-    if found:
-        return {"town": found[0], "area": found[1]}
-    if _requested(ctx, "town") and not ctx.parse.from_payload:
-        return {"town": "", "area": ""}
-    return None
-
-
-def _validate_town(ctx: TurnContext, value: dict[str, str], _values: dict[str, Any]) -> str | None:
-    if value["town"]:
-        return None
-    towns = "、".join(t for a in services_data(ctx).areas.values() for t in a.towns[:2])
-    return f"{services_data(ctx).municipality}の町名が見つかりませんでした。（町名の例：{towns}）"
-
-
-# -- how ---------------------------------------------------------------------------------------
-def _extract_method(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
-    given = ctx.parse.entity("method")
-    if given in ("visit", "phone"):
-        return str(given)
-    if not _requested(ctx, "method"):
-        return None
-    if "電話" in ctx.parse.text:
-        return "phone"
-    if any(w in ctx.parse.text for w in ("予約", "行", "面談", "センター", "窓口")):
-        return "visit"
-    return None
-
-
-def _method_choices(_ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
-    return [
-        Button("センターで相談（予約する）", payload("inform", method="visit")),
-        Button("電話で相談する", payload("inform", method="phone")),
-    ]
+from knowledge.services_data import CareCenter, weekday_of
 
 
 # -- when --------------------------------------------------------------------------------------
@@ -142,21 +61,23 @@ def _validate_date(ctx: TurnContext, value: Any, values: dict[str, Any]) -> str 
     data = services_data(ctx)
     day = as_date(value)
     if day is None:
-        return "日付がわかりませんでした。"
+        return no_date(ctx)
     spec = data.care.consultation
     problem = window_problem(ctx, day, spec, data)
     if problem:
         return problem
+    said = day_text(ctx, day)
     if weekday_of(day) not in spec.weekdays:
-        return f"{format_date(day)}は相談をお受けしていません。相談日は{'・'.join(spec.weekdays)}曜日です。"
-    center = _center(ctx, values)
+        days = weekdays_text(ctx, spec.weekdays)
+        return care_text(ctx, "not_day", "{day}は相談をお受けしていません。相談日は{days}です。", day=said, days=days)
+    center = center_of(ctx, values)
     if center and not _free_times(ctx, center, day):
-        return f"{format_date(day)}の相談枠はすべて埋まっています。"
+        return care_text(ctx, "day_full", "{day}の相談枠はすべて埋まっています。", day=said)
     return None
 
 
 def _date_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
-    data, center = services_data(ctx), _center(ctx, values)
+    data, center = services_data(ctx), center_of(ctx, values)
     spec = data.care.consultation
     days = [
         d
@@ -165,7 +86,7 @@ def _date_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
         and not data.is_closed_date(d)
         and (center is None or _free_times(ctx, center, d))
     ]
-    return date_buttons(days[:4])
+    return date_buttons(ctx, days[:4])
 
 
 def _extract_time(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
@@ -177,17 +98,19 @@ def _extract_time(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
 
 
 def _validate_time(ctx: TurnContext, value: str, values: dict[str, Any]) -> str | None:
-    center, day = _center(ctx, values), as_date(values.get("date"))
+    center, day = center_of(ctx, values), as_date(values.get("date"))
     times = services_data(ctx).care.consultation.times
     if value not in times:
-        return f"相談の開始時刻は{'、'.join(times)}のいずれかです。"
+        return care_text(ctx, "times", "相談の開始時刻は{times}のいずれかです。", times=joined(ctx, times))
     if center and day and value not in _free_times(ctx, center, day):
-        return f"{format_date(day)}の{value}はすでに予約が入っています。"
+        return care_text(
+            ctx, "time_taken", "{day}の{time}はすでに予約が入っています。", day=day_text(ctx, day), time=value
+        )
     return None
 
 
 def _time_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
-    center, day = _center(ctx, values), as_date(values.get("date"))
+    center, day = center_of(ctx, values), as_date(values.get("date"))
     if center is None or day is None:
         return []
     return [Button(t, payload("inform", time=t)) for t in _free_times(ctx, center, day)]
@@ -197,8 +120,15 @@ def _visit(values: dict[str, Any]) -> bool:
     return values.get("method") == "visit"
 
 
-def center_lines(center: CareCenter) -> list[str]:
-    return [center.name, f"住所：{center.address}", f"電話：{center.phone}", f"受付：{center.hours}"]
+def center_lines(center: CareCenter, ctx: TurnContext | None = None) -> list[str]:
+    if ctx is None or not english(ctx):
+        return [center.name, f"住所：{center.address}", f"電話：{center.phone}", f"受付：{center.hours}"]
+    return [
+        center_name(ctx, center),
+        care_text(ctx, "center_address", "", address=center.address),
+        care_text(ctx, "center_phone", "", phone=center.phone),
+        care_text(ctx, "center_hours", "", hours=texts_of(ctx).glossed(center.hours)),
+    ]
 
 
 class CareConsultationForm(BookingForm):
@@ -212,8 +142,8 @@ class CareConsultationForm(BookingForm):
             "relation",
             "どなたについてのご相談ですか。",
             "どなたの相談",
-            extract=_extract_relation,
-            choices=_relation_choices,
+            extract=extract_relation,
+            choices=relation_choices,
             render=lambda v: RELATIONS.get(v, v),
             aliases=("どなた", "対象"),
         ),
@@ -221,9 +151,9 @@ class CareConsultationForm(BookingForm):
             "topic",
             "どのようなご相談ですか。短く教えてください。",
             "相談の内容",
-            extract=_extract_topic,
-            validate=_validate_topic,
-            choices=_topic_choices,
+            extract=extract_topic,
+            validate=validate_topic,
+            choices=topic_choices,
             free_text=True,
             aliases=("内容",),
         ),
@@ -231,8 +161,8 @@ class CareConsultationForm(BookingForm):
             "town",
             "お住まいの町名を教えてください。担当の地域包括支援センターをご案内します。（例：中央1丁目）",
             "お住まいの地域",
-            extract=_extract_town,
-            validate=_validate_town,
+            extract=extract_town,
+            validate=validate_town,
             render=lambda v: v["town"],
             aliases=("町名", "住所", "地域"),
         ),
@@ -240,8 +170,8 @@ class CareConsultationForm(BookingForm):
             "method",
             "センターでの相談を予約しますか。電話での相談もできます。",
             "相談の方法",
-            extract=_extract_method,
-            choices=_method_choices,
+            extract=extract_method,
+            choices=method_choices,
             render=lambda v: "センターで相談" if v == "visit" else "電話で相談",
             aliases=("方法",),
         ),
@@ -269,7 +199,8 @@ class CareConsultationForm(BookingForm):
     )
 
     async def start(self, ctx: TurnContext) -> bool:
-        ctx.say(f"介護のご相談ですね。{services_data(ctx).care.note}")
+        note = name(ctx, "care.note", services_data(ctx).care.note)
+        ctx.say(care_text(ctx, "start", "介護のご相談ですね。{note}", note=note))
         return True
 
     def takes_over(self, ctx: TurnContext) -> bool:
@@ -282,39 +213,65 @@ class CareConsultationForm(BookingForm):
     async def _next(self, ctx: TurnContext, *, announce_errors: bool = True) -> None:
         form = self._form(ctx)
         values = self.values(ctx)
-        center = _center(ctx, values)
+        center = center_of(ctx, values)
         if center and values.get("method") == "phone":
             await self._phone_only(ctx, center)
             return
         if center and "method" not in values and not form.slots.get("_center_told"):
             form.slots["_center_told"] = True
             ctx.say(
-                "担当は次のセンターです。",
-                card=Card(title="担当の地域包括支援センター", lines=tuple(center_lines(center))),
+                care_text(ctx, "center_is", "担当は次のセンターです。"),
+                card=Card(
+                    title=care_text(ctx, "center_title", "担当の地域包括支援センター"),
+                    lines=tuple(center_lines(center, ctx)),
+                ),
             )
         await super()._next(ctx, announce_errors=announce_errors)
 
     async def _phone_only(self, ctx: TurnContext, center: CareCenter) -> None:
         ctx.state.active_form = None
+        hours = texts_of(ctx).glossed(center.hours) if english(ctx) else center.hours
         ctx.say(
-            f"{center.name}へお電話ください。{center.hours}に受け付けています。\n電話：{center.phone}",
-            card=Card(title="担当の地域包括支援センター", lines=tuple(center_lines(center))),
+            care_text(
+                ctx,
+                "call",
+                "{name}へお電話ください。{hours}に受け付けています。\n電話：{phone}",
+                name=center_name(ctx, center),
+                hours=hours,
+                phone=center.phone,
+            ),
+            card=Card(
+                title=care_text(ctx, "center_title", "担当の地域包括支援センター"),
+                lines=tuple(center_lines(center, ctx)),
+            ),
         )
         self._resume_paused(ctx)
 
     def summary_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
-        center = _center(ctx, values)
+        center = center_of(ctx, values)
         assert center is not None
         spec = services_data(ctx).care.consultation
+        day = as_date(values["date"])
+        assert day is not None
+        topic = name(ctx, f"care.topics.{values['topic']}", values["topic"])
         return [
-            f"どなたの相談：{RELATIONS.get(values['relation'], values['relation'])}",
-            f"相談の内容：{values['topic']}",
-            f"相談先：{center.name}（{center.address}）",
-            f"日時：{format_date(as_date(values['date']))} {values['time']}〜{_end(values['time'], spec.minutes)}",  # type: ignore[arg-type]
+            care_text(ctx, "line_about", "どなたの相談：{who}", who=relation_text(ctx, values["relation"])),
+            care_text(ctx, "line_topic", "相談の内容：{topic}", topic=topic),
+            care_text(
+                ctx, "line_center", "相談先：{name}（{address}）", name=center_name(ctx, center), address=center.address
+            ),
+            care_text(
+                ctx,
+                "line_when",
+                "日時：{day} {start}〜{end}",
+                day=day_text(ctx, day),
+                start=values["time"],
+                end=_end(values["time"], spec.minutes),
+            ),
         ]
 
     async def submit(self, ctx: TurnContext, values: dict[str, Any]) -> None:
-        center = _center(ctx, values)
+        center = center_of(ctx, values)
         day = as_date(values["date"])
         assert center is not None and day is not None
         spec = services_data(ctx).care.consultation
@@ -335,20 +292,30 @@ class CareConsultationForm(BookingForm):
             end=_end(values["time"], spec.minutes),
         )
         if number is None:
-            await self.reopen(
+            message = care_text(
                 ctx,
-                values,
-                drop=("time",),
-                message=f"申し訳ありません。{format_date(day)}の{values['time']}はたった今、予約が入りました。",
+                "gone",
+                "申し訳ありません。{day}の{time}はたった今、予約が入りました。",
+                day=day_text(ctx, day),
+                time=values["time"],
             )
+            await self.reopen(ctx, values, drop=("time",), message=message)
             return
+        hours = texts_of(ctx).glossed(center.hours) if english(ctx) else center.hours
         self.done(
             ctx,
-            title="介護の相談の予約",
+            title=self.title_in(ctx),
             number=number,
             lines=self.summary_lines(ctx, values),
             notes=[
-                f"当日は{center.name}へお越しください。",
-                f"【変更・取消し】{services_data(ctx).care.change_note}（{center.phone}、{center.hours}）",
+                care_text(ctx, "visit_note", "当日は{name}へお越しください。", name=center_name(ctx, center)),
+                care_text(
+                    ctx,
+                    "change",
+                    "【変更・取消し】{note}（{phone}、{hours}）",
+                    note=name(ctx, "care.change_note", services_data(ctx).care.change_note),
+                    phone=center.phone,
+                    hours=hours,
+                ),
             ],
         )

@@ -12,14 +12,26 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from contextvars import ContextVar
 from datetime import date, time
 from typing import Any
 
 from bot.engine.events import Button
 from bot.engine.turn import TurnContext, payload
+from handlers.childcare_age import (
+    CHILDREN,
+    accepted_range,
+    accepting,
+    age_choices,
+    age_text,
+    extract_age,
+    facility_name,
+    household_children,
+    render_age,
+    validate_age,
+)
 from handlers.contact import contact_details
-from handlers.forms import Slot, as_int
+from handlers.form_texts import day_text, en_services, english, joined, name, span_text, tr, weekdays_text, yen_text
+from handlers.forms import Slot
 from handlers.reservations import (
     BookingForm,
     as_date,
@@ -27,36 +39,18 @@ from handlers.reservations import (
     daytime_span,
     holding,
     next_days,
+    no_date,
     render_date,
     services_data,
     taken,
     window_problem,
-    yen,
 )
 from knowledge.bookings import Capacity
-from knowledge.profile import load_turn_profile
-from knowledge.residents import audit
-from knowledge.services_data import ChildcareFacility, format_date, weekday_of
+from knowledge.services_data import ChildcareFacility, weekday_of
 from nlu.day_parts import day_part, pick
-from nlu.numerals import NUM, parse_number
 
-_MONTHS = re.compile(rf"({NUM})\s*(?:か月|ヶ月|カ月|ヵ月|ケ月|かげつ)")
 TIME_BUTTONS = (("09:00", "12:00"), ("09:00", "17:00"), ("13:00", "17:00"))
-
-
-def render_age(months: int) -> str:
-    return f"{months // 12}歳" if months >= 12 else f"{months}か月"
-
-
-def _range_text(f: ChildcareFacility) -> str:
-    upper = f"{(f.max_months + 1) // 12}歳未満" if (f.max_months + 1) % 12 == 0 else f"{render_age(f.max_months)}まで"
-    return f"{f.name}：{render_age(f.min_months)}から{upper}"
-
-
-def _accepting(ctx: TurnContext, values: dict[str, Any]) -> list[ChildcareFacility]:
-    months = values.get("age")
-    facilities = services_data(ctx).childcare.facilities
-    return [f for f in facilities if months is None or f.accepts(int(months))]
+FORM = "childcare_temporary"
 
 
 def _open_on(f: ChildcareFacility, day: date) -> bool:
@@ -75,7 +69,7 @@ def candidates(ctx: TurnContext, values: dict[str, Any]) -> list[ChildcareFacili
     """Facilities that take this child on this day, at these hours, with a place left."""
     day = as_date(values.get("date"))
     out = []
-    for f in _accepting(ctx, values):
+    for f in accepting(ctx, values):
         if day is not None and not (_open_on(f, day) and _has_place(ctx, f, day)):
             continue
         if _fits_hours(f, values.get("hours")):
@@ -83,101 +77,43 @@ def candidates(ctx: TurnContext, values: dict[str, Any]) -> list[ChildcareFacili
     return out
 
 
-# -- age ---------------------------------------------------------------------------------------
-# A linked resident who consented to the use of their household data is offered the ages of the
-# household's small children as buttons ("2歳のお子さん"): no name, only the age the form needs.
-# The household is read once per turn while the age is still asked, consent-gated in SQL
-# (`load_turn_profile`), and every read that offers buttons is in the audit log.
-_CHILDREN: ContextVar[tuple[int, ...]] = ContextVar("household_children_months", default=())
-
-
-def months_between(birth: date, today: date) -> int:
-    months = (today.year - birth.year) * 12 + today.month - birth.month
-    return months - (1 if today.day < birth.day else 0)
-
-
-async def household_children(ctx: TurnContext, max_months: int) -> tuple[int, ...]:
-    """Ages in months of the linked resident's household members up to `max_months` (never the
-    resident), youngest first; () without a linked resident or without consent."""
-    rid = ctx.state.resident_id
-    if rid is None:
-        return ()
-    session = ctx.db
-    turn = await load_turn_profile(session, rid, with_household=True)
-    months = sorted(
-        m
-        for member_id, birth, _relation, _care, death in turn.rows
-        if member_id != rid and birth is not None and death is None
-        for m in (months_between(birth, ctx.today),)
-        if 0 <= m <= max_months
-    )
-    if months:
-        session.add(
-            audit(
-                actor="system",
-                action="read_profile",
-                why="一時預かりの予約: お子さんの年齢の候補",
-                resident_id=rid,
-                conversation_id=ctx.event.conversation_id,
-            )
-        )
-    return tuple(months)
-
-
-def _age_choices(_ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
-    return [Button(f"{render_age(m)}のお子さん", payload("inform", age_months=m)) for m in _CHILDREN.get()[:3]]
-
-
-def _extract_age(ctx: TurnContext, _values: dict[str, Any]) -> int | None:
-    if ctx.parse.from_payload and ctx.parse.entity("age_months") is not None:
-        return as_int(ctx.parse.entity("age_months"))
-    match = _MONTHS.search(unicodedata.normalize("NFKC", ctx.parse.text))
-    if match:
-        return parse_number(match.group(1))
-    years = as_int(ctx.parse.entity("age"))
-    return years * 12 if years is not None else None
-
-
-def _validate_age(ctx: TurnContext, months: int, values: dict[str, Any]) -> str | None:
-    if months < 0:
-        return "お子さんの年齢は0歳以上で教えてください。"
-    if _accepting(ctx, {"age": months}):
-        return None
-    ranges = "\n".join(f"・{_range_text(f)}" for f in services_data(ctx).childcare.facilities)
-    return (
-        f"申し訳ありません。{render_age(months)}のお子さんを一時預かりできる施設はありません。\n対象の年齢：\n{ranges}"
-    )
-
-
 # -- date --------------------------------------------------------------------------------------
 def _validate_date(ctx: TurnContext, value: Any, values: dict[str, Any]) -> str | None:
     data = services_data(ctx)
     day = as_date(value)
     if day is None:
-        return "日付がわかりませんでした。"
+        return no_date(ctx)
     problem = window_problem(ctx, day, data.childcare, data)
     if problem:
         return problem
-    accepting = _accepting(ctx, values)
+    taking = accepting(ctx, values)
     chosen = data.childcare_facility(str(values.get("facility", "")))
+    said = day_text(ctx, day)
     if chosen is not None and not _open_on(chosen, day):
-        return f"{format_date(day)}は{chosen.name}の休園日です（休み：{'・'.join(chosen.closed_weekdays)}曜日）。"
-    open_ones = [f for f in accepting if _open_on(f, day)]
+        return tr(
+            ctx,
+            f"{FORM}.texts.closed_on",
+            "{day}は{name}の休園日です（休み：{days}）。",
+            day=said,
+            name=facility_name(ctx, chosen),
+            days=weekdays_text(ctx, chosen.closed_weekdays),
+        )
+    open_ones = [f for f in taking if _open_on(f, day)]
     if not open_ones:
-        return f"{format_date(day)}はお子さんを預けられる施設がお休みです。"
+        return tr(ctx, f"{FORM}.texts.all_closed", "{day}はお子さんを預けられる施設がお休みです。", day=said)
     if not any(_has_place(ctx, f, day) for f in open_ones):
-        return f"{format_date(day)}はどの施設も定員に達しています。"
+        return tr(ctx, f"{FORM}.texts.all_full", "{day}はどの施設も定員に達しています。", day=said)
     return None
 
 
 def _date_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
-    accepting = _accepting(ctx, values)
+    taking = accepting(ctx, values)
     days = [
         d
         for d in next_days(ctx, services_data(ctx).childcare)
-        if not services_data(ctx).is_closed_date(d) and any(_open_on(f, d) for f in accepting)
+        if not services_data(ctx).is_closed_date(d) and any(_open_on(f, d) for f in taking)
     ]
-    return date_buttons(days[:4])
+    return date_buttons(ctx, days[:4])
 
 
 # -- hours -------------------------------------------------------------------------------------
@@ -202,22 +138,30 @@ def _extract_hours(ctx: TurnContext, _values: dict[str, Any]) -> dict[str, Any] 
 
 def _validate_hours(ctx: TurnContext, span: dict[str, Any], values: dict[str, Any]) -> str | None:
     if not span["end"]:
-        return "何時から何時までか、両方を教えてください。（例：9時から15時）"
+        return tr(ctx, f"{FORM}.texts.hours_both", "何時から何時までか、両方を教えてください。（例：9時から15時）")
     try:
         start, end = time.fromisoformat(span["start"]), time.fromisoformat(span["end"])
     except ValueError:
-        return "時刻がわかりませんでした。（例：9時から15時）"
+        return tr(ctx, f"{FORM}.texts.hours_bad", "時刻がわかりませんでした。（例：9時から15時）")
     if start >= end:
-        return "終わりの時刻は始まりより後にしてください。"
-    facilities = [f for f in _accepting(ctx, values) if not values.get("date") or _open_on(f, as_date(values["date"]))]  # type: ignore[arg-type]
+        return tr(ctx, f"{FORM}.texts.hours_order", "終わりの時刻は始まりより後にしてください。")
+    facilities = [f for f in accepting(ctx, values) if not values.get("date") or _open_on(f, as_date(values["date"]))]  # type: ignore[arg-type]
     if not any(_fits_hours(f, span) for f in facilities):
-        hours = "\n".join(f"・{f.name}：{f.open}〜{f.close}" for f in facilities)
-        return f"{span['start']}〜{span['end']}に預かれる施設がありません。利用できる時間は次のとおりです。\n{hours}"
+        bullet, sep = ("- ", ": ") if english(ctx) else ("・", "：")
+        hours = "\n".join(f"{bullet}{facility_name(ctx, f)}{sep}{span_text(ctx, f.open, f.close)}" for f in facilities)
+        return tr(
+            ctx,
+            f"{FORM}.texts.hours_none",
+            "{start}〜{end}に預かれる施設がありません。利用できる時間は次のとおりです。\n{hours}",
+            start=span["start"],
+            end=span["end"],
+            hours=hours,
+        )
     return None
 
 
-def _hours_choices(_ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
-    return [Button(f"{s}〜{e}", payload("inform", hours=f"{s}-{e}")) for s, e in TIME_BUTTONS]
+def _hours_choices(ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
+    return [Button(span_text(ctx, s, e), payload("inform", hours=f"{s}-{e}")) for s, e in TIME_BUTTONS]
 
 
 def render_hours(span: dict[str, Any]) -> str:
@@ -235,30 +179,57 @@ def _extract_facility(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
         short = f.name.replace("保育園", "").replace("子育てプラザ", "プラザ")
         if f.name in text or (len(short) >= 2 and short in text):
             return f.id
+    if english(ctx):  # "Himawari", "Minato Infant Room": a word of the English name
+        low = text.lower()
+        for f in facilities:
+            en = facility_name(ctx, f).lower()
+            if en in low or any(len(w) >= 5 and re.search(rf"\b{w}\b", low) for w in en.split()[:1]):
+                return f.id
     return None
 
 
 def _validate_facility(ctx: TurnContext, facility_id: str, values: dict[str, Any]) -> str | None:
     f = services_data(ctx).childcare_facility(facility_id)
     if f is None:
-        return "その施設は見つかりませんでした。"
+        return tr(ctx, f"{FORM}.texts.facility_unknown", "その施設は見つかりませんでした。")
+    fname = facility_name(ctx, f)
     if values.get("age") is not None and not f.accepts(int(values["age"])):
-        others = "、".join(x.name for x in _accepting(ctx, values))
-        age = render_age(int(values["age"]))
-        accepted = _range_text(f).split("：")[1]
-        return f"{f.name}は{accepted}のお子さんが対象です。{age}のお子さんは{others}をご利用いただけます。"
+        return tr(
+            ctx,
+            f"{FORM}.texts.facility_age",
+            "{name}は{range}のお子さんが対象です。{age}のお子さんは{others}をご利用いただけます。",
+            name=fname,
+            range=accepted_range(ctx, f),
+            age=age_text(ctx, int(values["age"])),
+            others=joined(ctx, (facility_name(ctx, x) for x in accepting(ctx, values))),
+        )
     day = as_date(values.get("date"))
     if day is not None and not _open_on(f, day):
-        return f"{format_date(day)}は{f.name}の休園日です。"
+        return tr(
+            ctx, f"{FORM}.texts.facility_closed", "{day}は{name}の休園日です。", day=day_text(ctx, day), name=fname
+        )
     if day is not None and not _has_place(ctx, f, day):
-        return f"{format_date(day)}の{f.name}は定員に達しています。"
+        return tr(
+            ctx,
+            f"{FORM}.texts.facility_full",
+            "{day}の{name}は定員に達しています。",
+            day=day_text(ctx, day),
+            name=fname,
+        )
     if not _fits_hours(f, values.get("hours")):
-        return f"{f.name}の利用時間は{f.open}〜{f.close}です。"
+        return tr(
+            ctx,
+            f"{FORM}.texts.facility_hours",
+            "{name}の利用時間は{open}〜{close}です。",
+            name=fname,
+            open=f.open,
+            close=f.close,
+        )
     return None
 
 
 def _facility_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
-    return [Button(f.name, payload("inform", facility=f.id)) for f in candidates(ctx, values)]
+    return [Button(facility_name(ctx, f), payload("inform", facility=f.id)) for f in candidates(ctx, values)]
 
 
 def fee(f: ChildcareFacility, span: dict[str, Any], unit_minutes: int) -> int:
@@ -278,9 +249,9 @@ class ChildcareForm(BookingForm):
             "age",
             "お子さんの年齢を教えてください。（例：2歳、8か月）",
             "お子さんの年齢",
-            extract=_extract_age,
-            validate=_validate_age,
-            choices=_age_choices,
+            extract=extract_age,
+            validate=validate_age,
+            choices=age_choices,
             render=render_age,
             aliases=("年齢", "歳"),
         ),
@@ -317,6 +288,9 @@ class ChildcareForm(BookingForm):
     )
 
     async def start(self, ctx: TurnContext) -> bool:
+        if english(ctx):
+            ctx.say(f"{self.text(ctx, 'start', '')} {tr(ctx, 'common.note_cancel', '')}".strip())
+            return True
         ctx.say("一時預かりの予約をお手伝いします。途中で「やめる」と送ると取りやめられます。")
         return True
 
@@ -334,13 +308,21 @@ class ChildcareForm(BookingForm):
     def summary_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
         data = services_data(ctx)
         f = data.childcare_facility(values["facility"])
-        assert f is not None
+        day = as_date(values["date"])
+        assert f is not None and day is not None
+        span = values["hours"]
         return [
-            f"お子さんの年齢：{render_age(int(values['age']))}",
-            f"利用日：{format_date(as_date(values['date']))}",  # type: ignore[arg-type]
-            f"時間：{render_hours(values['hours'])}",
-            f"施設：{f.name}（{f.address}）",
-            f"利用料：{yen(fee(f, values['hours'], data.childcare.unit_minutes))}（1時間{yen(f.fee_per_hour)}）",
+            self.text(ctx, "line_age", "お子さんの年齢：{age}", age=age_text(ctx, int(values["age"]))),
+            self.text(ctx, "line_date", "利用日：{day}", day=day_text(ctx, day)),
+            self.text(ctx, "line_hours", "時間：{hours}", hours=span_text(ctx, span["start"], span["end"])),
+            self.text(ctx, "line_facility", "施設：{name}（{address}）", name=facility_name(ctx, f), address=f.address),
+            self.text(
+                ctx,
+                "line_fee",
+                "利用料：{fee}（1時間{per_hour}）",
+                fee=yen_text(ctx, fee(f, span, data.childcare.unit_minutes)),
+                per_hour=yen_text(ctx, f.fee_per_hour),
+            ),
         ]
 
     async def submit(self, ctx: TurnContext, values: dict[str, Any]) -> None:
@@ -365,28 +347,38 @@ class ChildcareForm(BookingForm):
             end=span["end"],
         )
         if number is None:
-            await self.reopen(
+            message = self.text(
                 ctx,
-                values,
-                drop=("facility",),
-                message=f"申し訳ありません。{format_date(day)}の{f.name}はたった今、定員に達しました。",
+                "gone",
+                "申し訳ありません。{day}の{name}はたった今、定員に達しました。",
+                day=day_text(ctx, day),
+                name=facility_name(ctx, f),
             )
+            await self.reopen(ctx, values, drop=("facility",), message=message)
             return
         spec = data.childcare
+        bring = en_services(ctx, "childcare.bring") or list(spec.bring)
         self.done(
             ctx,
-            title="一時預かりの予約",
+            title=self.title_in(ctx),
             number=number,
             lines=self.summary_lines(ctx, values),
             notes=[
-                f"【持ち物】{'、'.join(spec.bring)}",
-                spec.payment,
-                f"【取消し・変更】{spec.change_note}（{f.name}：{f.phone}）",
+                self.text(ctx, "bring", "【持ち物】{items}", items=joined(ctx, bring)),
+                name(ctx, "childcare.payment", spec.payment),
+                self.text(
+                    ctx,
+                    "change",
+                    "【取消し・変更】{note}（{name}：{phone}）",
+                    note=name(ctx, "childcare.change_note", spec.change_note),
+                    name=facility_name(ctx, f),
+                    phone=f.phone,
+                ),
             ],
         )
 
 
 @contextmanager
 def _both(booked: AbstractContextManager[None], children: tuple[int, ...]) -> Iterator[None]:
-    with holding(_CHILDREN, children), booked:
+    with holding(CHILDREN, children), booked:
         yield

@@ -14,6 +14,7 @@ import unicodedata
 from typing import Any
 
 from bot.engine.turn import TurnContext
+from handlers.form_texts import tr
 from handlers.forms import Slot
 
 CONTACT_SLOT_NAMES = frozenset({"contact_name", "contact_phone"})
@@ -28,6 +29,7 @@ _PHONE_DIGITS = (
 )
 _NAME_BEFORE = re.compile(r"^(?:(?:私|わたし)の)?(?:お?名前|氏名)(?:は|：|:)\s*|^(?:私|わたし)は\s*")
 _NAME_AFTER = re.compile(r"\s*(?:です|と申します|といいます|でお願いします|でございます)?[。．.!！]*$")
+_NAME_EN = re.compile(r"^(?:my name is|i am|i'm|name:|it's|this is)\s+", re.I)
 _NOT_IN_NAME = re.compile(r"[0-9?？!！@#＠/\\<>{}\[\]=]")
 
 
@@ -78,15 +80,17 @@ def _extract_name(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
         given = ctx.parse.entity("contact_name")
         return given.strip() or None if isinstance(given, str) else None
     text = unicodedata.normalize("NFKC", ctx.parse.text).strip()
-    text = _NAME_AFTER.sub("", _NAME_BEFORE.sub("", text)).strip()
+    text = _NAME_AFTER.sub("", _NAME_BEFORE.sub("", _NAME_EN.sub("", text))).strip()
     return text or None
 
 
-def _validate_name(_ctx: TurnContext, value: Any, _values: dict[str, Any]) -> str | None:
+def _validate_name(ctx: TurnContext, value: Any, _values: dict[str, Any]) -> str | None:
     if not isinstance(value, str) or not value.strip():
-        return "お名前を教えてください。"
+        return tr(ctx, "contact.texts.name_empty", "お名前を教えてください。")
     if len(value) > MAX_NAME or _NOT_IN_NAME.search(value):
-        return f"お名前だけを{MAX_NAME}字以内で教えてください。（例：山田花子）"
+        return tr(
+            ctx, "contact.texts.name_bad", "お名前だけを{max}字以内で教えてください。（例：山田花子）", max=MAX_NAME
+        )
     return None
 
 
@@ -103,10 +107,14 @@ def _extract_phone(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
     return None
 
 
-def _validate_phone(_ctx: TurnContext, value: Any, _values: dict[str, Any]) -> str | None:
+def _validate_phone(ctx: TurnContext, value: Any, _values: dict[str, Any]) -> str | None:
     if isinstance(value, str) and valid_phone(value):
         return None
-    return "電話番号の形になっていないようです。市外局番から数字で教えてください。（例：090-1234-5678、03-1234-5678）"
+    return tr(
+        ctx,
+        "contact.texts.phone_bad",
+        "電話番号の形になっていないようです。市外局番から数字で教えてください。（例：090-1234-5678、03-1234-5678）",
+    )
 
 
 CONTACT_SLOTS = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.engine.events import Button
 from bot.engine.turn import TurnContext, payload
+from handlers.dated_hours import say_general_day_hours
 
 MENU = (
     Button("住民票の写し", payload("juminhyo")),
@@ -81,6 +82,8 @@ class OutOfScopeHandler:
     intents = frozenset({"out_of_scope"})
 
     async def handle(self, ctx: TurnContext) -> None:
+        if say_general_day_hours(ctx):  # 「明日 窓口やってる？」: the hours of that date
+            return
         ctx.say(
             f"申し訳ありません。こちらでは{municipality(ctx)}の手続きや暮らしのご案内だけをお手伝いしています。",
             buttons=MENU,

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 
+from handlers.dated_hours import day_sentence, general_day_answer
 from handlers.hours_answers import DAY_EN, hours_sentences
 from knowledge.catalog import Catalog, Channel, Procedure
 from knowledge.english import EnglishTexts
@@ -149,7 +151,7 @@ def _payment(texts: EnglishTexts, _catalog: Catalog, proc: Procedure, _text: str
 
 
 def _day_of_month(texts: EnglishTexts, day: str) -> str:
-    """"15日" -> "the 15th"; "末日" -> "the last day"; other words glossed."""
+    """ "15日" -> "the 15th"; "末日" -> "the last day"; other words glossed."""
     match = re.fullmatch(r"(\d{1,2})日", day)
     if match is None:
         return "the last day" if day == "末日" else texts.glossed(day)
@@ -175,7 +177,13 @@ ANSWERS: dict[str, Callable[[EnglishTexts, Catalog, Procedure, str], str | None]
 }
 
 
-def english_facet_answer(texts: EnglishTexts, catalog: Catalog, proc: Procedure, facet: str, text: str) -> str | None:
+def english_facet_answer(
+    texts: EnglishTexts, catalog: Catalog, proc: Procedure, facet: str, text: str, day: date | None = None
+) -> str | None:
+    office = catalog.office_of(proc)
+    opening = catalog.opening(office.hours) if facet == "hours" and day is not None else None
+    if opening is not None and day is not None:
+        return f"{office.name} ({texts.glossed(office.where)}): {day_sentence(opening, day, 'en')}"
     answer = ANSWERS.get(facet)
     return answer(texts, catalog, proc, text) if answer is not None else None
 
@@ -190,27 +198,30 @@ def no_data_sentence(texts: EnglishTexts, catalog: Catalog, proc: Procedure, fac
     )
 
 
-def general_hours(texts: EnglishTexts, catalog: Catalog, text: str) -> str | None:
-    """"Is the office open on Saturday?" with no procedure named: which counters are open on the
-    days asked, from each office's weekly structure (offices with unstructured hours are left out)."""
+def general_hours(texts: EnglishTexts, catalog: Catalog, text: str, day: date | None = None) -> str | None:
+    """ "Is the office open on Saturday?" with no procedure named: which counters are open on the
+    days asked, from each office's weekly structure (offices with unstructured hours are left out);
+    "… on December 31?" for that date."""
+    if day is not None:
+        return general_day_answer(catalog, day, "en", texts.glossed)
     days = [d for d in hours_details(text) if d in DAY_EN]
     if not days:
         return None
     out = []
-    for day in days:
+    for weekday in days:
         open_offices = [
             (o, opening)
             for o in catalog.offices.values()
-            if (opening := catalog.opening(o.hours)) is not None and not opening.day_rule(day).closed
+            if (opening := catalog.opening(o.hours)) is not None and not opening.day_rule(weekday).closed
         ]
         if not open_offices:
-            out.append(f"The ward's counters are closed on {DAY_EN[day]}s.")
+            out.append(f"The ward's counters are closed on {DAY_EN[weekday]}s.")
             continue
         by_rule: dict[str, list[str]] = {}
         for office, opening in open_offices:
-            rule = hours_sentences(opening, (day,), "en") or ""
+            rule = hours_sentences(opening, (weekday,), "en") or ""
             by_rule.setdefault(rule, []).append(f"{office.name} ({texts.glossed(office.where)})")
         for rule, names in by_rule.items():
             out.append(f"{'; '.join(names)}: {rule}")
-        out.append(f"Other counters are closed on {DAY_EN[day]}s.")
+        out.append(f"Other counters are closed on {DAY_EN[weekday]}s.")
     return " ".join(out)

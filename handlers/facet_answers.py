@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 
+from handlers.dated_hours import day_sentence
 from handlers.hours_answers import hours_sentences
 from knowledge.catalog import Catalog, Channel, Procedure
 from nlu.facets import hours_details
@@ -165,8 +167,12 @@ ANSWERS: dict[str, Callable[[Catalog, Procedure, str], str | None]] = {
 }
 
 
-def facet_answer(catalog: Catalog, proc: Procedure, facet: str, text: str = "") -> str | None:
-    """One or two sentences from the catalog answering `facet` of `proc`, or None (no data)."""
+def facet_answer(catalog: Catalog, proc: Procedure, facet: str, text: str = "", day: date | None = None) -> str | None:
+    """One or two sentences from the catalog answering `facet` of `proc`, or None (no data); an
+    hours question naming a date (`day`) is answered for that date."""
+    opening = catalog.opening(catalog.office_of(proc).hours) if facet == "hours" and day is not None else None
+    if opening is not None and day is not None:
+        return f"{catalog.office_of(proc).name}は、{day_sentence(opening, day)}"
     answer = ANSWERS.get(facet)
     return answer(catalog, proc, text) if answer is not None else None
 

@@ -14,6 +14,9 @@ from typing import Any
 from bot.engine.events import Button
 from bot.engine.turn import TurnContext, payload
 from handlers.contact import contact_details
+from handlers.facility_words import facility_text as _t
+from handlers.facility_words import match_room_en, place_name, room_label, slot_label
+from handlers.form_texts import day_text, english, joined, name, span_text, tr, weekdays_text, yen_text
 from handlers.forms import Slot, as_int
 from handlers.reservations import (
     BookingForm,
@@ -21,6 +24,7 @@ from handlers.reservations import (
     date_buttons,
     daytime_time,
     next_days,
+    no_date,
     render_date,
     services_data,
     taken,
@@ -28,7 +32,7 @@ from handlers.reservations import (
     yen,
 )
 from knowledge.bookings import Capacity
-from knowledge.services_data import Facility, Room, ServicesData, TimeSlot, format_date, weekday_of
+from knowledge.services_data import Facility, Room, ServicesData, TimeSlot, weekday_of
 from knowledge.textproc import fold_kana
 from nlu.day_parts import day_part, pick
 from nlu.numerals import NUM, parse_number
@@ -38,10 +42,6 @@ _PEOPLE = re.compile(rf"({NUM})\s*(?:人|名)")
 
 def _room(ctx: TurnContext, values: dict[str, Any]) -> tuple[Facility, Room] | None:
     return services_data(ctx).room(str(values.get("room", "")))
-
-
-def room_label(facility: Facility, room: Room) -> str:
-    return f"{facility.name} {room.name}"
 
 
 def free_slots(ctx: TurnContext, room_id: str, day: date) -> list[TimeSlot]:
@@ -75,22 +75,27 @@ def _extract_room(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
     given = ctx.parse.entity("room")
     if isinstance(given, str) and services_data(ctx).room(given):
         return given
+    if english(ctx):
+        return match_room_en(ctx, services_data(ctx), ctx.parse.text)
     return match_room(services_data(ctx), ctx.parse.text)
 
 
 def _validate_room(ctx: TurnContext, room_id: str, values: dict[str, Any]) -> str | None:
     found = services_data(ctx).room(room_id)
     if found is None:
-        return "その部屋は見つかりませんでした。"
+        return _t(ctx, "room_unknown", "その部屋は見つかりませんでした。")
     day = as_date(values.get("date"))
     if day is not None and not _is_open(services_data(ctx), found[0], day):
-        return f"{format_date(day)}は{found[0].name}の休館日です。"
+        return _t(
+            ctx, "room_closed", "{day}は{name}の休館日です。", day=day_text(ctx, day), name=place_name(ctx, found[0])
+        )
     return None
 
 
 def _room_choices(ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
+    people = "（{n}人）" if not english(ctx) else " (up to {n})"
     return [
-        Button(f"{room_label(f, r)}（{r.capacity}人）", payload("inform", room=r.id))
+        Button(room_label(f, r, ctx) + people.format(n=r.capacity), payload("inform", room=r.id))
         for f in services_data(ctx).facilities.places
         for r in f.rooms
     ]
@@ -106,17 +111,26 @@ def _validate_date(ctx: TurnContext, value: Any, values: dict[str, Any]) -> str 
     data = services_data(ctx)
     day = as_date(value)
     if day is None:
-        return "日付がわかりませんでした。"
+        return no_date(ctx)
     problem = window_problem(ctx, day, data.facilities, data)
     found = _room(ctx, values)
     if problem or found is None:
         return problem
     facility, room = found
+    said = day_text(ctx, day)
     if not _is_open(data, facility, day):
-        closed = "・".join(facility.closed_weekdays)
-        return f"{format_date(day)}は{facility.name}の休館日です（休館日：毎週{closed}曜日）。"
+        days = weekdays_text(ctx, facility.closed_weekdays)
+        return _t(
+            ctx,
+            "closed_weekday",
+            "{day}は{name}の休館日です（休館日：毎週{days}）。",
+            day=said,
+            name=place_name(ctx, facility),
+            days=days,
+        )
     if not free_slots(ctx, room.id, day):
-        return f"{format_date(day)}の{room_label(facility, room)}は、すべての時間帯が予約済みです。"
+        room_said = room_label(facility, room, ctx)
+        return _t(ctx, "all_taken", "{day}の{room}は、すべての時間帯が予約済みです。", day=said, room=room_said)
     return None
 
 
@@ -128,7 +142,7 @@ def _date_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
     days = [
         d for d in next_days(ctx, data.facilities) if _is_open(data, found[0], d) and free_slots(ctx, found[1].id, d)
     ]
-    return date_buttons(days[:4])
+    return date_buttons(ctx, days[:4])
 
 
 # -- slot --------------------------------------------------------------------------------------
@@ -138,7 +152,7 @@ def _extract_slot(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
     if isinstance(given, str) and any(s.id == given for s in slots):
         return given
     for s in slots:
-        if s.label in ctx.parse.text:
+        if s.label in ctx.parse.text or (english(ctx) and slot_label(ctx, s).lower() in ctx.parse.text.lower()):
             return s.id
     part = day_part(ctx.parse.text)  # 「ごご」「あさ」「ゆうがた」: the slot within it, when one fits
     if part is not None:
@@ -157,8 +171,21 @@ def _validate_slot(ctx: TurnContext, slot_id: str, values: dict[str, Any]) -> st
     if slot is None or day is None or found is None:
         return None
     if taken(found[1].id, day, slot.start, slot.end):
-        free = "、".join(f"{s.label}（{s.start}〜{s.end}）" for s in free_slots(ctx, found[1].id, day))
-        return f"{format_date(day)}の{slot.label}はすでに予約が入っています。空いている時間帯：{free or 'なし'}"
+        free = joined(
+            ctx,
+            (
+                f"{slot_label(ctx, s)}" + (f" {s.start}-{s.end}" if english(ctx) else f"（{s.start}〜{s.end}）")
+                for s in free_slots(ctx, found[1].id, day)
+            ),
+        )
+        return _t(
+            ctx,
+            "slot_taken",
+            "{day}の{slot}はすでに予約が入っています。空いている時間帯：{free}",
+            day=day_text(ctx, day),
+            slot=slot_label(ctx, slot),
+            free=free or _t(ctx, "none", "なし"),
+        )
     return None
 
 
@@ -167,7 +194,11 @@ def _slot_choices(ctx: TurnContext, values: dict[str, Any]) -> list[Button]:
     if day is None or found is None:
         return []
     return [
-        Button(f"{s.label} {s.start}〜{s.end}（{yen(found[1].fee[s.id])}）", payload("inform", slot=s.id))
+        Button(
+            f"{slot_label(ctx, s)} {span_text(ctx, s.start, s.end)}"
+            + (f" ({yen_text(ctx, found[1].fee[s.id])})" if english(ctx) else f"（{yen(found[1].fee[s.id])}）"),
+            payload("inform", slot=s.id),
+        )
         for s in free_slots(ctx, found[1].id, day)
     ]
 
@@ -182,15 +213,23 @@ def _extract_people(ctx: TurnContext, _values: dict[str, Any]) -> int | None:
     match = _PEOPLE.search(unicodedata.normalize("NFKC", ctx.parse.text))
     if match:
         return parse_number(match.group(1))
-    return as_int(ctx.parse.entity("count"))
+    asked = ctx.state.active_form is not None and ctx.state.active_form.requested_slot == "people"
+    return as_int(ctx.parse.entity("count")) or (as_int(ctx.parse.text) if asked else None)
 
 
 def _validate_people(ctx: TurnContext, people: int, values: dict[str, Any]) -> str | None:
     if people < 1:
-        return "人数は1人以上で教えてください。"
+        return _t(ctx, "people_min", "人数は1人以上で教えてください。")
     found = _room(ctx, values)
     if found and people > found[1].capacity:
-        return f"{room_label(*found)}の定員は{found[1].capacity}人です。{people}人ではご利用いただけません。"
+        return _t(
+            ctx,
+            "people_max",
+            "{room}の定員は{capacity}人です。{people}人ではご利用いただけません。",
+            room=room_label(*found, ctx),
+            capacity=found[1].capacity,
+            people=people,
+        )
     return None
 
 
@@ -240,6 +279,9 @@ class FacilityBookingForm(BookingForm):
     )
 
     async def start(self, ctx: TurnContext) -> bool:
+        if english(ctx):
+            ctx.say(f"{self.text(ctx, 'start', '')} {tr(ctx, 'common.note_cancel', '')}".strip())
+            return True
         ctx.say("区民館・体育館などの予約をお手伝いします。途中で「やめる」と送ると取りやめられます。")
         return True
 
@@ -248,12 +290,33 @@ class FacilityBookingForm(BookingForm):
         slot = services_data(ctx).slot(values["slot"])
         assert found is not None and slot is not None
         facility, room = found
+        day = as_date(values["date"])
+        assert day is not None
         return [
-            f"施設：{room_label(facility, room)}（{facility.address}）",
-            f"利用日：{format_date(as_date(values['date']))}",  # type: ignore[arg-type]
-            f"時間帯：{slot.label} {slot.start}〜{slot.end}",
-            f"人数：{values['people']}人（定員{room.capacity}人）",
-            f"使用料：{yen(room.fee[slot.id])}",
+            _t(
+                ctx,
+                "line_room",
+                "施設：{room}（{address}）",
+                room=room_label(facility, room, ctx),
+                address=facility.address,
+            ),
+            _t(ctx, "line_date", "利用日：{day}", day=day_text(ctx, day)),
+            _t(
+                ctx,
+                "line_slot",
+                "時間帯：{slot} {start}〜{end}",
+                slot=slot_label(ctx, slot),
+                start=slot.start,
+                end=slot.end,
+            ),
+            _t(
+                ctx,
+                "line_people",
+                "人数：{people}人（定員{capacity}人）",
+                people=values["people"],
+                capacity=room.capacity,
+            ),
+            _t(ctx, "line_fee", "使用料：{fee}", fee=yen_text(ctx, room.fee[slot.id])),
         ]
 
     async def submit(self, ctx: TurnContext, values: dict[str, Any]) -> None:
@@ -280,18 +343,31 @@ class FacilityBookingForm(BookingForm):
             end=slot.end,
         )
         if number is None:
-            await self.reopen(
+            message = _t(
                 ctx,
-                values,
-                drop=("slot",),
-                message=f"申し訳ありません。{format_date(day)}の{slot.label}はたった今、予約が入りました。",
+                "gone",
+                "申し訳ありません。{day}の{slot}はたった今、予約が入りました。",
+                day=day_text(ctx, day),
+                slot=slot_label(ctx, slot),
             )
+            await self.reopen(ctx, values, drop=("slot",), message=message)
             return
         spec = services_data(ctx).facilities
+        note = name(ctx, "facilities.change_note", spec.change_note)
         self.done(
             ctx,
-            title="施設の予約",
+            title=self.title_in(ctx),
             number=number,
             lines=self.summary_lines(ctx, values),
-            notes=[spec.payment, f"【取消し】{spec.change_note}（{facility.name}：{facility.phone}）"],
+            notes=[
+                name(ctx, "facilities.payment", spec.payment),
+                _t(
+                    ctx,
+                    "cancel_note",
+                    "【取消し】{note}（{name}：{phone}）",
+                    note=note,
+                    name=place_name(ctx, facility),
+                    phone=facility.phone,
+                ),
+            ],
         )

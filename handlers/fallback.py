@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from bot.engine.events import Button, Card
 from bot.engine.turn import TurnContext, payload
 from handlers.conversation import MENU
+from handlers.dated_hours import say_general_day_hours
 from handlers.variants import say_did_you_mean
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class FallbackHandler:
                     Button("メニューを見る", payload("bot_capabilities")),
                 ),
             )
+            return
+        if say_general_day_hours(ctx):  # 「12月29日は開いていますか」: the hours of that date
             return
         if say_did_you_mean(ctx):  # -- writing variants (handlers/variants.py): a choice, not "unknown"
             return

@@ -11,6 +11,7 @@ router does that through `takes_over` / `prompt`).
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 from bot.engine.events import Button, Card
 from bot.engine.state import ActiveForm
 from bot.engine.turn import TurnContext, payload
+from handlers.form_texts import en_list, english, tr
 
 Extractor = Callable[[TurnContext, dict[str, Any]], Any | None]
 Validator = Callable[[TurnContext, Any, dict[str, Any]], str | None]  # error text or None
@@ -37,6 +39,12 @@ CORRECTION_WORDS = (
     "違う",
     "ではなく",
     "じゃなくて",
+    # English (the same forms run in English, CONTRACTS §9)
+    "actually",
+    "change",
+    "instead",
+    "wrong",
+    "rather",
 )
 STRONG_OTHER_INTENT = 0.75  # another procedure this sure is an interruption, not an answer
 UNREADABLE = "いただいた内容を読み取れませんでした。"  # a value no extractor or validator could use
@@ -121,8 +129,8 @@ class Form:
         strongly_other = parse.confidence >= STRONG_OTHER_INTENT
         # "やっぱり…", "日付を変更": a correction of this form — unless the NLU is sure of another
         # intent and no item of this form is named ("一時預かりの予約を変更したい" in the 粗大ごみ form)
-        if any(word in parse.text for word in CORRECTION_WORDS) and (
-            not strongly_other or self._slot_named_in(parse.text) is not None
+        if any(word in parse.text.lower() for word in CORRECTION_WORDS) and (
+            not strongly_other or self._slot_named_in(parse.text, ctx) is not None
         ):
             return True
         if strongly_other:
@@ -143,8 +151,25 @@ class Form:
         await self._next(ctx)
 
     async def prompt(self, ctx: TurnContext) -> None:
-        ctx.say(f"では、{self.title}の続きです。")
+        ctx.say(tr(ctx, "common.resume", "では、{title}の続きです。", title=self.title_in(ctx)))
         await self._next(ctx, announce_errors=False)
+
+    # -- words in the conversation's language (handlers/form_texts.py) ------------------------
+    def title_in(self, ctx: TurnContext) -> str:
+        return tr(ctx, f"{self.name}.title", self.title)
+
+    def text(self, ctx: TurnContext, key: str, ja: str, **values: Any) -> str:
+        """This form's text `key` (forms_en.yml `<form>.texts.<key>`), `ja` in Japanese."""
+        return tr(ctx, f"{self.name}.texts.{key}", ja, **values)
+
+    def slot_text(self, ctx: TurnContext, slot: Slot, field: str) -> str:
+        """A slot's question or label: the form's own, else the shared contact slots'."""
+        ja = slot.question if field == "question" else slot.label
+        for section in (self.name, "contact"):
+            said = tr(ctx, f"{section}.slots.{slot.name}.{field}", "")
+            if said:
+                return said
+        return ja
 
     # -- internals ------------------------------------------------------------------------
     def _form(self, ctx: TurnContext) -> ActiveForm:
@@ -182,7 +207,7 @@ class Form:
             return slot.validate(ctx, value, values)
         except BAD_VALUE_ERRORS as exc:
             log.info("slot value invalid", extra={"form": self.name, "slot": slot.name, "error": type(exc).__name__})
-            return UNREADABLE
+            return tr(ctx, "common.unreadable", UNREADABLE)
 
     def _fill_from_message(self, ctx: TurnContext, *, only_entities: bool) -> None:
         """Fill every slot the message gives a value for; the requested one may use free text."""
@@ -219,19 +244,23 @@ class Form:
             form.requested_slot = slot.name
             form.awaiting_confirmation = False
             buttons = list(slot.choices(ctx, values)) if slot.choices else []
-            ctx.say(slot.question, buttons=buttons + [Button("やめる", payload("cancel"))])
+            ctx.say(self.slot_text(ctx, slot, "question"), buttons=buttons + [self._cancel_button(ctx)])
             return
         form.requested_slot = None
         form.awaiting_confirmation = True
         ctx.say(
-            "この内容でよろしいですか。",
-            card=Card(title=self.title, lines=tuple(self.confirmation_lines(ctx, values)), kind="confirmation"),
+            tr(ctx, "common.confirm", "この内容でよろしいですか。"),
+            card=Card(title=self.title_in(ctx), lines=tuple(self.confirmation_lines(ctx, values)), kind="confirmation"),
             buttons=(
-                Button("はい", payload("affirm")),
-                Button("変更する", payload("deny")),
-                Button("やめる", payload("cancel")),
+                Button(tr(ctx, "common.affirm", "はい"), payload("affirm")),
+                Button(tr(ctx, "common.change", "変更する"), payload("deny")),
+                self._cancel_button(ctx),
             ),
         )
+
+    @staticmethod
+    def _cancel_button(ctx: TurnContext) -> Button:
+        return Button(tr(ctx, "common.cancel", "やめる"), payload("cancel"))
 
     async def _on_confirmation(self, ctx: TurnContext) -> None:
         before = dict(self._form(ctx).slots)
@@ -243,7 +272,7 @@ class Form:
             await self.submit(ctx, values)
             self._resume_paused(ctx)
             return
-        named = self._slot_named_in(ctx.parse.text)
+        named = self._slot_named_in(ctx.parse.text, ctx)
         if changed:  # a correction with its new value: confirm again
             await self._next(ctx)
         elif named is not None:
@@ -251,14 +280,29 @@ class Form:
             await self._next(ctx)
         else:
             filled = self.values(ctx)
-            buttons = [Button(s.label, payload("form_change", slot=s.name)) for s in self.slots if s.name in filled]
-            ctx.say("どの項目を変更しますか。", buttons=buttons + [Button("やめる", payload("cancel"))])
+            buttons = [
+                Button(self.slot_text(ctx, s, "label"), payload("form_change", slot=s.name))
+                for s in self.slots
+                if s.name in filled
+            ]
+            ctx.say(
+                tr(ctx, "common.which_change", "どの項目を変更しますか。"), buttons=[*buttons, self._cancel_button(ctx)]
+            )
 
     @staticmethod
     def _needed(ctx: TurnContext, slot: Slot, values: dict[str, Any]) -> bool:
         return slot.required(values) and (slot.when is None or slot.when(ctx))
 
-    def _slot_named_in(self, text: str) -> Slot | None:
+    def _slot_named_in(self, text: str, ctx: TurnContext | None = None) -> Slot | None:
+        if ctx is not None and english(ctx):
+            low = text.lower()
+            for slot in self.slots:
+                words = [self.slot_text(ctx, slot, "label").lower()]
+                for section in (self.name, "contact"):
+                    words += [w.lower() for w in en_list(ctx, f"{section}.slots.{slot.name}.aliases")]
+                if any(re.search(rf"\b{re.escape(w)}\b", low) for w in words if w):
+                    return slot
+            return None
         for slot in self.slots:
             if any(alias in text for alias in (slot.label, *slot.aliases)):
                 return slot
@@ -272,7 +316,7 @@ class Form:
     def _resume_paused(self, ctx: TurnContext) -> None:
         if ctx.state.paused_forms and ctx.state.active_form is None:
             ctx.state.active_form = ctx.state.paused_forms.pop()
-            ctx.say("先ほどの手続きの続きに戻ります。")
+            ctx.say(tr(ctx, "common.back_to_paused", "先ほどの手続きの続きに戻ります。"))
 
     def values(self, ctx: TurnContext) -> dict[str, Any]:
         return {k: v for k, v in self._form(ctx).slots.items() if not k.startswith("_")}

@@ -13,7 +13,9 @@ from knowledge.office_hours import WEEKDAYS
 from knowledge.opening_hours import DayRule, Opening, Span, short_time
 
 DAY_JA = dict(zip(WEEKDAYS, "月火水木金土日", strict=True))
-DAY_EN = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
+DAY_EN = dict(
+    zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
+)
 WORKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
@@ -132,7 +134,9 @@ def hours_sentences(opening: Opening | None, details: tuple[str, ...], language:
         if ja:
             out.append("祝日は閉まっています。" if opening.closed_on_holidays else "祝日も開いています。")
         else:
-            out.append("It is closed on national holidays." if opening.closed_on_holidays else "It is open on holidays.")
+            out.append(
+                "It is closed on national holidays." if opening.closed_on_holidays else "It is open on holidays."
+            )
     if "year_end" in details:
         out.append(_year_end_ja(opening) if ja else _year_end_en(opening))
     closed_all = bool(days) and all(opening.day_rule(d).closed for d in days)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from bot.engine.events import Button, Card
 from bot.engine.turn import TurnContext, payload
 from handlers.base import Handler
+from handlers.dated_hours import asked_day
 from handlers.facet_answers import facet_answer, no_data_sentence
 from knowledge.catalog import Catalog, Procedure
 from nlu.facets import detect_facet, facet_question
@@ -138,7 +139,7 @@ def say_procedure(ctx: TurnContext, proc: Procedure, *, extra_buttons: list[Butt
     if facet is None:
         ctx.say(lead_sentence(proc), card=procedure_card(catalog, proc), buttons=buttons)
         return
-    answer = facet_answer(catalog, proc, facet, ctx.parse.text)
+    answer = facet_answer(catalog, proc, facet, ctx.parse.text, asked_day(ctx))
     if answer is None:
         human = Button("職員と話す", payload("request_human"))
         ctx.say(no_data_sentence(catalog, proc, facet), buttons=[human])
@@ -161,7 +162,7 @@ def answer_facet_question(ctx: TurnContext, intents: frozenset[str]) -> bool:
     if intent is None:
         return False
     proc = catalog.procedure(intent)
-    answer = facet_answer(catalog, proc, facet, ctx.parse.text)
+    answer = facet_answer(catalog, proc, facet, ctx.parse.text, asked_day(ctx))
     ctx.say(answer if answer is not None else no_data_sentence(catalog, proc, facet))
     return True
 

@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 
 from bot.engine.turn import TurnContext
 from handlers.contact import phone_digits
+from handlers.form_texts import day_text, english, name, tr
 from handlers.reservations import holding, services_data
 from knowledge.bookings import CANCELLED, CONFIRMED, Reservation, find_number, get_reservation
 from knowledge.office_hours import OfficeHours
@@ -99,20 +100,34 @@ async def load_known(ctx: TurnContext, extra: tuple[str, ...] = ()) -> Known:
 
 
 # -- describing a reservation -------------------------------------------------------------
-def describe(reservation: Reservation) -> str:
-    """ "施設の予約 12月1日（火）13:00〜17:00 北区民館 集会室" (no personal data: no address, no name)."""
+def kind_title(ctx: TurnContext | None, kind: str) -> str:
+    ja = KIND_TITLES.get(kind, "予約")
+    return tr(ctx, f"reservation_manage.kinds.{kind}", ja) if ctx is not None else ja
+
+
+def describe(reservation: Reservation, ctx: TurnContext | None = None) -> str:
+    """ "施設の予約 12月1日（火）13:00〜17:00 北区民館 集会室" (no personal data: no address, no name);
+    in English with `ctx` of an English conversation (the place as the data writes it)."""
     details = reservation.details or {}
-    when = format_date(reservation.service_date)
+    en = ctx is not None and english(ctx)
+    when = day_text(ctx, reservation.service_date) if ctx is not None else format_date(reservation.service_date)
     if reservation.start_time:
-        when += f" {reservation.start_time}" + (f"〜{reservation.end_time}" if reservation.end_time else "")
+        dash = "-" if en else "〜"
+        when += f" {reservation.start_time}" + (f"{dash}{reservation.end_time}" if reservation.end_time else "")
     place = {
         "facility_booking": " ".join(str(details[k]) for k in ("facility", "room") if details.get(k)),
         "childcare_temporary": str(details.get("facility") or ""),
         "care_consultation": str(details.get("center") or ""),
-        "bulky_waste": f"{details['town']}地区の収集" if details.get("town") else "",
+        "bulky_waste": (
+            f"in {name(ctx, 'towns.' + str(details['town']), str(details['town']))}"
+            if en and ctx
+            else f"{details['town']}地区の収集"
+        )
+        if details.get("town")
+        else "",
         "counter_visit": str(details.get("department_name") or ""),
     }.get(reservation.kind, "")
-    return " ".join(p for p in (KIND_TITLES.get(reservation.kind, "予約"), when, place) if p)
+    return " ".join(p for p in (kind_title(ctx, reservation.kind), when, place) if p)
 
 
 def cancel_rule(data: ServicesData, kind: str) -> tuple[CancelRule | None, str]:
@@ -141,26 +156,49 @@ def rule_for(ctx: TurnContext, kind: str) -> tuple[CancelRule | None, str]:
     return cancel_rule(services_data(ctx), kind)
 
 
+def note_for(ctx: TurnContext, kind: str) -> str:
+    """How to cancel or change a booking of `kind` otherwise (services.yml's change_note), in the
+    conversation's language."""
+    _rule, note = rule_for(ctx, kind)
+    key = {"bulky_waste": "bulky_waste", "childcare_temporary": "childcare", "facility_booking": "facilities"}
+    section = key.get(kind, "care" if kind == "care_consultation" else "")
+    phone = services_data(ctx).bulky_waste.phone if kind == "bulky_waste" else ""
+    return name(ctx, f"{section}.change_note", note, phone=phone) if section else note
+
+
+def _limit(ctx: TurnContext, rule: CancelRule, kind: str) -> str:
+    """「収集日の2日前の17時まで」 / "17:00, 2 days before the collection day"."""
+    if not english(ctx):
+        return rule.describe(DAY_NOUNS.get(kind, "利用日"))
+    noun = tr(ctx, f"reservation_manage.day_nouns.{kind}", "the day")
+    when = {0: noun, 1: f"the day before {noun}"}.get(rule.days_before, f"{rule.days_before} days before {noun}")
+    return f"{rule.time}, {when}" if rule.time else when
+
+
 def cancel_problem(ctx: TurnContext, reservation: Reservation, now: datetime) -> str | None:
     """Why this reservation cannot be cancelled in the chat now, or None."""
+    number = reservation.number
+    t = "reservation_manage.texts."
     if reservation.status == CANCELLED:
-        return f"受付番号 {reservation.number} の予約は、すでに取り消されています。"
+        return tr(ctx, t + "already", "受付番号 {number} の予約は、すでに取り消されています。", number=number)
     if reservation.service_date < now.date():
-        return f"受付番号 {reservation.number} の予約の日は、すでに過ぎています。"
-    rule, note = rule_for(ctx, reservation.kind)
+        return tr(ctx, t + "past", "受付番号 {number} の予約の日は、すでに過ぎています。", number=number)
+    rule, _note = rule_for(ctx, reservation.kind)
+    note = note_for(ctx, reservation.kind)
     if rule is None:
-        return f"この予約はチャットでは取り消せません。{note}"
+        return tr(ctx, t + "not_in_chat", "この予約はチャットでは取り消せません。{note}", note=note)
     if now > rule.deadline(reservation.service_date):
-        limit = rule.describe(DAY_NOUNS.get(reservation.kind, "利用日"))
-        return f"チャットで取り消せるのは{limit}です。受付番号 {reservation.number} の予約は期限を過ぎています。{note}"
+        limit = _limit(ctx, rule, reservation.kind)
+        ja = "チャットで取り消せるのは{limit}です。受付番号 {number} の予約は期限を過ぎています。{note}"
+        return tr(ctx, t + "too_late", ja, limit=limit, number=number, note=note)
     return None
 
 
-def short_label(reservation: Reservation) -> str:
+def short_label(reservation: Reservation, ctx: TurnContext | None = None) -> str:
     """A button title short enough for LINE (≤ 20 characters): "12/1 13:00 施設の予約"."""
     day = reservation.service_date
     at = f" {reservation.start_time}" if reservation.start_time else ""
-    return f"{day.month}/{day.day}{at} {KIND_TITLES.get(reservation.kind, '予約')}"[:20]
+    return f"{day.month}/{day.day}{at} {kind_title(ctx, reservation.kind)}"[:20]
 
 
 def contact_phone(reservation: Reservation) -> str:

@@ -18,12 +18,14 @@ transaction.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from typing import Any
 
 from bot.engine.events import Button, Card
 from bot.engine.turn import TurnContext, payload
 from handlers.contact import format_phone, mask_phone, phone_digits, valid_phone
+from handlers.form_texts import english, tr
 from handlers.forms import Form, Slot
 from handlers.reservation_lookup import (
     KIND_TITLES,
@@ -32,10 +34,11 @@ from handlers.reservation_lookup import (
     contact_phone,
     describe,
     holding_known,
+    kind_title,
     known_or_none,
     known_this_turn,
     load_known,
-    rule_for,
+    note_for,
     short_label,
 )
 from knowledge.bookings import (
@@ -64,6 +67,18 @@ CHECK_CUES = (
 )
 CANCEL_CUES = ("取り消", "取消", "とりけ", "キャンセル", "やめ", "止め", "中止", "行けなく", "いけなく", "不要")
 CHANGE_CUES = ("変更", "変え", "かえ", "ずらし", "別の日", "振替", "振り替")
+# The same in English (CONTRACTS §9: the form runs in English, its words in forms_en.yml)
+CHECK_EN = re.compile(r"\b(?:check|see|show|list|what are|when is|confirm)\b", re.I)
+CANCEL_EN = re.compile(r"\b(?:cancel|can't come|cannot come|won't come|not coming|don't need)\b", re.I)
+CHANGE_EN = re.compile(r"\b(?:change|move|reschedule|another day|different day)\b", re.I)
+
+
+def _says(text: str, cues: tuple[str, ...], english_cues: re.Pattern[str]) -> bool:
+    return any(cue in text for cue in cues) or bool(english_cues.search(text))
+
+
+def _t(ctx: TurnContext, key: str, ja: str, **values: Any) -> str:
+    return tr(ctx, f"reservation_manage.texts.{key}", ja, **values)
 
 
 # -- slots ----------------------------------------------------------------------------------
@@ -78,13 +93,14 @@ def _validate_number(ctx: TurnContext, value: Any, _values: dict[str, Any]) -> s
     known = known_this_turn()
     reservation = known.by_number.get(str(value))
     if reservation is None:
-        return f"受付番号 {value} の予約が見つかりません。番号をお確かめください。（例：S-20261201-0001）"
+        ja = "受付番号 {number} の予約が見つかりません。番号をお確かめください。（例：S-20261201-0001）"
+        return _t(ctx, "not_found", ja, number=value)
     problem = cancel_problem(ctx, reservation, known.now)
     if problem:
         return problem
     if not known.owned(reservation) and not contact_phone(reservation):
-        _, note = rule_for(ctx, reservation.kind)
-        return f"この予約は別の方法で受け付けたため、このチャットからは取り消せません。{note}"
+        ja = "この予約は別の方法で受け付けたため、このチャットからは取り消せません。{note}"
+        return _t(ctx, "other_way", ja, note=note_for(ctx, reservation.kind))
     return None
 
 
@@ -97,8 +113,8 @@ def _needs_phone(values: dict[str, Any]) -> bool:
     return reservation is not None and not known.owned(reservation)
 
 
-def _number_buttons(_ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
-    return [Button(short_label(r), payload("inform", number=r.number)) for r in known_this_turn().own[:MAX_LISTED]]
+def _number_buttons(ctx: TurnContext, _values: dict[str, Any]) -> list[Button]:
+    return [Button(short_label(r, ctx), payload("inform", number=r.number)) for r in known_this_turn().own[:MAX_LISTED]]
 
 
 def _extract_phone(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
@@ -112,14 +128,15 @@ def _extract_phone(ctx: TurnContext, _values: dict[str, Any]) -> str | None:
 
 def _validate_phone(ctx: TurnContext, value: Any, values: dict[str, Any]) -> str | None:
     if not isinstance(value, str) or not valid_phone(value):
-        return "電話番号の形になっていないようです。予約のときにお知らせいただいた番号を、市外局番から教えてください。"
+        ja = "電話番号の形になっていないようです。予約のときにお知らせいただいた番号を、市外局番から教えてください。"
+        return _t(ctx, "phone_bad", ja)
     reservation = known_this_turn().by_number.get(str(values.get("number")))
     if reservation is None or phone_digits(value) != contact_phone(reservation):
         form = ctx.state.active_form
         tries = int(form.slots.get("_phone_tries", 0)) + 1 if form is not None else MAX_PHONE_TRIES
         if form is not None:
             form.slots["_phone_tries"] = tries
-        return "予約のときの電話番号と一致しません。"
+        return _t(ctx, "phone_wrong", "予約のときの電話番号と一致しません。")
     return None
 
 
@@ -170,7 +187,8 @@ class ReservationManageForm(Form):
         parse = ctx.parse
         text = parse.text or ""
         cues = (*CHECK_CUES, *CANCEL_CUES, *CHANGE_CUES)
-        if parse.from_payload or find_number(text) or any(cue in text for cue in cues):
+        said = any(pattern.search(text) for pattern in (CHECK_EN, CANCEL_EN, CHANGE_EN))
+        if parse.from_payload or find_number(text) or any(cue in text for cue in cues) or said:
             return None
         kind = next((r.get("name") for r in parse.ranking if r.get("name") in KIND_TITLES), None)
         if kind is None:
@@ -214,21 +232,28 @@ class ReservationManageForm(Form):
         if form is None or form.name != self.name or int(form.slots.get("_phone_tries", 0)) < MAX_PHONE_TRIES:
             return
         reservation = known_this_turn().by_number.get(str(form.slots.get("number")))
-        _, note = rule_for(ctx, reservation.kind) if reservation else (None, "")
+        note = note_for(ctx, reservation.kind) if reservation else ""
         ctx.state.active_form = None
         log.info("reservation cancel refused: phone check failed", extra={"form": self.name})
         ctx.replies.clear()
-        ctx.say(f"ご本人の確認ができなかったため、チャットでの取消しはできません。{note}".rstrip())
+        ctx.say(
+            _t(
+                ctx,
+                "failed_checks",
+                "ご本人の確認ができなかったため、チャットでの取消しはできません。{note}",
+                note=note,
+            ).rstrip()
+        )
         self._resume_paused(ctx)
 
     async def start(self, ctx: TurnContext) -> bool:
         text = ctx.parse.text or ""
         known = known_this_turn()
         number = find_number(text)
-        wants_change = any(cue in text for cue in CHANGE_CUES)
-        wants_cancel = any(cue in text for cue in CANCEL_CUES)
+        wants_change = _says(text, CHANGE_CUES, CHANGE_EN)
+        wants_cancel = _says(text, CANCEL_CUES, CANCEL_EN)
         action = ctx.parse.entity("action") if ctx.parse.from_payload else None
-        asks_list = not number and not wants_cancel and not wants_change and any(cue in text for cue in CHECK_CUES)
+        asks_list = not number and not wants_cancel and not wants_change and _says(text, CHECK_CUES, CHECK_EN)
         if action == "check" or asks_list:
             self._list(ctx, known)
             return False
@@ -236,51 +261,51 @@ class ReservationManageForm(Form):
         if active is not None and active.name in BOOKING_FORMS and not number and not known.own and not wants_change:
             # "予約をやめたい" while booking: the booking being entered is what the resident means
             ctx.state.active_form = None
-            ctx.say(f"入力中の{KIND_TITLES[active.name]}の予約をやめました。")
+            ctx.say(_t(ctx, "stopped", "入力中の{kind}の予約をやめました。", kind=kind_title(ctx, active.name)))
             self._resume_paused(ctx)
             return False
         if not number and not known.own:
-            ctx.say(
-                "このチャットで受け付けた、これからの予約は見つかりませんでした。"
-                "別の端末などで予約した場合は、受付番号を教えてください。"
-            )
+            ja = "このチャットで受け付けた、これからの予約は見つかりませんでした。別の端末などで予約した場合は、受付番号を教えてください。"
+            ctx.say(_t(ctx, "none_found", ja))
         elif wants_change:
-            ctx.say(
+            ja = (
                 "このチャットでは、いまの予約を取り消してから、あらためて予約していただく形で日時などを変更できます。"
                 "まず、取り消す予約を選んでください。"
             )
+            ctx.say(_t(ctx, "change", ja))
         else:
-            ctx.say("予約の取消しをお手伝いします。")
+            ctx.say(_t(ctx, "start", "予約の取消しをお手伝いします。"))
         if known.own and not number:
-            ctx.say("これからの予約です。", card=self._card(known))
+            ctx.say(_t(ctx, "upcoming", "これからの予約です。"), card=self._card(ctx, known))
         return True
 
     @staticmethod
-    def _card(known: Known) -> Card:
-        lines = tuple(f"{r.number}：{describe(r)}" for r in known.own[:MAX_LISTED])
-        return Card(title="予約の一覧", lines=lines, kind="info")
+    def _card(ctx: TurnContext, known: Known) -> Card:
+        sep = ": " if english(ctx) else "："
+        lines = tuple(f"{r.number}{sep}{describe(r, ctx)}" for r in known.own[:MAX_LISTED])
+        return Card(title=_t(ctx, "list_title", "予約の一覧"), lines=lines, kind="info")
 
     def _list(self, ctx: TurnContext, known: Known) -> None:
         if not known.own:
-            ctx.say(
-                "このチャットで受け付けた、これからの予約はありません。"
-                "予約の内容は、受付番号をお知らせのうえ各窓口へお問い合わせください。"
-            )
+            ja = "このチャットで受け付けた、これからの予約はありません。予約の内容は、受付番号をお知らせのうえ各窓口へお問い合わせください。"
+            ctx.say(_t(ctx, "none_listed", ja))
             return
-        more = f"（最初の{MAX_LISTED}件を表示しています）" if len(known.own) > MAX_LISTED else ""
+        more = _t(ctx, "more", "（最初の{n}件を表示しています）", n=MAX_LISTED) if len(known.own) > MAX_LISTED else ""
         ctx.say(
-            f"これからの予約は{len(known.own)}件です。{more}",
-            card=self._card(known),
-            buttons=(Button("予約を取り消す", payload("reservation_manage", action="cancel")),),
+            _t(ctx, "count", "これからの予約は{n}件です。{more}", n=len(known.own), more=more).rstrip(),
+            card=self._card(ctx, known),
+            buttons=(
+                Button(_t(ctx, "cancel_button", "予約を取り消す"), payload("reservation_manage", action="cancel")),
+            ),
         )
 
     def summary_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
         reservation = known_this_turn().by_number.get(str(values.get("number")))
-        lines = [f"受付番号：{values.get('number')}"]
+        lines = [_t(ctx, "line_number", "受付番号：{number}", number=values.get("number"))]
         if reservation is not None:
-            lines.append(f"内容：{describe(reservation)}")
+            lines.append(_t(ctx, "line_what", "内容：{what}", what=describe(reservation, ctx)))
         if "phone" in values:
-            lines.append(f"確認した電話番号：{mask_phone(values['phone'])}")
+            lines.append(_t(ctx, "line_phone", "確認した電話番号：{phone}", phone=mask_phone(values["phone"])))
         return lines
 
     async def submit(self, ctx: TurnContext, values: dict[str, Any]) -> None:
@@ -289,10 +314,10 @@ class ReservationManageForm(Form):
         current = await get_reservation(session, number=number)
         problem = None if current is None else cancel_problem(ctx, current, ctx.services.now().replace(tzinfo=None))
         if current is None or problem:
-            ctx.say(problem or f"受付番号 {number} の予約が見つかりません。")
+            ctx.say(problem or _t(ctx, "gone", "受付番号 {number} の予約が見つかりません。", number=number))
             return
         kind = current.kind
-        label = describe(current)
+        label = describe(current, ctx)
         await cancel_reservation(session, number=number)
         rid = ctx.state.resident_id
         owner = current.resident_id
@@ -308,10 +333,13 @@ class ReservationManageForm(Form):
         log.info("reservation cancelled in chat", extra={"kind": kind, "number": number})
         # a 窓口予約 is booked again with the same department (its resource)
         again = payload(kind, dept=current.resource) if kind == "counter_visit" else payload(kind)
+        lines = (
+            _t(ctx, "line_number", "受付番号：{number}", number=number),
+            _t(ctx, "line_what", "内容：{what}", what=label),
+            _t(ctx, "done_status", "状態：取消し済み"),
+        )
         ctx.say(
-            f"受付番号 {number} の予約を取り消しました。",
-            card=Card(
-                title="予約の取消し", lines=(f"受付番号：{number}", f"内容：{label}", "状態：取消し済み"), kind="info"
-            ),
-            buttons=(Button(f"{KIND_TITLES[kind]}をあらためて予約する", again),),
+            _t(ctx, "done", "受付番号 {number} の予約を取り消しました。", number=number),
+            card=Card(title=self.title_in(ctx), lines=lines, kind="info"),
+            buttons=(Button(_t(ctx, "again", "{kind}をあらためて予約する", kind=kind_title(ctx, kind)), again),),
         )

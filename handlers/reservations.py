@@ -24,6 +24,7 @@ from bot.engine.events import Button, Card
 from bot.engine.state import ActiveForm
 from bot.engine.turn import TurnContext, payload
 from handlers.contact import CONTACT_SLOT_NAMES, CONTACT_SLOTS, mask_phone
+from handlers.form_texts import day_text, english, tr
 from handlers.forms import Form
 from knowledge.bookings import Capacity, FullyBooked, ReservationKind, create_reservation, taken_by_day
 from knowledge.profile import department_of, interaction, resident_exists
@@ -69,14 +70,17 @@ def as_date(value: Any) -> date | None:
 def window_problem(ctx: TurnContext, day: date, window: BookingWindow, data: ServicesData) -> str | None:
     """Plain words for a date outside the booking window or on a closed day, else None."""
     first, last = window.window(ctx.today)
+    said = {"day": day_text(ctx, day), "first": day_text(ctx, first), "last": day_text(ctx, last)}
     if day < ctx.today:
-        return f"{format_date(day)}はすでに過ぎています。"
+        return tr(ctx, "common.past", "{day}はすでに過ぎています。", **said)
     if day < first:
-        return f"{format_date(day)}は近すぎるため、お受けできません。{format_date(first)}以降の日を選んでください。"
+        return tr(
+            ctx, "common.too_soon", "{day}は近すぎるため、お受けできません。{first}以降の日を選んでください。", **said
+        )
     if day > last:
-        return f"{format_date(day)}はまだ受付前です。{format_date(last)}までの日を選んでください。"
+        return tr(ctx, "common.too_far", "{day}はまだ受付前です。{last}までの日を選んでください。", **said)
     if data.is_closed_date(day):
-        return f"{format_date(day)}は年末年始のためお休みです。"
+        return tr(ctx, "common.year_end", "{day}は年末年始のためお休みです。", **said)
     return None
 
 
@@ -85,8 +89,12 @@ def render_date(value: Any) -> str:
     return format_date(day) if day else str(value)
 
 
-def date_buttons(days: list[date]) -> list[Button]:
-    return [Button(format_date(d), payload("inform", date=d.isoformat())) for d in days]
+def date_buttons(ctx: TurnContext, days: list[date]) -> list[Button]:
+    return [Button(day_text(ctx, d), payload("inform", date=d.isoformat())) for d in days]
+
+
+def no_date(ctx: TurnContext) -> str:
+    return tr(ctx, "common.no_date", "日付がわかりませんでした。")
 
 
 def next_days(ctx: TurnContext, window: BookingWindow) -> Iterator[date]:
@@ -142,6 +150,7 @@ RULES_QUESTION = re.compile(
     r"|必要なもの|持ち物|もちもの|登録(?:が|は)?(?:必要|いる|要る)|どうやって|方法|やり方"
 )
 FEE_QUESTION = re.compile(r"いくら|料金|使用料|利用料|値段|費用")
+BOOKING_REQUEST_EN = re.compile(r"\b(?:book|reserve|reservation|booking|appointment)\b", re.I)
 
 
 class BookingForm(Form):
@@ -161,6 +170,8 @@ class BookingForm(Form):
         facet = facet_question(text)  # 料金・持ち物・対象年齢・受付時間…: the answer first, then a button to book
         own_fee_answer = self.answers_fee_questions and facet == "fee"
         gives_when = bool(parse.entity("date") or parse.entity("time"))
+        if gives_when and english(ctx) and BOOKING_REQUEST_EN.search(text):
+            return False  # "Can I book the gym for next Saturday?": a request, politely asked
         if facet is not None and not own_fee_answer and (facet == "hours" or not gives_when):
             return True
         if parse.entity("date") or parse.entity("time"):
@@ -176,17 +187,25 @@ class BookingForm(Form):
     def confirmation_lines(self, ctx: TurnContext, values: dict[str, Any]) -> list[str]:
         lines = self.summary_lines(ctx, values)
         if "contact_name" in values:
-            lines.append(f"お名前：{values['contact_name']}")
+            lines.append(tr(ctx, "common.name", "お名前：{name}", name=values["contact_name"]))
         if "contact_phone" in values:
-            lines.append(f"電話番号：{mask_phone(values['contact_phone'])}")
+            lines.append(tr(ctx, "common.phone", "電話番号：{phone}", phone=mask_phone(values["contact_phone"])))
         return lines
 
     async def handle(self, ctx: TurnContext) -> None:
         if self.rules_question(ctx):
+            book = Button(
+                tr(ctx, "common.book_it", "{title}をする", title=self.title_in(ctx)), payload(self.kind, start="yes")
+            )
+            if english(ctx):  # the English card of the procedure, the facet asked first
+                from handlers.english import answer_procedure_in_english
+
+                answer_procedure_in_english(ctx, self.kind, extra_buttons=[book])
+                return
             from handlers.procedures import catalog_of, say_procedure
 
             proc = catalog_of(ctx).procedure(self.kind)
-            say_procedure(ctx, proc, extra_buttons=[Button(f"{self.title}をする", payload(self.kind, start="yes"))])
+            say_procedure(ctx, proc, extra_buttons=[book])
             return  # a form already in progress stays as it is
         with await self._snapshot(ctx):
             await super().handle(ctx)
@@ -306,8 +325,10 @@ class BookingForm(Form):
 
     def done(self, ctx: TurnContext, *, title: str, number: str, lines: list[str], notes: list[str]) -> None:
         ctx.say(
-            f"予約が完了しました。受付番号は {number} です。",
-            card=Card(title=title, lines=(f"受付番号：{number}", *lines), kind="info"),
+            tr(ctx, "common.done", "予約が完了しました。受付番号は {number} です。", number=number),
+            card=Card(
+                title=title, lines=(tr(ctx, "common.number", "受付番号：{number}", number=number), *lines), kind="info"
+            ),
         )
         ctx.say("\n".join(notes))
 

@@ -17,7 +17,21 @@ from bot.engine.turn import TurnContext, payload
 from handlers.procedures import catalog_of, say_procedure
 from handlers.variants import reading_in
 from knowledge.catalog import CollectionArea, WasteCollection
-from knowledge.waste import WasteAnswer, WasteGuide, extract_item
+from knowledge.waste import WasteAnswer, WasteGuide, WasteItem, extract_item
+from knowledge.waste_near import WasteNear
+
+_NEAR: list[tuple[WasteGuide, WasteNear]] = []  # the near words, loaded once per list
+
+
+def near_of(ctx: TurnContext, guide: WasteGuide) -> WasteNear:
+    if not _NEAR or _NEAR[0][0] is not guide:
+        _NEAR[:] = [(guide, WasteNear.load(ctx.services.settings.data_dir, guide))]
+    return _NEAR[0][1]
+
+
+def near_items(ctx: TurnContext, guide: WasteGuide, name: str) -> list[WasteItem]:
+    return near_of(ctx, guide).items(name) if name and not name.startswith(NONE_OF_THESE) else []
+
 
 COLLECTION_CUES = (
     "収集日",
@@ -32,6 +46,9 @@ COLLECTION_CUES = (
     "出す日",
 )
 BULKY = "粗大ごみ"
+OUTRIGHT = 0.85  # a spelling this close to a list item is answered as it; a less close one is offered
+NONE_OF_THESE = "-"  # the "どれでもない" button's item: the name, said to be none of the near ones
+FAQ_MIN_CONFIDENCE = 0.6
 GENERIC_WORDS = ("分別", "分け方", "出し方", "捨て方")
 MAX_CANDIDATES = 5
 # Everyday words for the list's categories (the catalog names them as the separation list does).
@@ -121,11 +138,22 @@ class WasteSortingHandler:
             self._overview(ctx)  # a button to ごみの分け方
             return
         guide: WasteGuide | None = ctx.services.knowledge.waste
-        answer = guide.lookup(str(item or text)) if guide is not None and len(guide) else None
+        named = extract_item(text)
+        if item is not None and not ctx.parse.from_payload and _another_thing(str(item), named):
+            item = None  # 「アイロン台」 names アイロン but is another thing: not answered as it
+        query = str(item or text)
+        answer = guide.lookup(query, cutoff=OUTRIGHT) if guide is not None and len(guide) else None
+        if answer is not None and not ctx.parse.from_payload and _another_thing(answer.item, named):
+            answer = None
         if answer is None and item is None and _is_generic(extract_item(text)):
             self._overview(ctx)  # "ごみの分け方を教えて": no item named
         elif answer is None:
-            self._not_found(ctx, str(item) if item else extract_item(text))
+            name = str(item) if item else extract_item(text)
+            near = near_items(ctx, guide, name) if guide is not None else []
+            if near:
+                self._did_you_mean(ctx, name, near)
+            else:
+                self._not_found(ctx, name)
         elif answer.ambiguous:
             self._candidates(ctx, answer)
         else:
@@ -156,19 +184,35 @@ class WasteSortingHandler:
         buttons = [Button(c.name, payload("waste_sorting", item=c.name)) for c in shown]
         ctx.say(answer.sentence, buttons=buttons)
 
+    def _did_you_mean(self, ctx: TurnContext, name: str, near: list[WasteItem]) -> None:
+        """A name the list lacks, with list items near it: the choice, each with the list's category."""
+        ctx.handled_by = "waste_sorting:did_you_mean"
+        buttons = [Button(f"{i.name}（{i.category}）", payload("waste_sorting", item=i.name)) for i in near]
+        ctx.say(
+            f"「{name}」は分別の一覧に見つかりませんでした。もしかして、次のどれかですか？ 当てはまるものを選んでください。",
+            buttons=[*buttons, Button("どれでもない", payload("waste_sorting", item=NONE_OF_THESE + name))],
+        )
+
     def _not_found(self, ctx: TurnContext, item: str) -> None:
+        """Nothing in the list is near: said plainly (no category guessed), with the FAQ's answer when
+        one matches well, the office in charge and a person."""
         catalog = catalog_of(ctx)
         proc = catalog.get("waste_sorting")
         office = catalog.office_of(proc) if proc else None
         where = f"{office.name}（{office.where}）にお問い合わせください。" if office else ""
+        item = item.removeprefix(NONE_OF_THESE)
         named = f"「{item}」は" if item else "その品目は"
         ctx.say(
-            f"申し訳ありません。{named}分別の一覧に見つかりませんでした。別の呼び方で聞いていただくか、{where}",
+            f"申し訳ありません。{named}分別の一覧に見つかりませんでした。出し方がわからないときは、{where}",
             buttons=(
-                Button("収集日を見る", payload("waste_sorting", schedule="all")),
                 Button("職員と話す", payload("request_human")),
+                Button("収集日を見る", payload("waste_sorting", schedule="all")),
             ),
         )
+        faq = ctx.services.knowledge.get("faq")
+        hits = faq.search(item, top_k=1) if faq is not None and item else []
+        if hits and hits[0].confidence >= FAQ_MIN_CONFIDENCE:
+            ctx.say(f"よくある質問から：\n{hits[0].answer}", card=Card(hits[0].question, (), kind="faq"))
 
     # -- collection days -------------------------------------------------------------------
     def _collection_days(self, ctx: TurnContext, text: str) -> None:
@@ -214,6 +258,18 @@ class WasteSortingHandler:
             f"{area.name}（{towns}）の収集日です。",
             card=Card(f"{area.name}のごみ収集日", (*lines, collection.note)),
         )
+
+
+_SAME_THING = re.compile(r"^(?:.*の|古い|古|壊れた|いらない|不要な|使わない|使い終わった|空の|空き)?\s*$")
+
+
+def _another_thing(item: str, named: str) -> bool:
+    """Does the resident's name for the thing add to the list item's name a word that makes it
+    another thing (アイロン台, 電子たばこ), not only a description (古い傘, 子どもの自転車)?"""
+    if not named or item not in named or named == item:
+        return False
+    before, _, after = named.partition(item)
+    return bool(after.strip()) or not _SAME_THING.match(before)
 
 
 def _is_generic(item: str) -> bool:

@@ -5,6 +5,8 @@ overlay keyed by procedure id, and English names of common ごみ items.
     texts.message("greet", name="デモ区")      # a chat text
     texts.procedure("juminhyo")                # ProcedureEn or None (then the Japanese title is shown)
     texts.glossed("平日 8:30〜17:15")          # "weekdays 8:30-17:15": the Japanese data, in English words
+    texts.form_text("common.confirm")          # the booking forms' catalog (forms_en.yml)
+    texts.service_name("facilities.slots.am")  # English names of services.yml's ids (services_en.yml)
 
 Only words live in these files. Fees, offices and hours are read from procedures.yml by the caller,
 so a fee changed there is changed in every language. A file at `$DATA_DIR/knowledge/<name>`
@@ -20,7 +22,7 @@ from typing import Any
 import yaml
 
 PACKAGED = Path(__file__).resolve().parent / "data"
-FILES = ("messages_en.yml", "procedures_en.yml", "waste_en.yml")
+FILES = ("messages_en.yml", "procedures_en.yml", "waste_en.yml", "forms_en.yml", "services_en.yml")
 REQUIRED_MESSAGES = (
     *("greet", "capabilities", "fallback", "stuck", "out_of_scope", "handoff_requested", "handoff_stuck"),
     *("handoff_sensitive", "dv", "booking_in_japanese", "faq_note", "other_language", "waste_ask"),
@@ -54,6 +56,8 @@ class EnglishTexts:
     messages: dict[str, Any]
     procedures: dict[str, ProcedureEn] = field(default_factory=dict)
     waste_items: dict[str, str] = field(default_factory=dict)  # English name -> Japanese list name
+    forms: dict[str, Any] = field(default_factory=dict)  # the booking forms' catalog (forms_en.yml)
+    services: dict[str, Any] = field(default_factory=dict)  # names of services.yml (services_en.yml)
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> EnglishTexts:
@@ -64,7 +68,7 @@ class EnglishTexts:
             raise EnglishDataError(f"messages_en.yml: missing text(s): {', '.join(missing)}")
         procedures = {pid: _procedure(pid, row) for pid, row in docs["procedures_en.yml"].items()}
         waste = {str(k).lower(): str(v) for k, v in docs["waste_en.yml"].items()}
-        return cls(messages, procedures, waste)
+        return cls(messages, procedures, waste, docs["forms_en.yml"], docs["services_en.yml"])
 
     def message(self, key: str, **values: Any) -> str:
         text = str(self.messages.get(key, ""))
@@ -85,12 +89,29 @@ class EnglishTexts:
             text = text.replace(word, str(glossary[word]))
         return " ".join(text.split())
 
+    def form_text(self, key: str) -> Any:
+        """The forms catalog's entry at a dotted `key` ("childcare_temporary.slots.age.question")."""
+        return _dotted(self.forms, key)
+
+    def service_name(self, key: str) -> Any:
+        """services_en.yml's entry at a dotted `key` ("childcare.facilities.himawari")."""
+        return _dotted(self.services, key)
+
     def waste_category(self, category: str) -> str:
         names: dict[str, str] = self.messages.get("waste_categories") or {}
         return names.get(category, category)
 
     def menu(self) -> list[tuple[str, str]]:
         return [(str(title), str(intent)) for title, intent in self.messages.get("menu") or []]
+
+
+def _dotted(doc: dict[str, Any], key: str) -> Any:
+    node: Any = doc
+    for part in key.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
 
 
 def _path(name: str, data_dir: Path | None) -> Path:

@@ -140,15 +140,16 @@ class WasteGuide:
     def __len__(self) -> int:
         return len(self.items)
 
-    def lookup(self, text: str) -> WasteAnswer | None:
-        """Answer for an item name or a whole message; None when nothing is close enough."""
+    def lookup(self, text: str, cutoff: float = FUZZY_CUTOFF) -> WasteAnswer | None:
+        """Answer for an item name or a whole message; None when nothing is close enough (a
+        spelling `cutoff` alike; the chat asks a higher one and offers the rest as a choice)."""
         for query in dict.fromkeys([text, extract_item(text)]):
-            found = self._match(query)
+            found = self._match(query, cutoff)
             if found:
                 return _answer(found)
         return None
 
-    def _match(self, query: str) -> list[WasteItem]:
+    def _match(self, query: str, cutoff: float = FUZZY_CUTOFF) -> list[WasteItem]:
         key = item_key(query)
         if not key:
             return []
@@ -157,13 +158,13 @@ class WasteGuide:
         for k in (key, _norm_key(query), _reading_key(query)):
             if k in self._base:
                 return list(dict.fromkeys(self._base[k]))
-        return self._fuzzy(key) or self._fuzzy(_reading_key(query))
+        return self._fuzzy(key, cutoff) or self._fuzzy(_reading_key(query), cutoff)
 
-    def _fuzzy(self, key: str) -> list[WasteItem]:
+    def _fuzzy(self, key: str, cutoff: float = FUZZY_CUTOFF) -> list[WasteItem]:
         scored = []
         for base_key, items in self._base.items():
             ratio = difflib.SequenceMatcher(None, key, base_key).ratio()
-            if ratio >= FUZZY_CUTOFF:
+            if ratio >= cutoff:
                 scored.append((ratio, items))
         if not scored:
             return []

@@ -1,10 +1,11 @@
 """English entities, in the same values as the Japanese ones (CONTRACTS §2): `date` (ISO),
 `time` (HH:MM), `count`, `age`, `relation`. Cheap patterns for what residents write: "tomorrow",
-"next Tuesday", "on Friday", "Dec 5", "5 December", "12/20", "3pm", "10:30 am", "two copies",
+"next Tuesday", "on Friday", "Dec 5", "5 December", "12/20", "the 10th", "3pm", "10:30 am", "two copies",
 "2 years old", "my husband"."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from typing import Any
@@ -16,13 +17,15 @@ _NUMBERS = {
 }
 _NUM = r"(\d{1,2}|" + "|".join(_NUMBERS) + r"|a|an)"
 _MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-_WD = r"(mon|tue|wed|thu|fri|sat|sun)[a-z]*"
+# A weekday written out or as its usual short form ("Sat", "Tues"): never the start of a name ("Sato").
+_WD = r"(mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs?(?:day)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\.?(?![a-z])"
 
 _RELATIVE = re.compile(r"\b(day after tomorrow|tomorrow|today|tonight)\b", re.I)
 _IN_DAYS = re.compile(r"\bin " + _NUM + r" days?\b", re.I)
 _WEEKDAY = re.compile(r"\b(?:(next|this|coming|on)\s+)?" + _WD + r"\b", re.I)
 _MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?\b", re.I)
 _DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"(?![a-z])", re.I)
+_NTH = re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?" + _MONTH + r")", re.I)  # "the 10th"
 _SLASH = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])")
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)(?![a-z])|\b(\d{1,2}):(\d{2})\b", re.I)
 _COUNT = re.compile(r"\b" + _NUM + r"\s+(copies|copy|sheets?|certificates?|people|persons?)\b", re.I)
@@ -77,6 +80,13 @@ def _dates(text: str, today: dt.date) -> list[tuple[int, int, dt.date]]:
             value = _future(today, _MONTHS.index(m.group(mi).lower()[:3]) + 1, int(m.group(di)))
             if value:
                 found.append((m.start(), m.end(), value))
+    for m in _NTH.finditer(text):  # "the 10th": this month's, else next month's
+        day = int(m.group(1))
+        month, year = (
+            (today.month, today.year) if day >= today.day else (today.month % 12 + 1, today.year + (today.month == 12))
+        )
+        with contextlib.suppress(ValueError):
+            found.append((m.start(), m.end(), dt.date(year, month, day)))
     for m in _SLASH.finditer(text):
         value = _future(today, int(m.group(1)), int(m.group(2)))
         if value:
@@ -109,9 +119,20 @@ def _entity(name: str, value: Any, start: int, end: int, text: str) -> dict[str,
     }
 
 
+def _without_weekday_of_a_date(found: list[tuple[int, int, dt.date]], text: str) -> list[tuple[int, int, dt.date]]:
+    """ "Sunday, December 6": the weekday written before a date is part of it, not a second date."""
+    weekdays = {(a, b) for a, b, _d in found if _WEEKDAY.fullmatch(text[a:b])}
+    return [
+        (a, b, d)
+        for a, b, d in found
+        if (a, b) not in weekdays or not any(0 < a2 - b <= 2 and (a2, b2) not in weekdays for a2, b2, _ in found)
+    ]
+
+
 def extract_en(text: str, today: dt.date) -> list[dict[str, Any]]:
     """Entities of an English `text`, offsets into it, in text order."""
-    out = [_entity("date", d.isoformat(), a, b, text) for a, b, d in _dates(text, today)]
+    dates = _without_weekday_of_a_date(_dates(text, today), text)
+    out = [_entity("date", d.isoformat(), a, b, text) for a, b, d in dates]
     out += [_entity("time", t, a, b, text) for a, b, t in _times(text)]
     out += [_entity("count", _number(m.group(1)), m.start(), m.end(), text) for m in _COUNT.finditer(text)]
     for m in _AGE.finditer(text):

@@ -85,10 +85,11 @@ async def test_english_faq_question_gets_the_faq_answer_with_an_english_note(bot
     assert "FAQ" in reply.text
 
 
-async def test_english_booking_says_plainly_it_is_in_japanese_and_offers_a_person(bot: Conversation) -> None:
+async def test_english_booking_runs_the_form_in_english(bot: Conversation) -> None:
+    # Stop 20: the booking forms run in English (tests/handlers/test_english_forms.py end to end).
     await bot.say("I want to throw away a sofa, can you book a collection?")
-    assert "Japanese" in bot.last[0].text
-    assert "Talk to staff" in bot.button_titles
+    assert "bulky waste collection" in bot.last[0].text and "Japanese" not in bot.text
+    assert "The fee depends on the size" in bot.text and "Cancel" in bot.button_titles
 
 
 async def test_english_fallback_and_out_of_scope_are_english(bot: Conversation) -> None:
