@@ -124,6 +124,21 @@ def check(url: str, ids: list[str], users: list[str], standin: StandIn, timeout:
     }
 
 
+def gc_beside_stalls(path: str, fired: dict[str, Any], ms: list[float], rate: float) -> dict[str, Any]:
+    """The server's GC passes while firing (seconds after webhook 0 was due), the long ones, and
+    the acknowledgements slower than 100 ms (when they were due): does a stall sit on a GC pass?"""
+    data = json.loads(Path(path).read_text())
+    start, end = fired["start"], fired["start"] + len(ms) / rate + 1
+    passes = [(round(t - start, 3), gen, dur, n) for t, gen, dur, n in data["passes"] if start <= t <= end]
+    return {
+        "frozen_objects": data["frozen"],
+        "passes_by_generation": dict(Counter(str(gen) for _, gen, _, _ in passes)),
+        "gc_ms_total": round(sum(dur for _, _, dur, _ in passes), 1),
+        "passes_over_10ms": [p for p in passes if p[2] > 10],
+        "acks_over_100ms_due_at_s": [round(i / rate, 2) for i, v in enumerate(ms) if v > 100][:40],
+    }
+
+
 TOKENS: dict[str, str] = {}  # reply token -> user, filled from the plan
 
 
@@ -143,6 +158,7 @@ def fixed_rate(args: argparse.Namespace) -> int:
         try:
             warm_up(port, standin, 20 if args.workers else 0)
             cpu_before = cpu_seconds(child.pid)
+            load_before = os.getloadavg()
             spy = None
             if os.environ.get("BENCH_PYSPY"):  # a profile of the server while it acknowledges
                 spy = subprocess.Popen(
@@ -174,6 +190,7 @@ def fixed_rate(args: argparse.Namespace) -> int:
             child.wait(timeout=60)
             standin.stop()
     ms = fired["latencies_ms"]
+    stalls = gc_beside_stalls(args.gc_log, fired, ms, args.rate) if args.gc_log else None
     result = {
         "backend": "postgresql+redis" if database_url else "sqlite (embedded)",
         "rate_per_s": args.rate,
@@ -182,6 +199,9 @@ def fixed_rate(args: argparse.Namespace) -> int:
         "redeliveries": len(bodies) - len(ids),
         "nlu": args.nlu if args.nlu == "real" else f"delay {args.delay}s",
         "line_workers": args.workers,
+        "processing": args.processing,
+        "gc": args.gc,
+        "load_average_before_and_after": [round(x, 2) for x in (*load_before, *os.getloadavg())],
         "ack_synchronous_commit": not args.ack_async_commit,
         "ack_latency_ms": {
             "median": round(statistics.median(ms), 2),
@@ -198,6 +218,7 @@ def fixed_rate(args: argparse.Namespace) -> int:
         "server_cpu_ms_per_event_total": round(cpu_all * 1000 / len(ids), 2),
         "events_refused_not_checked": len(refused),
         "exactly_once": verdict,
+        "gc_and_stalls": stalls,
         "note": "open loop from a separate process; the app under uvicorn in a child; loopback; 2 shared cores",
     }
     out = ROOT / "bench" / "results" / "line_rate.json"
@@ -214,5 +235,8 @@ def fixed_rate(args: argparse.Namespace) -> int:
         f"server CPU {result['server_cpu_ms_per_event_total']} ms/event"
     )
     print(f"  exactly once: {json.dumps(verdict)}; refused (LINE would redeliver): {len(refused)}")
+    print(f"  processing {args.processing}, gc {args.gc}; load average {result['load_average_before_and_after']}")
+    if stalls:
+        print(f"  gc: {json.dumps(stalls)}")
     print(f"wrote {out.relative_to(ROOT)}")
     return 0
