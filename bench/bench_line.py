@@ -112,7 +112,9 @@ def watch_gc(app: Any, log_path: str, mode: str) -> None:
             started[0] = time.perf_counter()
         else:
             now = time.perf_counter()
-            passes.append((round(started[0], 4), info["generation"], round((now - started[0]) * 1000, 2), info["collected"]))
+            passes.append(
+                (round(started[0], 4), info["generation"], round((now - started[0]) * 1000, 2), info["collected"])
+            )
 
     @asynccontextmanager
     async def lifespan(a: Any) -> Any:

@@ -68,7 +68,9 @@ def warm_up(port: int, standin: StandIn, count: int = 20) -> None:
     for i in range(count):
         raw = wh.body(wh.text(FIRST[i % len(FIRST)], user=f"Uwarm{uuid.uuid4().hex}"))
         headers = {"Content-Type": "application/json", "X-Line-Signature": wh.sign(raw)}
-        httpx.post(f"http://127.0.0.1:{port}/callback", content=raw, headers=headers, trust_env=False).raise_for_status()
+        httpx.post(
+            f"http://127.0.0.1:{port}/callback", content=raw, headers=headers, trust_env=False
+        ).raise_for_status()
     if count:
         standin.wait_for(lambda s: len(s.delivered) >= count, timeout=120)
     standin.delivered.clear()
@@ -182,7 +184,11 @@ def fixed_rate(args: argparse.Namespace) -> int:
             ids = [i for i in ids if i in accepted]
             users = [u for u, i in zip(users, all_ids, strict=True) if i in accepted]
             started = time.perf_counter()
-            verdict = check(url, ids, users, standin, timeout=args.check_timeout) if args.workers else {"skipped": "--workers 0"}
+            verdict = (
+                check(url, ids, users, standin, timeout=args.check_timeout)
+                if args.workers
+                else {"skipped": "--workers 0"}
+            )
             drained_s = time.perf_counter() - started
             cpu_all = cpu_seconds(child.pid) - cpu_before
         finally:
@@ -229,7 +235,9 @@ def fixed_rate(args: argparse.Namespace) -> int:
         f"LINE webhook at {args.rate:g}/s for {args.seconds:g} s ({result['backend']}, NLU {result['nlu']}): "
         f"{len(bodies)} webhooks ({result['redeliveries']} redelivered)"
     )
-    print(f"  ack latency median {lat['median']} ms, p99 {lat['p99']} ms, max {lat['max']} ms; statuses {fired['statuses']}")
+    print(
+        f"  ack latency median {lat['median']} ms, p99 {lat['p99']} ms, max {lat['max']} ms; statuses {fired['statuses']}"
+    )
     print(
         f"  processing done {result['processing_done_after_last_ack_s']} s after the last ack; "
         f"server CPU {result['server_cpu_ms_per_event_total']} ms/event"

@@ -193,7 +193,10 @@ async def _threaded_processor(
 
 
 async def _on_loop(loop: asyncio.AbstractEventLoop, sender: Sender, sender_id: str, replies: list[Reply]) -> None:
-    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(sender(sender_id, replies), loop))
+    async def send() -> None:
+        await sender(sender_id, replies)
+
+    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(send(), loop))
 
 
 class _AppInterpreter:

@@ -341,7 +341,9 @@ class Outbox:
         claim = (
             update(OutboxRow)
             .where(OutboxRow.id == oldest, OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
-            .values(attempts=OutboxRow.attempts + 1, next_attempt_at=now + timedelta(seconds=self._tuning.lease_seconds))
+            .values(
+                attempts=OutboxRow.attempts + 1, next_attempt_at=now + timedelta(seconds=self._tuning.lease_seconds)
+            )
             .returning(*CLAIMED)
         )
         async with self._gate(), self._engine.begin() as conn:

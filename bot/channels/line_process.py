@@ -100,7 +100,9 @@ class LineProcessor:
     async def start(self) -> None:
         self.dispatcher.outbound_writers["line"] = self.write_outbox
         self.outbox.start()
-        self._workers = [asyncio.create_task(self._work(lane), name=f"line-lane-{i}") for i, lane in enumerate(self.lanes)]
+        self._workers = [
+            asyncio.create_task(self._work(lane), name=f"line-lane-{i}") for i, lane in enumerate(self.lanes)
+        ]
         await self._restore_pending()
 
     async def stop(self) -> None:
@@ -223,24 +225,22 @@ class LineProcessor:
     async def _record_unfollow(self, inbound: InboundEvent) -> None:
         """The resident blocked the account: keep it in the transcript, answer nothing."""
         svc = self.services
-        async with svc.locker.hold(inbound.conversation_id), svc.turn_gate():
-            async with svc.sessionmaker() as session, session.begin():
-                if inbound.external_id and await external_id_seen(
-                    session, channel="line", external_id=inbound.external_id
-                ):
-                    return
-                conv = await ensure_conversation(
-                    session, conversation_id=inbound.conversation_id, channel="line", sender_id=inbound.sender_id
-                )
-                entry = TranscriptEntry(
-                    direction="in",
-                    author="resident",
-                    text="",
-                    payload={"kind": "unfollow"},
-                    intent="event_unfollow",
-                    external_id=inbound.external_id,
-                )
-                await append_messages(session, conversation=conv, entries=[entry])
+        hold, gate = svc.locker.hold(inbound.conversation_id), svc.turn_gate()
+        async with hold, gate, svc.sessionmaker() as session, session.begin():
+            if inbound.external_id and await external_id_seen(session, channel="line", external_id=inbound.external_id):
+                return
+            conv = await ensure_conversation(
+                session, conversation_id=inbound.conversation_id, channel="line", sender_id=inbound.sender_id
+            )
+            entry = TranscriptEntry(
+                direction="in",
+                author="resident",
+                text="",
+                payload={"kind": "unfollow"},
+                intent="event_unfollow",
+                external_id=inbound.external_id,
+            )
+            await append_messages(session, conversation=conv, entries=[entry])
         log.info("LINE unfollow recorded", extra={"sender": pseudonym(inbound.sender_id)})
 
     # -- events kept across a restart --------------------------------------------------------------
@@ -263,7 +263,9 @@ class ProcessingThread:
     pool, Redis client, locker) built from the app's settings, sharing the interpreter, the
     knowledge and SQLite's writer gate with the app. Live wake-ups (`hub`) go to the app's hub."""
 
-    def __init__(self, make: Callable[[], Coroutine[Any, Any, LineProcessor]], close: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    def __init__(
+        self, make: Callable[[], Coroutine[Any, Any, LineProcessor]], close: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
         self._make, self._close = make, close
         self.loop: asyncio.AbstractEventLoop | None = None
         self.processor: LineProcessor | None = None
