@@ -37,9 +37,9 @@ from linebot.v3.messaging import (
     ShowLoadingAnimationRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
-from sqlalchemy import JSON, DateTime, Integer, String, select, update
+from sqlalchemy import JSON, DateTime, Integer, String, exists, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 from yarl import URL
 
 from bot.logs import pseudonym
@@ -199,6 +199,7 @@ class Outbox:
         self._clock = clock
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
+        self._again: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
 
@@ -315,11 +316,19 @@ class Outbox:
 
     async def _drain_recipient(self, recipient_id: str) -> None:
         if recipient_id in self._busy:
+            self._again.add(recipient_id)  # rows written meanwhile: the sender in progress looks again
             return
         self._busy.add(recipient_id)
         try:
-            while (row := await self._claim_next(recipient_id)) is not None:
-                if not await self._attempt(row):
+            while True:
+                self._again.discard(recipient_id)
+                row = await self._claim_next(recipient_id)
+                if row is None:
+                    return
+                go_on, finished = await self._attempt(row)
+                if not go_on:
+                    return
+                if finished and not row.more and recipient_id not in self._again:  # nothing else pending
                     return
         except Exception:
             log.exception("LINE outbox send failed", extra={"recipient": pseudonym(recipient_id)})
@@ -338,21 +347,27 @@ class Outbox:
             .limit(1)
             .scalar_subquery()
         )
+        other = aliased(OutboxRow)
+        later = (  # another pending row of the recipient after this one: claim again after sending
+            exists()
+            .where(other.recipient_id == recipient_id, other.status == "pending", other.id > OutboxRow.id)
+            .correlate(OutboxRow)
+        )
         claim = (
             update(OutboxRow)
             .where(OutboxRow.id == oldest, OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
             .values(
                 attempts=OutboxRow.attempts + 1, next_attempt_at=now + timedelta(seconds=self._tuning.lease_seconds)
             )
-            .returning(*CLAIMED)
+            .returning(*CLAIMED, later.label("more"))
         )
         async with self._gate(), self._engine.begin() as conn:
             return (await conn.execute(claim)).first()
 
     # -- one attempt -------------------------------------------------------------------------------
-    async def _attempt(self, row: Any) -> bool:
-        """Send one claimed row; True when the recipient's next row may go now (this one was sent,
-        given up, or is to be pushed at once), False when it waits for a retry."""
+    async def _attempt(self, row: Any) -> tuple[bool, bool]:
+        """Send one claimed row: (go on now, this row is finished). Go on: it was sent or given
+        up (finished), or it is to be pushed at once (not finished); else it waits for a retry."""
         use_reply = row.reply_token is not None and not self._reply_too_late(row.event_at)
         try:
             if use_reply:
@@ -372,19 +387,20 @@ class Outbox:
             return False
         return (self._clock() - aware(event_at)).total_seconds() > self._tuning.reply_deadline
 
-    async def _record(self, row: Any, *, attempts: int, via: str, outcome: Outcome, error: str) -> bool:
+    async def _record(self, row: Any, *, attempts: int, via: str, outcome: Outcome, error: str) -> tuple[bool, bool]:
         now = self._clock()
         values: dict[str, Any] = {"last_error": error or None}
-        go_on = True
+        go_on, finished = True, True
         if outcome == "sent":
             values.update(status="sent", sent_at=now, reply_token=None)
         elif outcome == "invalid_token" or (
             via == "reply" and outcome == "transient" and attempts >= self._tuning.reply_attempts
         ):
             values.update(reply_token=None, next_attempt_at=now)  # push it, right away (claimed next)
+            finished = False
         elif outcome == "transient" and attempts < self._tuning.max_attempts:
             values.update(next_attempt_at=now + timedelta(seconds=self._backoff(attempts)))
-            go_on = False
+            go_on, finished = False, False
         else:
             values.update(status="failed")
             log.error("LINE message given up", extra={"row": row.id, "via": via, "error": error, "attempts": attempts})
@@ -400,7 +416,7 @@ class Outbox:
                 "recipient": pseudonym(row.recipient_id),
             },
         )
-        return go_on
+        return go_on, finished
 
     def _backoff(self, attempts: int) -> float:
         ceiling = min(self._tuning.backoff_cap, self._tuning.backoff_base * 2 ** (attempts - 1))
