@@ -91,6 +91,8 @@ def serve(args: argparse.Namespace) -> int:
         processing=args.processing,
     )
     watch_gc(app, args.gc_log, args.gc)
+    if args.switch_interval:  # how soon a thread waiting for the GIL gets it (CPython's default: 5 ms)
+        sys.setswitchinterval(args.switch_interval / 1000)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", log_config=None)
     return 0
 
@@ -162,6 +164,8 @@ def start_server(
         args.gc,
         "--gc-log",
         args.gc_log,
+        "--switch-interval",
+        str(args.switch_interval),
     ] + (["--ack-async-commit"] if args.ack_async_commit else [])
     child = subprocess.Popen(cmd, cwd=ROOT)
     deadline = time.monotonic() + 120
@@ -233,6 +237,7 @@ def main() -> int:
     parser.add_argument("--ack-async-commit", action="store_true", help="LineTuning.ack_synchronous_commit=False")
     parser.add_argument("--processing", choices=("thread", "inline"), default=LineTuning().processing)
     parser.add_argument("--gc", choices=("frozen", "unfrozen"), default="frozen", help="unfrozen: gc.unfreeze()")
+    parser.add_argument("--switch-interval", type=float, default=0, help="ms: sys.setswitchinterval in the server")
     parser.add_argument("--gc-log", default="", help="write every GC pass of the server here (JSON)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", default="", help=argparse.SUPPRESS)

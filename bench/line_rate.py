@@ -207,6 +207,7 @@ def fixed_rate(args: argparse.Namespace) -> int:
         "line_workers": args.workers,
         "processing": args.processing,
         "gc": args.gc,
+        "switch_interval_ms": args.switch_interval or 5.0,
         "load_average_before_and_after": [round(x, 2) for x in (*load_before, *os.getloadavg())],
         "ack_synchronous_commit": not args.ack_async_commit,
         "ack_latency_ms": {
