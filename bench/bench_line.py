@@ -85,10 +85,52 @@ def serve(args: argparse.Namespace) -> int:
         interpreter = EmbeddedInterpreter(load_or_train(MODEL_CACHE))
     app = create_app(settings, interpreter=interpreter)
     app.state.line_tuning = LineTuning(
-        workers=args.workers, queue_size=10_000, ack_synchronous_commit=not args.ack_async_commit
+        workers=args.workers,
+        queue_size=10_000,
+        ack_synchronous_commit=not args.ack_async_commit,
+        processing=args.processing,
     )
+    watch_gc(app, args.gc_log, args.gc)
+    if args.switch_interval:  # how soon a thread waiting for the GIL gets it (CPython's default: 5 ms)
+        sys.setswitchinterval(args.switch_interval / 1000)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", log_config=None)
     return 0
+
+
+def watch_gc(app: Any, log_path: str, mode: str) -> None:
+    """`--gc-log PATH`: every garbage collection of the server (start on the monotonic clock the
+    load generator uses, generation, duration, objects collected), written at shutdown, to put
+    beside the acknowledgements' latencies. `--gc unfrozen` undoes the app's `gc.freeze()` after
+    start-up (the code before it), `--gc frozen` leaves it."""
+    import gc
+    from contextlib import asynccontextmanager
+
+    inner = app.router.lifespan_context
+    passes: list[tuple[float, int, float, int]] = []
+    started: list[float] = [0.0]
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            now = time.perf_counter()
+            passes.append(
+                (round(started[0], 4), info["generation"], round((now - started[0]) * 1000, 2), info["collected"])
+            )
+
+    @asynccontextmanager
+    async def lifespan(a: Any) -> Any:
+        async with inner(a) as state:
+            if mode == "unfrozen":
+                gc.unfreeze()
+            if log_path:
+                gc.callbacks.append(record)
+            yield state
+            if log_path:
+                gc.callbacks.remove(record)
+                Path(log_path).write_text(json.dumps({"frozen": gc.get_freeze_count(), "passes": passes}))
+
+    app.router.lifespan_context = lifespan
 
 
 def start_server(
@@ -116,6 +158,14 @@ def start_server(
         args.nlu,
         "--redis-url",
         redis_url,
+        "--processing",
+        args.processing,
+        "--gc",
+        args.gc,
+        "--gc-log",
+        args.gc_log,
+        "--switch-interval",
+        str(args.switch_interval),
     ] + (["--ack-async-commit"] if args.ack_async_commit else [])
     child = subprocess.Popen(cmd, cwd=ROOT)
     deadline = time.monotonic() + 120
@@ -185,6 +235,10 @@ def main() -> int:
     parser.add_argument("--redeliver", type=float, default=0.02, help="--rate: share of webhooks sent twice")
     parser.add_argument("--check-timeout", type=float, default=600, help="--rate: wait this long for processing")
     parser.add_argument("--ack-async-commit", action="store_true", help="LineTuning.ack_synchronous_commit=False")
+    parser.add_argument("--processing", choices=("thread", "inline"), default=LineTuning().processing)
+    parser.add_argument("--gc", choices=("frozen", "unfrozen"), default="frozen", help="unfrozen: gc.unfreeze()")
+    parser.add_argument("--switch-interval", type=float, default=0, help="ms: sys.setswitchinterval in the server")
+    parser.add_argument("--gc-log", default="", help="write every GC pass of the server here (JSON)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)

@@ -93,6 +93,7 @@ async def run(port: int, rate: float, requests: list[bytes], warm: int) -> dict[
         "send_lateness_ms_max": round(max(lateness) * 1000, 2),
         "connections": len(idle),
         "seconds": round(elapsed, 2),
+        "start": start,  # time.perf_counter() (CLOCK_MONOTONIC) of webhook 0's due time
     }
 
 

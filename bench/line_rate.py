@@ -68,7 +68,9 @@ def warm_up(port: int, standin: StandIn, count: int = 20) -> None:
     for i in range(count):
         raw = wh.body(wh.text(FIRST[i % len(FIRST)], user=f"Uwarm{uuid.uuid4().hex}"))
         headers = {"Content-Type": "application/json", "X-Line-Signature": wh.sign(raw)}
-        httpx.post(f"http://127.0.0.1:{port}/callback", content=raw, headers=headers, trust_env=False).raise_for_status()
+        httpx.post(
+            f"http://127.0.0.1:{port}/callback", content=raw, headers=headers, trust_env=False
+        ).raise_for_status()
     if count:
         standin.wait_for(lambda s: len(s.delivered) >= count, timeout=120)
     standin.delivered.clear()
@@ -124,6 +126,21 @@ def check(url: str, ids: list[str], users: list[str], standin: StandIn, timeout:
     }
 
 
+def gc_beside_stalls(path: str, fired: dict[str, Any], ms: list[float], rate: float) -> dict[str, Any]:
+    """The server's GC passes while firing (seconds after webhook 0 was due), the long ones, and
+    the acknowledgements slower than 100 ms (when they were due): does a stall sit on a GC pass?"""
+    data = json.loads(Path(path).read_text())
+    start, end = fired["start"], fired["start"] + len(ms) / rate + 1
+    passes = [(round(t - start, 3), gen, dur, n) for t, gen, dur, n in data["passes"] if start <= t <= end]
+    return {
+        "frozen_objects": data["frozen"],
+        "passes_by_generation": dict(Counter(str(gen) for _, gen, _, _ in passes)),
+        "gc_ms_total": round(sum(dur for _, _, dur, _ in passes), 1),
+        "passes_over_10ms": [p for p in passes if p[2] > 10],
+        "acks_over_100ms_due_at_s": [round(i / rate, 2) for i, v in enumerate(ms) if v > 100][:40],
+    }
+
+
 TOKENS: dict[str, str] = {}  # reply token -> user, filled from the plan
 
 
@@ -143,6 +160,7 @@ def fixed_rate(args: argparse.Namespace) -> int:
         try:
             warm_up(port, standin, 20 if args.workers else 0)
             cpu_before = cpu_seconds(child.pid)
+            load_before = os.getloadavg()
             spy = None
             if os.environ.get("BENCH_PYSPY"):  # a profile of the server while it acknowledges
                 spy = subprocess.Popen(
@@ -166,7 +184,11 @@ def fixed_rate(args: argparse.Namespace) -> int:
             ids = [i for i in ids if i in accepted]
             users = [u for u, i in zip(users, all_ids, strict=True) if i in accepted]
             started = time.perf_counter()
-            verdict = check(url, ids, users, standin, timeout=args.check_timeout) if args.workers else {"skipped": "--workers 0"}
+            verdict = (
+                check(url, ids, users, standin, timeout=args.check_timeout)
+                if args.workers
+                else {"skipped": "--workers 0"}
+            )
             drained_s = time.perf_counter() - started
             cpu_all = cpu_seconds(child.pid) - cpu_before
         finally:
@@ -174,6 +196,7 @@ def fixed_rate(args: argparse.Namespace) -> int:
             child.wait(timeout=60)
             standin.stop()
     ms = fired["latencies_ms"]
+    stalls = gc_beside_stalls(args.gc_log, fired, ms, args.rate) if args.gc_log else None
     result = {
         "backend": "postgresql+redis" if database_url else "sqlite (embedded)",
         "rate_per_s": args.rate,
@@ -182,6 +205,10 @@ def fixed_rate(args: argparse.Namespace) -> int:
         "redeliveries": len(bodies) - len(ids),
         "nlu": args.nlu if args.nlu == "real" else f"delay {args.delay}s",
         "line_workers": args.workers,
+        "processing": args.processing,
+        "gc": args.gc,
+        "switch_interval_ms": args.switch_interval or 5.0,
+        "load_average_before_and_after": [round(x, 2) for x in (*load_before, *os.getloadavg())],
         "ack_synchronous_commit": not args.ack_async_commit,
         "ack_latency_ms": {
             "median": round(statistics.median(ms), 2),
@@ -198,6 +225,7 @@ def fixed_rate(args: argparse.Namespace) -> int:
         "server_cpu_ms_per_event_total": round(cpu_all * 1000 / len(ids), 2),
         "events_refused_not_checked": len(refused),
         "exactly_once": verdict,
+        "gc_and_stalls": stalls,
         "note": "open loop from a separate process; the app under uvicorn in a child; loopback; 2 shared cores",
     }
     out = ROOT / "bench" / "results" / "line_rate.json"
@@ -208,11 +236,16 @@ def fixed_rate(args: argparse.Namespace) -> int:
         f"LINE webhook at {args.rate:g}/s for {args.seconds:g} s ({result['backend']}, NLU {result['nlu']}): "
         f"{len(bodies)} webhooks ({result['redeliveries']} redelivered)"
     )
-    print(f"  ack latency median {lat['median']} ms, p99 {lat['p99']} ms, max {lat['max']} ms; statuses {fired['statuses']}")
+    print(
+        f"  ack latency median {lat['median']} ms, p99 {lat['p99']} ms, max {lat['max']} ms; statuses {fired['statuses']}"
+    )
     print(
         f"  processing done {result['processing_done_after_last_ack_s']} s after the last ack; "
         f"server CPU {result['server_cpu_ms_per_event_total']} ms/event"
     )
     print(f"  exactly once: {json.dumps(verdict)}; refused (LINE would redeliver): {len(refused)}")
+    print(f"  processing {args.processing}, gc {args.gc}; load average {result['load_average_before_and_after']}")
+    if stalls:
+        print(f"  gc: {json.dumps(stalls)}")
     print(f"wrote {out.relative_to(ROOT)}")
     return 0

@@ -8,9 +8,10 @@ the reply deadline, or replies kept failing, the batch is pushed instead. Pushes
 once (a repeat answers 409, which counts as delivered). 5xx, 429, timeouts and connection errors
 are retried with exponential backoff and jitter; rows of one recipient go out in order.
 
-A row is claimed with a compare-and-set on `attempts` that also leases it (next_attempt_at moves
-forward), so two workers never send the same row at once and a row held by a crashed process
-becomes due again when its lease ends. Pending rows are picked up at start.
+A recipient's oldest pending row is claimed, when due, by one UPDATE that also leases it
+(next_attempt_at moves forward, `_claim_next`), so two workers never send the same row at once and
+a row held by a crashed process becomes due again when its lease ends. An attempt is two Core
+statements (claim, record), no ORM session. Pending rows are picked up at start.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
 from linebot.v3.messaging import (
     AsyncApiClient,
     AsyncMessagingApi,
@@ -35,9 +37,10 @@ from linebot.v3.messaging import (
     ShowLoadingAnimationRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
-from sqlalchemy import JSON, DateTime, Integer, String, select, update
+from sqlalchemy import JSON, DateTime, Integer, String, exists, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
+from yarl import URL
 
 from bot.logs import pseudonym
 from bot.settings import Settings
@@ -64,6 +67,17 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+CLAIMED = (
+    OutboxRow.id,
+    OutboxRow.recipient_id,
+    OutboxRow.reply_token,
+    OutboxRow.messages,
+    OutboxRow.retry_key,
+    OutboxRow.event_at,
+    OutboxRow.attempts,
+)
 
 
 class PendingEvent(Base):
@@ -98,6 +112,10 @@ class LineTuning:
     # waiting for the disk flush (~3 ms here): survives an app crash, not a database-host crash
     # within ~0.6 s (3 x wal_writer_delay), after LINE was told 200. True (default): durable.
     ack_synchronous_commit: bool = True
+    # "thread": events are processed on a thread of their own with its own event loop and database
+    # pool (bot/channels/line_process.py), so turns never hold the loop that answers webhooks;
+    # "inline": on the app's loop (the acknowledgement then waits behind turns' steps).
+    processing: Literal["thread", "inline"] = "thread"
 
 
 def aware(value: datetime) -> datetime:
@@ -108,12 +126,18 @@ class LineApi:
     """The async Messaging API client (line-bot-sdk v3) pointed at LINE_API_BASE_URL."""
 
     def __init__(self, settings: Settings, tuning: LineTuning) -> None:
-        config = Configuration(
-            host=settings.line_api_base_url.rstrip("/"), access_token=settings.line_channel_access_token
-        )
+        host = settings.line_api_base_url.rstrip("/")
+        config = Configuration(host=host, access_token=settings.line_channel_access_token)
+        # HTTPS_PROXY & co. are read once here, not at every call: the SDK's aiohttp session trusts
+        # the environment, which costs a thread-pool hop (proxy and ~/.netrc look-ups) per request.
+        config.proxy, auth = env_proxy(host)
+        if auth is not None:
+            config.proxy_headers = {"Proxy-Authorization": auth.encode()}
         # The SDK's generated methods ignore their own base path when Configuration.host is set,
         # which is what lets a stand-in on http://127.0.0.1:PORT receive every call.
         self._client = AsyncApiClient(config)
+        session = self._client.rest_client.pool_manager
+        session._trust_env = False  # noqa: SLF001 - the proxy was resolved above
         self.messaging = AsyncMessagingApi(self._client)
         self.timeout = tuning.request_timeout
 
@@ -131,6 +155,16 @@ class LineApi:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def env_proxy(url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment names for `url` (HTTPS_PROXY, NO_PROXY …) and its credentials,
+    as aiohttp reads them."""
+    try:
+        proxy, auth = get_env_proxy_for_url(URL(url))
+    except LookupError:
+        return None, None
+    return str(proxy), auth
 
 
 def classify(exc: BaseException) -> Outcome:
@@ -155,13 +189,17 @@ class Outbox:
         api: LineApi,
         tuning: LineTuning,
         clock: Callable[[], datetime] = utcnow,
+        gate: Callable[[], contextlib.AbstractAsyncContextManager[Any]] = contextlib.nullcontext,
     ) -> None:
         self._db = sessionmaker
+        self._engine = sessionmaker.kw["bind"]
+        self._gate = gate  # SQLite's single writer (Services.turn_gate); nothing on PostgreSQL
         self._api = api
         self._tuning = tuning
         self._clock = clock
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
+        self._again: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
 
@@ -176,7 +214,7 @@ class Outbox:
     ) -> list[int]:
         """Persist batches (the first may use the reply token); return their row ids in order."""
         rows = self.rows(recipient_id=recipient_id, batches=batches, reply_token=reply_token, event_at=event_at)
-        async with self._db() as session, session.begin():
+        async with self._gate(), self._db() as session, session.begin():
             session.add_all(rows)
         return [row.id for row in rows]
 
@@ -278,39 +316,61 @@ class Outbox:
 
     async def _drain_recipient(self, recipient_id: str) -> None:
         if recipient_id in self._busy:
+            self._again.add(recipient_id)  # rows written meanwhile: the sender in progress looks again
             return
         self._busy.add(recipient_id)
         try:
             while True:
-                row = await self._oldest_pending(recipient_id)
-                if row is None or aware(row.next_attempt_at) > self._clock():
+                self._again.discard(recipient_id)
+                row = await self._claim_next(recipient_id)
+                if row is None:
                     return
-                if not await self._attempt(row):
+                go_on, finished = await self._attempt(row)
+                if not go_on:
+                    return
+                if finished and not row.more and recipient_id not in self._again:  # nothing else pending
                     return
         except Exception:
             log.exception("LINE outbox send failed", extra={"recipient": pseudonym(recipient_id)})
         finally:
             self._busy.discard(recipient_id)
 
-    async def _oldest_pending(self, recipient_id: str) -> OutboxRow | None:
-        async with self._db() as session:
-            return await session.scalar(
-                select(OutboxRow)
-                .where(OutboxRow.recipient_id == recipient_id, OutboxRow.status == "pending")
-                .order_by(OutboxRow.id)
-                .limit(1)
+    async def _claim_next(self, recipient_id: str) -> Any | None:
+        """The recipient's oldest pending row, when it is due, leased to this worker: ONE Core
+        statement (the claim's compare-and-set is the row's own `next_attempt_at <= now`: a second
+        worker that read the same oldest id finds it leased into the future, and updates nothing)."""
+        now = self._clock()
+        oldest = (
+            select(OutboxRow.id)
+            .where(OutboxRow.recipient_id == recipient_id, OutboxRow.status == "pending")
+            .order_by(OutboxRow.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        other = aliased(OutboxRow)
+        later = (  # another pending row of the recipient after this one: claim again after sending
+            exists()
+            .where(other.recipient_id == recipient_id, other.status == "pending", other.id > OutboxRow.id)
+            .correlate(OutboxRow)
+        )
+        claim = (
+            update(OutboxRow)
+            .where(OutboxRow.id == oldest, OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+            .values(
+                attempts=OutboxRow.attempts + 1, next_attempt_at=now + timedelta(seconds=self._tuning.lease_seconds)
             )
+            .returning(*CLAIMED, later.label("more"))
+        )
+        async with self._gate(), self._engine.begin() as conn:
+            return (await conn.execute(claim)).first()
 
     # -- one attempt -------------------------------------------------------------------------------
-    async def _attempt(self, row: OutboxRow) -> bool:
-        """Send one row; True when it is finished (sent or given up), False when it waits."""
-        if not await self._claim(row):
-            return False
-        attempts = row.attempts + 1
-        use_reply = row.reply_token is not None and not self._reply_too_late(row)
+    async def _attempt(self, row: Any) -> tuple[bool, bool]:
+        """Send one claimed row: (go on now, this row is finished). Go on: it was sent or given
+        up (finished), or it is to be pushed at once (not finished); else it waits for a retry."""
+        use_reply = row.reply_token is not None and not self._reply_too_late(row.event_at)
         try:
             if use_reply:
-                assert row.reply_token is not None
                 await self._api.reply(row.reply_token, row.messages)
             else:
                 await self._api.push(row.recipient_id, row.messages, row.retry_key)
@@ -320,42 +380,32 @@ class Outbox:
             outcome = classify(exc)
             error = f"{type(exc).__name__}: {getattr(exc, 'status', '')}".strip()[:200]
         via = "reply" if use_reply else "push"
-        return await self._record(row, attempts=attempts, via=via, outcome=outcome, error=error)
+        return await self._record(row, attempts=row.attempts, via=via, outcome=outcome, error=error)
 
-    def _reply_too_late(self, row: OutboxRow) -> bool:
-        if row.event_at is None:
+    def _reply_too_late(self, event_at: datetime | None) -> bool:
+        if event_at is None:
             return False
-        return (self._clock() - aware(row.event_at)).total_seconds() > self._tuning.reply_deadline
+        return (self._clock() - aware(event_at)).total_seconds() > self._tuning.reply_deadline
 
-    async def _claim(self, row: OutboxRow) -> bool:
-        lease = self._clock() + timedelta(seconds=self._tuning.lease_seconds)
-        async with self._db() as session, session.begin():
-            result = await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == row.id, OutboxRow.status == "pending", OutboxRow.attempts == row.attempts)
-                .values(attempts=row.attempts + 1, next_attempt_at=lease)
-            )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-    async def _record(self, row: OutboxRow, *, attempts: int, via: str, outcome: Outcome, error: str) -> bool:
+    async def _record(self, row: Any, *, attempts: int, via: str, outcome: Outcome, error: str) -> tuple[bool, bool]:
         now = self._clock()
         values: dict[str, Any] = {"last_error": error or None}
-        finished = True
+        go_on, finished = True, True
         if outcome == "sent":
             values.update(status="sent", sent_at=now, reply_token=None)
         elif outcome == "invalid_token" or (
             via == "reply" and outcome == "transient" and attempts >= self._tuning.reply_attempts
         ):
-            values.update(reply_token=None, next_attempt_at=now)  # push it, right away
+            values.update(reply_token=None, next_attempt_at=now)  # push it, right away (claimed next)
             finished = False
         elif outcome == "transient" and attempts < self._tuning.max_attempts:
             values.update(next_attempt_at=now + timedelta(seconds=self._backoff(attempts)))
-            finished = False
+            go_on, finished = False, False
         else:
             values.update(status="failed")
             log.error("LINE message given up", extra={"row": row.id, "via": via, "error": error, "attempts": attempts})
-        async with self._db() as session, session.begin():
-            await session.execute(update(OutboxRow).where(OutboxRow.id == row.id).values(**values))
+        async with self._gate(), self._engine.begin() as conn:
+            await conn.execute(update(OutboxRow).where(OutboxRow.id == row.id).values(**values))
         log.info(
             "LINE delivery attempt",
             extra={
@@ -366,11 +416,7 @@ class Outbox:
                 "recipient": pseudonym(row.recipient_id),
             },
         )
-        if not finished and values.get("next_attempt_at") == now:
-            fresh = await self._oldest_pending(row.recipient_id)
-            if fresh is not None and fresh.id == row.id:
-                return await self._attempt(fresh)
-        return finished
+        return go_on, finished
 
     def _backoff(self, attempts: int) -> float:
         ceiling = min(self._tuning.backoff_cap, self._tuning.backoff_base * 2 ** (attempts - 1))

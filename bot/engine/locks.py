@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import threading
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
@@ -50,40 +51,66 @@ class InMemoryLocker:
                 del self._locks[key]
 
 
+Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
+
+
 class WriterGate:
     """SQLite's single writer as an in-process queue (`Services.turn_gate`): turns enter in order;
     `first()` enters ahead of every waiting turn (a LINE acknowledgement: one short insert that
-    must not wait for a queue of turns). Used as `async with gate:` or `async with gate.first():`."""
+    must not wait for a queue of turns). Used as `async with gate:` or `async with gate.first():`.
+    Thread-safe: the LINE processing thread's loop (bot/channels/line_process.py) shares the gate
+    with the app's loop; a waiter is handed the gate on its own loop."""
 
     def __init__(self) -> None:
+        self._mutex = threading.Lock()
         self._held = False
-        self._urgent: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._normal: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._urgent: collections.deque[Waiter] = collections.deque()
+        self._normal: collections.deque[Waiter] = collections.deque()
 
     async def acquire(self, *, urgent: bool = False) -> None:
-        if not self._held and not self._urgent and not self._normal:
-            self._held = True
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
         queue = self._urgent if urgent else self._normal
-        queue.append(waiter)
+        with self._mutex:
+            if not self._held and not self._urgent and not self._normal:
+                self._held = True
+                return
+            waiter: asyncio.Future[None] = loop.create_future()
+            queue.append((loop, waiter))
         try:
             await waiter
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
+            with self._mutex:
+                try:
+                    queue.remove((loop, waiter))
+                    handed = False
+                except ValueError:
+                    handed = True
+            if handed and waiter.done() and not waiter.cancelled():
                 self.release()  # it was handed over just as the waiter was cancelled: pass it on
-            else:
-                queue.remove(waiter)
+            # handed but not yet granted: `_grant` (on this loop) sees the cancelled waiter and passes it on
             raise
 
     def release(self) -> None:
-        for queue in (self._urgent, self._normal):
-            while queue:
-                waiter = queue.popleft()
-                if not waiter.done():
-                    waiter.set_result(None)  # handed over: the gate stays held
-                    return
-        self._held = False
+        with self._mutex:
+            queue = self._urgent or self._normal
+            if not queue:
+                self._held = False
+                return
+            loop, waiter = queue.popleft()  # handed over: the gate stays held
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is running:
+            self._grant(waiter)
+        else:
+            loop.call_soon_threadsafe(self._grant, waiter)
+
+    def _grant(self, waiter: asyncio.Future[None]) -> None:
+        if waiter.done():  # cancelled before it got the gate: the next one gets it
+            self.release()
+        else:
+            waiter.set_result(None)
 
     async def __aenter__(self) -> None:
         await self.acquire()

@@ -118,7 +118,7 @@ def test_pending_messages_survive_a_restart(app: FastAPI, standin: StandIn) -> N
     standin.fail("/v2/bot/message/", times=1000, status=503)
     with TestClient(app) as client:
         wh.post(client, wh.text("こんにちは"))
-        client.portal.call(client.app.state.line.queue.join)  # type: ignore[attr-defined]
+        client.portal.call(client.app.state.line.join)  # type: ignore[attr-defined]
         client.portal.call(asyncio.sleep, 0.3)  # type: ignore[union-attr]
         assert [r.status for r in rows(client)] == ["pending"]
         assert [r.attempts for r in rows(client)][0] >= 1  # a send was tried and failed
