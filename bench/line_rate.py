@@ -219,6 +219,7 @@ def fixed_rate(args: argparse.Namespace) -> int:
             round(percentile(ms[i : i + int(args.rate)], 0.99), 1) for i in range(0, len(ms), int(args.rate))
         ],
         "statuses": fired["statuses"],
+        "stale_connections_resent": fired.get("stale_connections_resent", 0),
         "send_lateness_ms_max": fired["send_lateness_ms_max"],
         "server_cpu_s_while_firing": round(cpu_ack, 2),
         "processing_done_after_last_ack_s": round(drained_s, 1),
@@ -238,6 +239,7 @@ def fixed_rate(args: argparse.Namespace) -> int:
     )
     print(
         f"  ack latency median {lat['median']} ms, p99 {lat['p99']} ms, max {lat['max']} ms; statuses {fired['statuses']}"
+        f" (kept-alive connections found closed and sent again: {result['stale_connections_resent']})"
     )
     print(
         f"  processing done {result['processing_done_after_last_ack_s']} s after the last ack; "
