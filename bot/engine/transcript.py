@@ -17,8 +17,10 @@ from sqlalchemy.sql import ClauseElement
 from bot.store import raw
 from bot.store.models import Conversation, Message, utcnow
 
-_COLUMNS = ("conversation_id", "direction", "channel", "author", "text", "payload", "intent", "confidence")
-_COLUMNS += ("external_id", "created_at")
+_COLUMNS = (
+    *("conversation_id", "direction", "channel", "author", "text"),
+    *("payload", "intent", "confidence", "external_id", "created_at"),
+)
 
 
 @dataclass(frozen=True, slots=True)

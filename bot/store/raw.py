@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 Processor = Callable[[Any], Any]
 
@@ -34,7 +35,7 @@ class Compiled:
     __slots__ = ("sql", "positional", "_binds", "_defaults", "_results")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql: str = compiled.string
         self.positional: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positiontup else None
         # the statement's own values (a literal `direction == "out"`, a LIMIT), under the caller's
@@ -100,7 +101,7 @@ async def fetch_all(db: AsyncSession, batch: Batch, *, commit: bool = False) -> 
         await db.flush()
     connection = await db.connection()
     fairy = await connection.get_raw_connection()
-    conn = fairy.driver_connection
+    conn: Any = fairy.driver_connection
     dialect = connection.dialect
     sql, params = "", None
     try:
