@@ -12,7 +12,7 @@ from typing import Any
 from bot.engine.events import Button
 from bot.engine.turn import TurnContext, payload
 from handlers.bulky_items import refusal_lines, render_items
-from handlers.form_texts import english, texts_of, tr, yen_text
+from handlers.form_texts import english, joined, name, texts_of, tr, yen_text
 from handlers.reservations import services_data
 
 _NOT_A_SIZE = frozenset({"a", "an", "the", "of", "or", "and", "it", "is", "m", "1"})
@@ -115,6 +115,20 @@ def english_town(ctx: TurnContext, text: str) -> tuple[str, str, str] | None:
 
 def town_name(ctx: TurnContext, ja: str) -> str:
     return str((texts_of(ctx).services.get("towns") or {}).get(ja) or ja)
+
+
+def town_unknown(ctx: TurnContext) -> str:
+    """An address whose town the municipality does not have (粗大ごみ's and 介護の相談's address),
+    with two towns of each area as examples, in the conversation's language."""
+    data = services_data(ctx)
+    towns = joined(ctx, (town_name(ctx, t) if english(ctx) else t for a in data.areas.values() for t in a.towns[:2]))
+    return tr(
+        ctx,
+        "common.town_unknown",
+        "{municipality}の町名が見つかりませんでした。（町名の例：{towns}）",
+        municipality=name(ctx, "municipality", data.municipality),
+        towns=towns,
+    )
 
 
 def _t(ctx: TurnContext, key: str, ja: str, **values: Any) -> str:

@@ -23,6 +23,7 @@ from handlers.bulky_english import (
     shown_item,
     size_from_english,
     town_name,
+    town_unknown,
 )
 from handlers.bulky_items import (
     clean_item,
@@ -157,18 +158,8 @@ def _extract_address(ctx: TurnContext, _values: dict[str, Any]) -> dict[str, Any
 
 
 def _validate_address(ctx: TurnContext, value: dict[str, Any], _values: dict[str, Any]) -> str | None:
-    data = services_data(ctx)
     if not value["town"]:
-        towns = joined(
-            ctx, (town_name(ctx, t) if english(ctx) else t for a in data.areas.values() for t in a.towns[:2])
-        )
-        return _t(
-            ctx,
-            "town_unknown",
-            "{municipality}の町名が見つかりませんでした。（町名の例：{towns}）",
-            municipality=name(ctx, "municipality", data.municipality),
-            towns=towns,
-        )
+        return town_unknown(ctx)
     if not value["rest"]:
         town = town_name(ctx, value["town"]) if english(ctx) else value["town"]
         return _t(ctx, "banchi", "{town}の番地も教えてください。", town=town)

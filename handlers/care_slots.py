@@ -9,8 +9,8 @@ from typing import Any
 
 from bot.engine.events import Button
 from bot.engine.turn import TurnContext, payload
-from handlers.bulky_english import english_town, town_name
-from handlers.form_texts import english, joined, name, tr
+from handlers.bulky_english import english_town, town_unknown
+from handlers.form_texts import english, name, tr
 from handlers.reservations import services_data
 from knowledge.services_data import CareCenter
 
@@ -108,17 +108,7 @@ def extract_town(ctx: TurnContext, _values: dict[str, Any]) -> dict[str, str] | 
 
 
 def validate_town(ctx: TurnContext, value: dict[str, str], _values: dict[str, Any]) -> str | None:
-    if value["town"]:
-        return None
-    data = services_data(ctx)
-    towns = joined(ctx, (town_name(ctx, t) if english(ctx) else t for a in data.areas.values() for t in a.towns[:2]))
-    return care_text(
-        ctx,
-        "town_unknown",
-        "{municipality}の町名が見つかりませんでした。（町名の例：{towns}）",
-        municipality=name(ctx, "municipality", data.municipality),
-        towns=towns,
-    )
+    return None if value["town"] else town_unknown(ctx)
 
 
 # -- how ---------------------------------------------------------------------------------------
