@@ -290,10 +290,6 @@ async def _lock_timeout(db: AsyncSession, seconds: float) -> None:
         await db.execute(text(f"SET LOCAL lock_timeout = '{millis}ms'"))
 
 
-def _dialect(db: AsyncSession) -> str:
-    return db.get_bind().dialect.name
-
-
 def _raise_lock_timeout(exc: DBAPIError, seconds: float) -> None:
     if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
         raise LockTimeout(f"conversation busy for more than {seconds:g} s") from None
