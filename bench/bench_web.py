@@ -114,15 +114,17 @@ def tree(pid: int) -> list[int]:
     return out
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime+stime+cutime+cstime of pid and its live descendants (reaped children are in cutime)."""
+def cpu_seconds(pid: int, *, system_only: bool = False) -> float:
+    """utime+stime+cutime+cstime of pid and its live descendants (reaped children are in cutime);
+    `system_only`: stime+cstime, the kernel's share (sockets, page faults)."""
     total = 0
     for p in tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        # utime stime cutime cstime
+        total += int(fields[12]) + int(fields[14]) if system_only else sum(int(x) for x in fields[11:15])
     return total / CLK_TCK
 
 
@@ -600,7 +602,7 @@ def run_config(
         base = server.url("")
         warm = asyncio.run(load(base, conversations[::-1], args.warmup, args.concurrency, 60))
         mem_before = memory(server.proc.pid)
-        cpu0 = cpu_seconds(server.proc.pid)
+        cpu0, sys0 = cpu_seconds(server.proc.pid), cpu_seconds(server.proc.pid, system_only=True)
         if proxies:
             for p in proxies.values():
                 p.reset()
@@ -614,7 +616,7 @@ def run_config(
             )  # fmt: skip
             time.sleep(1)
         run = asyncio.run(load(base, conversations, args.messages, args.concurrency, args.max_seconds))
-        cpu1 = cpu_seconds(server.proc.pid)
+        cpu1, sys1 = cpu_seconds(server.proc.pid), cpu_seconds(server.proc.pid, system_only=True)
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(timeout=60)
@@ -643,6 +645,7 @@ def run_config(
             "ok_msg_per_s": round(run["statuses"].get(200, 0) / run["wall"], 1),
             "latency_ms": {"p50": round(statistics.median(lat), 1), "p99": round(percentile(lat, 0.99), 1)},
             "server_cpu_ms_per_message": round(1000 * (cpu1 - cpu0) / handled, 2),
+            "server_system_cpu_ms_per_message": round(1000 * (sys1 - sys0) / handled, 2),
             "server_cpu_utilisation": round((cpu1 - cpu0) / run["wall"], 2),
             "server_log_lines_total": log_lines,
         }
@@ -660,8 +663,8 @@ def summary_line(r: dict[str, Any]) -> str:
     uss = "/".join(str(m["uss_mb"]) for m in mem)
     return (
         f"  {r['config']:<9} {r['msg_per_s']:>7} msg/s  p50 {r['latency_ms']['p50']:>7} ms  "
-        f"p99 {r['latency_ms']['p99']:>7} ms  CPU {r['server_cpu_ms_per_message']:>6} ms/msg  "
-        f"RSS {rss} MB  USS {uss} MB  ({r['messages']} msgs, statuses {r['statuses']})"
+        f"p99 {r['latency_ms']['p99']:>7} ms  CPU {r['server_cpu_ms_per_message']:>6} ms/msg "
+        f"(system {r['server_system_cpu_ms_per_message']})  RSS {rss} MB  USS {uss} MB  ({r['messages']} msgs, statuses {r['statuses']})"
     )
 
 

@@ -83,6 +83,7 @@ def main() -> int:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--concurrency", type=int, default=1, help="conversations talking at once")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--dump", help="also write the pstats file here (for sorting by cumulative time)")
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="profile-turn-")
     os.environ.setdefault("DATA_DIR", data_dir)
@@ -102,6 +103,8 @@ def main() -> int:
     print(f"{done} turns, CPU {1000 * cpu / done:.2f} ms/turn (in-process, {how})")
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+        if args.dump:
+            profiler.dump_stats(args.dump)
     return 0
 
 
