@@ -73,7 +73,21 @@ def _fold_map(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
+_KEYS: tuple[ServicesData, list[_Key]] | None = None  # the table of the data last seen
+
+
 def _keys(data: ServicesData) -> list[_Key]:
+    """Every name to look for, longest first; made once per loaded data (a reload makes a new one)."""
+    global _KEYS
+    cached = _KEYS
+    if cached is not None and cached[0] is data:
+        return cached[1]
+    keys = _make_keys(data)
+    _KEYS = (data, keys)
+    return keys
+
+
+def _make_keys(data: ServicesData) -> list[_Key]:
     keys: list[_Key] = []
     for item in data.bulky_waste.items:
         for word in (item.name, *item.aliases):
@@ -82,7 +96,7 @@ def _keys(data: ServicesData) -> list[_Key]:
         keys += [_Key(fold_kana(name), None, name, group.reason) for name in group.names]
     for index, sized in enumerate(data.bulky_waste.sized):
         keys += [_Key(fold_kana(w), None, sized.word, group=index) for w in (sized.word, *sized.aliases)]
-    return sorted(keys, key=lambda k: -len(k.key))
+    return sorted((k for k in keys if k.key), key=lambda k: -len(k.key))  # an empty name names nothing
 
 
 def family_of(data: ServicesData, item_id: str) -> str:
@@ -117,10 +131,13 @@ def match_items(
     covered = [False] * len(folded)
     found: list[tuple[int, int, _Key]] = []
     for key in _keys(data):
-        for m in re.finditer(re.escape(key.key), folded):
-            if not any(covered[m.start() : m.end()]):
-                covered[m.start() : m.end()] = [True] * (m.end() - m.start())
-                found.append((m.start(), m.end(), key))
+        start = folded.find(key.key)
+        while start >= 0:  # every occurrence, left to right, not overlapping (as re.finditer)
+            end = start + len(key.key)
+            if not any(covered[start:end]):
+                covered[start:end] = [True] * (end - start)
+                found.append((start, end, key))
+            start = folded.find(key.key, end)
     items: dict[str, dict[str, Any]] = {}
     refused: list[list[str]] = []
     ask: list[dict[str, Any]] = []

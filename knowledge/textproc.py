@@ -127,10 +127,17 @@ def to_hiragana(text: str) -> str:
 
 def fold_kana(text: str) -> str:
     """A lenient key for fuzzy item matching: NFKC, hiragana, no long vowels, small kana enlarged."""
-    text = to_hiragana(unicodedata.normalize("NFKC", text).lower())
-    text = text.replace("ー", "").replace("-", "")
-    small = str.maketrans("ぁぃぅぇぉっゃゅょゎ", "あいうえおつやゆよわ")
-    return text.translate(small)
+    return unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
+
+
+# katakana → hiragana, small kana enlarged, long vowel marks and hyphens dropped: one table
+_FOLD = {
+    **{code: code - 0x60 for code in range(ord("ァ"), ord("ヶ") + 1)},
+    **str.maketrans("ぁぃぅぇぉっゃゅょゎ", "あいうえおつやゆよわ"),
+    **str.maketrans("ァィゥェォッャュョヮ", "あいうえおつやゆよわ"),
+    ord("ー"): None,
+    ord("-"): None,
+}
 
 
 _local = threading.local()
