@@ -10,6 +10,7 @@ import csv
 import difflib
 import io
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -131,6 +132,9 @@ class WasteGuide:
             for base in _bases(item.name):
                 for key in {item_key(base), _norm_key(base), _reading_key(base)}:
                     self._base.setdefault(key, []).append(item)
+        # each key's length and letters: upper bounds of a spelling's likeness, checked before
+        # the full comparison (as difflib.get_close_matches does), so most keys cost no matcher
+        self._letters = {key: (len(key), Counter(key)) for key in self._base}
 
     @classmethod
     def load(cls, data_dir: Path) -> WasteGuide:
@@ -162,7 +166,15 @@ class WasteGuide:
 
     def _fuzzy(self, key: str, cutoff: float = FUZZY_CUTOFF) -> list[WasteItem]:
         scored = []
+        size, letters = len(key), Counter(key)
         for base_key, items in self._base.items():
+            length, counts = self._letters[base_key]
+            total = size + length  # 0: two empty keys, alike (ratio 1.0)
+            if total and 2.0 * min(size, length) / total < cutoff:  # difflib's real_quick_ratio
+                continue
+            shared = sum(min(n, counts[ch]) for ch, n in letters.items() if ch in counts)
+            if total and 2.0 * shared / total < cutoff:  # difflib's quick_ratio
+                continue
             ratio = difflib.SequenceMatcher(None, key, base_key).ratio()
             if ratio >= cutoff:
                 scored.append((ratio, items))
