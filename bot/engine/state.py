@@ -285,8 +285,8 @@ async def _lock_timeout(db: AsyncSession, seconds: float) -> None:
     """PostgreSQL: how long the turn waits for the row. Set once per connection when the engine was
     made with this timeout (bot.store.db: no statement per turn), else for this transaction."""
     millis = int(seconds * 1000)
-    connection = await db.connection()
-    if (await connection.get_raw_connection()).info.get(LOCK_TIMEOUT_INFO) != millis:
+    _, fairy = await raw.driver(db)
+    if fairy.info.get(LOCK_TIMEOUT_INFO) != millis:
         await db.execute(text(f"SET LOCAL lock_timeout = '{millis}ms'"))
 
 

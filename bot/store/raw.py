@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -82,6 +82,22 @@ def compiled(name: str, dialect: Dialect, build: Callable[[], ClauseElement]) ->
 
 Batch = Sequence[tuple[Compiled, Mapping[str, Any]]]
 
+_DRIVER = "raw.driver"  # session.info key: (the transaction, its connection, the pooled DBAPI connection)
+
+
+async def driver(db: AsyncSession) -> tuple[AsyncConnection, Any]:
+    """The connection of `db`'s transaction and its pooled driver connection (SQLAlchemy's
+    `_ConnectionFairy`: `.driver_connection`, `.info`). Looked up once per transaction: a
+    session's transaction keeps one connection (one bind), and the next transaction looks again."""
+    transaction = db.sync_session.get_transaction()
+    found = db.info.get(_DRIVER)
+    if transaction is not None and found is not None and found[0] is transaction:
+        return found[1], found[2]
+    connection = await db.connection()
+    fairy = await connection.get_raw_connection()
+    db.info[_DRIVER] = (db.sync_session.get_transaction(), connection, fairy)
+    return connection, fairy
+
 
 async def fetch(db: AsyncSession, statement: Compiled, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """Run `statement` with `values` in `db`'s transaction; its rows (none for a statement without)."""
@@ -99,8 +115,7 @@ async def fetch_all(db: AsyncSession, batch: Batch, *, commit: bool = False) -> 
     pool as SQLAlchemy does, so callers and the app's 503 handling see no difference."""
     if db.new or db.dirty or db.deleted:  # what autoflush would have written before the statement
         await db.flush()
-    connection = await db.connection()
-    fairy = await connection.get_raw_connection()
+    connection, fairy = await driver(db)
     conn: Any = fairy.driver_connection
     dialect = connection.dialect
     sql, params = "", None
