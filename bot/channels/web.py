@@ -21,10 +21,11 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy import select
 
 from bot.channels import live
+from bot.engine.dispatcher import Dispatcher
 from bot.engine.events import REPLY_IDS, InboundEvent, Reply, reply_from_dict
 from bot.engine.jsonbody import JSONRejected, loads_strict
 from bot.engine.services import Services
-from bot.http.deps import DispatcherDep, ServicesDep
+from bot.http.deps import ServicesDep
 from bot.http.schemas import BotMessage, SessionAnswer, StatusAnswer, WebhookRequest, errors, json_body, validate
 from bot.store.models import Message
 
@@ -114,12 +115,14 @@ def router() -> APIRouter:
         },
         openapi_extra=json_body(WebhookRequest),
     )
-    async def rest_webhook(
-        request: Request, services: ServicesDep, dispatcher: DispatcherDep, stream: str | None = None
-    ) -> Response:
+    async def rest_webhook(request: Request, stream: str | None = None) -> Response:
         """Rasa's REST channel. With `?stream=true` (as `rasa shell` sends) the answer is
         `text/event-stream`, one JSON message per line, as Rasa 3.6 streams it; any `?token=` is
         ignored (Rasa's console sends an empty one)."""
+        # the app's services read directly, not as FastAPI dependencies: resolving two of them
+        # cost ~6 % of this route's CPU (issue 12), and this is the route every message takes
+        services: Services = request.app.state.services
+        dispatcher: Dispatcher = request.app.state.dispatcher
         data = await read_json_object(request)
         sender, message = parse_message(data, services.settings.max_message_chars)
         validate(WebhookRequest, data)  # unknown keys, `input_channel`, `metadata`

@@ -6,6 +6,7 @@ async engine; Alembic and command-line importers use the sync one. Both come fro
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -150,10 +151,17 @@ def migrate(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def expected_heads() -> set[str]:
+def expected_heads() -> frozenset[str]:
+    """The migrations' heads, read from the migration files once per process (they do not change
+    while it runs; `/readyz` asks at every probe, which parsed every file each time)."""
+    return _heads()
+
+
+@functools.cache
+def _heads() -> frozenset[str]:
     from alembic.script import ScriptDirectory
 
-    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
 def downgrade_all(url: str) -> None:
