@@ -51,6 +51,34 @@ async def test_a_booking_whose_transcript_write_fails_leaves_no_booking(bot, ser
     assert [r.number for r in await stored(services, "bulky_waste")] == ["G-20261204-0001"]  # once
 
 
+async def test_a_handler_that_fails_after_writing_leaves_state_and_records_as_before(
+    bot, services, dispatcher, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The handler books and closes the form, then raises: its writes are rolled back, the state
+    is the one before the turn (from its JSON snapshot), the resident is told, and saying it
+    again books once."""
+    await _to_confirmation(bot)
+    real = dispatcher.router.route
+
+    async def books_then_fails(ctx):  # type: ignore[no-untyped-def]
+        await real(ctx)
+        ctx.state.data["half_done"] = {"by": "the failed handler"}
+        raise RuntimeError("handler bug")
+
+    monkeypatch.setattr(dispatcher.router, "route", books_then_fails)
+    await bot.say("はい")
+    assert "問題が起きています" in bot.text
+    assert not await stored(services, "bulky_waste")
+    state = await services.state.get(f"web:{bot.sender_id}")
+    assert state is not None and state.active_form is not None and state.active_form.awaiting_confirmation
+    assert "half_done" not in state.data
+
+    monkeypatch.undo()
+    await bot.say("はい")
+    assert "受付番号は G-20261204-0001" in bot.text
+    assert [r.number for r in await stored(services, "bulky_waste")] == ["G-20261204-0001"]
+
+
 def test_handlers_open_no_sessions_and_commit_nothing() -> None:
     """Handlers get the turn's session (`ctx.db`); a session or commit of their own would let a
     turn commit in parts."""
