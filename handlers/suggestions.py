@@ -82,13 +82,17 @@ class SuggestionHook:
             return
         if state.pending_question == "consent" and intent not in ("affirm", "deny", "privacy_info"):
             state.pending_question = None  # the question was passed over: never repeat it here
+        accepted = ctx.parse.entity("suggestion") if ctx.parse.from_payload else None
         try:
-            async with ctx.db.begin_nested():  # a failing suggestion undoes only its own writes
-                await self._after_answer(ctx, intent)
+            if state.resident_id is not None or isinstance(accepted, str):
+                async with ctx.db.begin_nested():  # a failing suggestion undoes only its own writes
+                    await self._after_answer(ctx, intent, in_savepoint=True)
+            else:  # nobody's records to read: the rules alone decide, and the one possible write
+                await self._after_answer(ctx, intent, in_savepoint=False)  # (an offer) has its own
         except Exception:  # never lose the handler's answer over a suggestion; nothing is shown then
             log.warning("suggestion hook failed", exc_info=True, extra={"intent": intent})
 
-    async def _after_answer(self, ctx: TurnContext, intent: str) -> None:
+    async def _after_answer(self, ctx: TurnContext, intent: str, *, in_savepoint: bool) -> None:
         accepted = ctx.parse.entity("suggestion") if ctx.parse.from_payload else None
         if isinstance(accepted, str):
             await record_decision(ctx, accepted, "accepted")
@@ -99,9 +103,9 @@ class SuggestionHook:
         elif ctx.handled_by == "faq":
             return  # the FAQ answered instead of the NLU's guess: no suggestion rides on that guess
         elif intent in TEXT_ONLY_INTENTS or is_procedure(ctx, intent):
-            await self._offer(ctx, intent)
+            await self._offer(ctx, intent, in_savepoint=in_savepoint)
 
-    async def _offer(self, ctx: TurnContext, intent: str) -> None:
+    async def _offer(self, ctx: TurnContext, intent: str, *, in_savepoint: bool) -> None:
         state, rid = ctx.state, ctx.state.resident_id
         skip = state.offered_suggestions + list(state.data.get("declined_suggestions", []))
         session = ctx.db
@@ -135,8 +139,11 @@ class SuggestionHook:
             session.add(_audit_read(ctx, f"suggestion:{intent}"))
         if rid and procedure:
             session.add(_interaction(ctx, intent))
-        if match:
+        if match and in_savepoint:
             session.add(_offer_record(ctx, match))
+        elif match:  # an anonymous sender's turn runs without a savepoint until it writes (issue 12)
+            async with session.begin_nested():
+                session.add(_offer_record(ctx, match))
         elif rid and ev.turn is not None and _should_ask_consent(ctx, ev.turn):
             await set_consent(
                 session,
