@@ -185,7 +185,7 @@ def main() -> None:
         log.warning("several workers in the embedded mode", extra={"caveat": caveat})
     workers.prepare_embedded(settings)  # SQLite: migrated once, before the workers
     workers.prepare_metrics_dir(settings)  # several workers: shared metrics files, emptied now
-    workers.prepare_nlu_model(settings)  # several workers: one training, before they start
+    workers.prepare_nlu_model(settings)  # trained (if needed) in a process of its own, before the app
     # An import string and a factory: each worker process builds its own app from the environment.
     uvicorn.run(
         "server:app_factory",

@@ -37,10 +37,15 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from nlu.engine import NLUEngine
+    from nlu.english import EnglishEngine
 
     engine = NLUEngine.train(Path(args.data_dir))
     engine.save(Path(args.model_dir))
     print(f"model saved to {args.model_dir} (fallback threshold {engine.threshold:.2f})")
+    english_data = Path(args.data_dir) / "en"
+    if any(english_data.glob("*.yml")):  # the English model beside it (CONTRACTS §9)
+        EnglishEngine.train(english_data).save(Path(args.model_dir) / "en")
+        print(f"English model saved to {Path(args.model_dir) / 'en'}")
     return 0
 
 

@@ -147,6 +147,17 @@ def load_or_train(model_dir: Path, data_dir: Path | None = None) -> NLUEngine:
     return engine
 
 
+def models_current(model_dir: Path, data_dir: Path | None = None) -> bool:
+    """Both saved models (Japanese, and English when there is English data) were trained on the
+    data and code as they are now: `load_or_train` would load, not train. Reads hashes only."""
+    from nlu.english import english_current
+
+    data_dir = data_dir or DEFAULT_DATA_DIR
+    if saved_hash(model_dir) != data_hash(data_dir, training_fingerprint()):
+        return False
+    return english_current(model_dir / "en", data_dir / "en")
+
+
 def _load_or_train_ja(model_dir: Path, data_dir: Path) -> NLUEngine:
     wanted = data_hash(data_dir, training_fingerprint())
     if saved_hash(model_dir) == wanted:

@@ -112,6 +112,17 @@ class EnglishEngine:
         return cls(IntentClassifier.load(path), float(meta["threshold"]), meta.get("data_hash", ""))
 
 
+def english_current(model_dir: Path, data_dir: Path = EN_DATA_DIR) -> bool:
+    """The saved English model matches the data and code (or there is no English data)."""
+    if not any(data_dir.glob("*.yml")):
+        return True
+    try:
+        saved = json.loads((model_dir / _META).read_text(encoding="utf-8")).get("data_hash")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bool(saved == data_hash(data_dir, fingerprint()))
+
+
 def load_or_train_en(model_dir: Path, data_dir: Path = EN_DATA_DIR) -> EnglishEngine | None:
     """The English model in `model_dir` if trained on the same data, else trained and saved there;
     None when there is no English data (a municipality that removed it)."""

@@ -145,7 +145,6 @@ def dictionary() -> Dictionary:
     return _load_dictionary(dictionary_name())
 
 
-
 def _tokenizer():  # type: ignore[no-untyped-def]
     # Sudachi tokenizers are not thread-safe; one per thread, sharing the dictionary.
     name = dictionary_name()

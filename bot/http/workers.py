@@ -66,12 +66,17 @@ def prepare_metrics_dir(settings: Settings) -> Path | None:
 
 
 def prepare_nlu_model(settings: Settings) -> None:
-    """Several workers with the embedded NLU: train (or check) the model once, before they start,
-    so that they do not all train it and write the same files at the same moment."""
-    if settings.workers <= 1 or settings.nlu_engine != "embedded":
+    """The embedded NLU's models, trained before the app starts when the data or the code changed,
+    in a process of its own: training imports scikit-learn and SciPy (~67 MB of memory), which a
+    serving process then never holds; several workers do not all train at the same moment."""
+    if settings.nlu_engine != "embedded":
         return
-    model_dir = str(settings.data_dir / "models")
-    command = [sys.executable, "-m", "nlu", "parse", "--model-dir", model_dir, "はい"]
+    from nlu.engine import models_current
+
+    model_dir = settings.data_dir / "models"
+    if models_current(model_dir):
+        return
+    command = [sys.executable, "-m", "nlu", "parse", "--model-dir", str(model_dir), "はい"]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 
