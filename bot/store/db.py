@@ -6,17 +6,20 @@ async engine; Alembic and command-line importers use the sync one. Both come fro
 
 from __future__ import annotations
 
+import ast
 import functools
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -140,6 +143,8 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # imported where migrations run, not in a serving process
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", sync_url(url).replace("%", "%%"))
@@ -148,6 +153,8 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str, revision: str = "heads") -> None:
     """Apply all migrations (every branch head) to the database at `url`."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
@@ -159,10 +166,36 @@ def expected_heads() -> frozenset[str]:
 
 @functools.cache
 def _heads() -> frozenset[str]:
-    from alembic.script import ScriptDirectory
+    """Every revision that no other names as its `down_revision`, read from the version files'
+    own assignments (as Alembic reads them; tests/engine/test_migration_heads.py compares): a
+    serving process need not import Alembic (~10 MB) for its readiness check."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        values = dict(_revision_lines(ast.parse(path.read_text(encoding="utf-8"))))
+        revision, down = values.get("revision"), values.get("down_revision")
+        if not isinstance(revision, str):
+            continue
+        revisions.add(revision)
+        downs = down if isinstance(down, tuple | list) else [down]  # None, one parent, or a merge's
+        parents.update(d for d in downs if isinstance(d, str))
+    return frozenset(revisions - parents)
 
-    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+def _revision_lines(module: ast.Module) -> list[tuple[str, object]]:
+    """`revision = "…"` and `down_revision = …` (plain or annotated) of a version file."""
+    found: list[tuple[str, object]] = []
+    for node in module.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+        target = node.target if isinstance(node, ast.AnnAssign) else target
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+            value = getattr(node, "value", None)
+            if value is not None:
+                found.append((target.id, ast.literal_eval(value)))
+    return found
 
 
 def downgrade_all(url: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(url), "base")
