@@ -664,7 +664,7 @@ def summary_line(r: dict[str, Any]) -> str:
     return (
         f"  {r['config']:<9} {r['msg_per_s']:>7} msg/s  p50 {r['latency_ms']['p50']:>7} ms  "
         f"p99 {r['latency_ms']['p99']:>7} ms  CPU {r['server_cpu_ms_per_message']:>6} ms/msg "
-        f"(system {r['server_system_cpu_ms_per_message']})  RSS {rss} MB  USS {uss} MB  ({r['messages']} msgs, statuses {r['statuses']})"
+        f"(system {r.get('server_system_cpu_ms_per_message', '-')})  RSS {rss} MB  USS {uss} MB  ({r['messages']} msgs, statuses {r['statuses']})"
     )
 
 
