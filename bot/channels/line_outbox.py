@@ -88,6 +88,9 @@ class PendingEvent(Base):
     webhook_event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     event: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the processor that took it (bot/channels/line_claims.py), until `lease_until`
+    claimed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 @dataclass
@@ -112,10 +115,19 @@ class LineTuning:
     # waiting for the disk flush (~3 ms here): survives an app crash, not a database-host crash
     # within ~0.6 s (3 x wal_writer_delay), after LINE was told 200. True (default): durable.
     ack_synchronous_commit: bool = True
-    # "thread": events are processed on a thread of their own with its own event loop and database
-    # pool (bot/channels/line_process.py), so turns never hold the loop that answers webhooks;
-    # "inline": on the app's loop (the acknowledgement then waits behind turns' steps).
-    processing: Literal["thread", "inline"] = "thread"
+    # "process": events are processed in a child process of their own (bot/channels/line_child.py),
+    # so turns never hold the GIL the acknowledgements need; "thread": on a thread of its own with
+    # its own event loop and database pool (bot/channels/line_process.py), so turns never hold the
+    # loop that answers webhooks; "inline": on the app's loop (the acknowledgement then waits
+    # behind turns' steps). "auto": "process" on PostgreSQL when the app built its own interpreter,
+    # else "thread" (SQLite's one writer is a queue of one process; an interpreter a test injected
+    # cannot cross into another process). LINE_PROCESSING in the environment overrides "auto".
+    processing: Literal["auto", "process", "thread", "inline"] = "auto"
+    claim_lease_seconds: float = 30.0  # a claimed pending event is another's after this (renewed)
+    orphan_after_seconds: float = 10.0  # an unclaimed pending event this old is anyone's to take
+    process_nice: int = 10  # the processing child's CPU priority below the acknowledgements'
+    restart_first_seconds: float = 0.5  # a processing child that died: restarted after this,
+    restart_max_seconds: float = 30.0  # doubling up to this
 
 
 def aware(value: datetime) -> datetime:
@@ -182,6 +194,33 @@ def classify(exc: BaseException) -> Outcome:
     return "permanent"
 
 
+def outbox_rows(
+    *,
+    recipient_id: str,
+    batches: Sequence[list[dict[str, Any]]],
+    reply_token: str | None = None,
+    event_at: datetime | None = None,
+    now: datetime | None = None,
+) -> list[OutboxRow]:
+    """Outbox rows (one per batch; the first may use the reply token) for a caller's transaction."""
+    now = now or utcnow()
+    return [
+        OutboxRow(
+            recipient_id=recipient_id,
+            reply_token=reply_token if i == 0 else None,
+            messages=batch,
+            retry_key=str(uuid.uuid4()),
+            event_at=event_at,
+            attempts=0,
+            next_attempt_at=now,
+            status="pending",
+            created_at=now,
+        )
+        for i, batch in enumerate(batches)
+        if batch
+    ]
+
+
 class Outbox:
     def __init__(
         self,
@@ -227,22 +266,9 @@ class Outbox:
         event_at: datetime | None = None,
     ) -> list[OutboxRow]:
         """Outbox rows for a caller that adds them to its own transaction (the turn's transcript)."""
-        now = self._clock()
-        return [
-            OutboxRow(
-                recipient_id=recipient_id,
-                reply_token=reply_token if i == 0 else None,
-                messages=batch,
-                retry_key=str(uuid.uuid4()),
-                event_at=event_at,
-                attempts=0,
-                next_attempt_at=now,
-                status="pending",
-                created_at=now,
-            )
-            for i, batch in enumerate(batches)
-            if batch
-        ]
+        return outbox_rows(
+            recipient_id=recipient_id, batches=batches, reply_token=reply_token, event_at=event_at, now=self._clock()
+        )
 
     async def send(self, recipient_id: str) -> None:
         """First attempt right away, in the caller's task; what fails is left to the worker."""

@@ -1,0 +1,114 @@
+"""Claims on stored LINE events: which processor processes a pending event.
+
+Several processors can see the same `line_pending_events` row: with `WORKERS=N` each worker has
+its own (a thread or a child process), and each one, at its start, resumes what is pending. A
+processor takes an event only by claiming its row (`claimed_by`, `lease_until`): one UPDATE that
+succeeds when the row is unclaimed, already this owner's, or its lease ran out; on PostgreSQL
+the orphans are picked with `FOR UPDATE SKIP LOCKED`, so two processors resuming at once split
+them instead of waiting for each other. A claim is renewed while the processor lives and released
+when it stops; a processor that died loses its claims when their lease ends, and then anyone's
+sweep takes the rows. The successor of a processing child keeps its parent's owner name, so it
+takes over its predecessor's claims at once (the parent starts it only after the other ended).
+
+Claims decide who processes; the dispatcher's external_id check (in the turn's transaction) still
+makes a second processing of one event a no-op, whatever happens to a lease.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.channels.line_outbox import PendingEvent, aware
+from bot.store.models import utcnow
+
+P = PendingEvent
+
+
+def owner_name() -> str:
+    """This processor's name in `claimed_by`: host, process, and a token of this start."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+class Claims:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        owner: str,
+        *,
+        lease: float,
+        orphan_after: float,
+        gate: Callable[[], Any],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine, self.owner, self.gate, self.clock = engine, owner, gate, clock
+        self.lease = timedelta(seconds=lease)
+        self.orphan_after = timedelta(seconds=orphan_after)
+        self.skip_locked = engine.dialect.name == "postgresql"
+
+    def _takeable(self, now: datetime) -> Any:
+        return or_(P.claimed_by.is_(None), P.claimed_by == self.owner, P.lease_until < now)
+
+    async def claim(self, keys: Iterable[str]) -> set[str]:
+        """Claim these rows where nobody else holds them; the keys claimed (a processed event's
+        row is gone, and a row another processor holds is not claimed)."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return set()
+        now = self.clock()
+        statement = (
+            update(P)
+            .where(P.webhook_event_id.in_(wanted), self._takeable(now))
+            .values(claimed_by=self.owner, lease_until=now + self.lease)
+            .returning(P.webhook_event_id)
+        )
+        async with self.gate(), self.engine.begin() as conn:
+            return set((await conn.execute(statement)).scalars())
+
+    async def claim_orphans(self, *, at_start: bool, limit: int = 5000) -> list[tuple[str, Any]]:
+        """Claim rows that nobody processes: at a start every unclaimed row and this owner's (a
+        predecessor's); later, rows left unclaimed for `orphan_after` (a live processor claims
+        its own within milliseconds) and any whose lease ended. (key, event), oldest first. An
+        own row that failed is not taken again until the next start (as before claims)."""
+        now = self.clock()
+        if at_start:
+            free = or_(P.claimed_by.is_(None), P.claimed_by == self.owner)
+        else:
+            free = and_(P.claimed_by.is_(None), P.received_at < now - self.orphan_after)
+        pick = (
+            select(P.webhook_event_id)
+            .where(or_(free, P.lease_until < now))
+            .order_by(P.received_at)
+            .limit(limit)
+        )
+        if self.skip_locked:
+            pick = pick.with_for_update(skip_locked=True)
+        statement = (
+            update(P)
+            .where(P.webhook_event_id.in_(pick.scalar_subquery()))
+            .values(claimed_by=self.owner, lease_until=now + self.lease)
+            .returning(P.webhook_event_id, P.event, P.received_at)
+        )
+        async with self.gate(), self.engine.begin() as conn:
+            rows = list((await conn.execute(statement)).all())
+        rows.sort(key=lambda row: (aware(row.received_at), row.webhook_event_id))
+        return [(row.webhook_event_id, row.event) for row in rows]
+
+    async def renew(self) -> None:
+        now = self.clock()
+        statement = update(P).where(P.claimed_by == self.owner).values(lease_until=now + self.lease)
+        async with self.gate(), self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def release(self) -> None:
+        """At a stop: what is left is anyone's again (the next start resumes it at once)."""
+        statement = update(P).where(P.claimed_by == self.owner).values(claimed_by=None, lease_until=None)
+        async with self.gate(), self.engine.begin() as conn:
+            await conn.execute(statement)
