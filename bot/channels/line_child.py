@@ -85,10 +85,11 @@ class Child:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def serve(self) -> None:
-        settings, tuning, owner = pickle.loads(await read_raw(self.reader))  # noqa: S301 - our parent's
+        settings, tuning, owner, level = pickle.loads(await read_raw(self.reader))  # noqa: S301 - our parent's
         with contextlib.suppress(OSError):
             os.nice(tuning.process_nice)
-        configure(settings.log_level)
+        if level:  # the parent's logging was configured (bot/logs.py): the same here
+            configure(level)
         processor = build(settings, tuning, owner, self.writer)
         services: Services = processor.services
         try:

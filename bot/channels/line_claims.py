@@ -82,12 +82,7 @@ class Claims:
             free = or_(P.claimed_by.is_(None), P.claimed_by == self.owner)
         else:
             free = and_(P.claimed_by.is_(None), P.received_at < now - self.orphan_after)
-        pick = (
-            select(P.webhook_event_id)
-            .where(or_(free, P.lease_until < now))
-            .order_by(P.received_at)
-            .limit(limit)
-        )
+        pick = select(P.webhook_event_id).where(or_(free, P.lease_until < now)).order_by(P.received_at).limit(limit)
         if self.skip_locked:
             pick = pick.with_for_update(skip_locked=True)
         statement = (

@@ -163,7 +163,9 @@ class ProcessingChild:
         self._proc, self.pid = proc, proc.pid
         self.starts += 1
         reader, writer = await asyncio.open_unix_connection(sock=mine, limit=FRAME_LIMIT)
-        writer.write(raw_frame(pickle.dumps((self.settings, self.tuning, self.owner))))
+        root = logging.getLogger()  # the child logs as this process does (configured or not)
+        level = logging.getLevelName(root.level) if root.handlers else None
+        writer.write(raw_frame(pickle.dumps((self.settings, self.tuning, self.owner, level))))
         self._writer = writer
         self._sent = self._received = self._child_backlog = 0
         try:
