@@ -22,7 +22,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import date
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -31,9 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.line_ack import ack_store, read_events, signature_ok
 from bot.channels.line_claims import owner_name
-from bot.channels.line_outbox import LineTuning, outbox_rows
-from bot.channels.line_process import Job, LineProcessor, ProcessingThread, Target
+from bot.channels.line_jobs import Job, Target
 from bot.channels.line_render import batches, render
+from bot.channels.line_store import LineTuning, outbox_rows
 from bot.channels.line_supervisor import ProcessingChild
 from bot.engine import identity
 from bot.engine.assembly import build_dispatcher
@@ -43,6 +43,9 @@ from bot.engine.hub import Hub
 from bot.engine.services import Sender, Services, build_services
 from bot.http.schemas import LineWebhookRequest, errors, json_body
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # the processing (and the LINE SDK) is imported only where it runs in this process
+    from bot.channels.line_process import LineProcessor, ProcessingThread
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +97,15 @@ class LineChannel:
             self.child = ProcessingChild(self.services.settings, self.tuning, self.owner, self.services.hub.wake)
             await self.child.start()
         elif self.threaded:
+            from bot.channels.line_process import ProcessingThread
+
             main = (self.services, asyncio.get_running_loop())
             make = partial(_threaded_processor, *main, self.tuning, self.owner)
             self._thread = ProcessingThread(make, self._close_thread)
             self.processor = await self._thread.start()
         else:
+            from bot.channels.line_process import LineProcessor
+
             self.processor = LineProcessor(self.services, self.dispatcher, self.tuning, self.owner)
             await self.processor.start()
         self.accepting = True
@@ -236,6 +243,8 @@ async def _threaded_processor(
     """On the processing thread: Services of its own (engine and pool, Redis client, locker) from
     the app's settings; the interpreter, the knowledge, the resident resolver's rules and
     SQLite's writer gate shared with the app; wake-ups relayed to the app's hub."""
+    from bot.channels.line_process import LineProcessor
+
     own = build_services(main.settings, _AppInterpreter(main))
     hub = own.hub
     services = replace(

@@ -15,7 +15,8 @@ Nothing else runs before the answer, and nothing on this path waits behind a tur
   on SQLite one writer that enters SQLite's single writer ahead of waiting turns
   (`Services.ack_gate()`), so it never waits for the file lock behind a queue of turns.
 
-The SDK's event models are built later, by the worker that processes the event.
+The SDK's event models are built later, by the worker that processes the event; this module
+and the acknowledging process do not import the SDK.
 """
 
 from __future__ import annotations
@@ -36,8 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.line_events import well_formed
-from bot.channels.line_outbox import PendingEvent
+from bot.channels.line_store import PendingEvent
 from bot.engine.jsonbody import check_value
 from bot.store.db import make_async_engine
 
@@ -54,6 +54,17 @@ def signature_ok(secret: bytes, body: bytes, signature: str) -> bool:
     except (binascii.Error, ValueError):
         return False
     return hmac.compare_digest(hmac.new(secret, body, hashlib.sha256).digest(), given)
+
+
+def well_formed(payload: Any) -> list[dict[str, Any]]:
+    """The events of a webhook body of the documented form (bot/http/schemas.py LineWebhookRequest):
+    `events` a list of objects each with a string `type`, `destination` a string if present."""
+    raws = payload["events"]
+    if not isinstance(raws, list) or not isinstance(payload.get("destination", ""), str | None):
+        raise TypeError("not a LINE webhook body")
+    if not all(isinstance(raw, dict) and isinstance(raw.get("type"), str) for raw in raws):
+        raise TypeError("an event without a type")
+    return raws
 
 
 def read_events(body: bytes) -> list[dict[str, Any]]:

@@ -7,9 +7,10 @@ of the CPU time a nice-0 one gets when both want it, so the acknowledgements, wh
 critical and cheap, run as soon as they are ready, while turns, which are throughput, fill the
 rest), builds Services, NLU, knowledge, dispatcher and a `LineProcessor` of its own, as the app's
 lifespan does, and processes what the parent hands over, in lanes per sender, as the processing
-thread does. It ends, after draining for `drain_seconds`, on `{"stop"}`, on SIGTERM, or when the
-parent's end of the socket closes (the parent died): a child never outlives its parent. SIGINT
-(a terminal's Ctrl-C reaches the whole process group) is left to the parent, which stops it.
+thread does. It ends, after draining for `drain_seconds`, on `{"stop"}` or when the parent's end of
+the socket closes (the parent died): a child never outlives its parent. SIGINT and SIGTERM are
+ignored: a terminal's Ctrl-C, or a `kill` of the whole process group or service, reaches the parent
+too, which stops its child in order (if the child ended on its own, the parent would restart it).
 """
 
 from __future__ import annotations
@@ -156,13 +157,12 @@ class Child:
 async def _main(fd: int) -> None:
     sock = socket.socket(fileno=fd)
     reader, writer = await asyncio.open_unix_connection(sock=sock, limit=64 * 1024 * 1024)
-    child = Child(reader, writer)
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, child.ending.set)
-    await child.serve()
+    await Child(reader, writer).serve()
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when its child stops
+    for name in (signal.SIGINT, signal.SIGTERM):  # the parent decides when its child stops
+        signal.signal(name, signal.SIG_IGN)
     loop = _new_loop()
     try:
         loop.run_until_complete(_main(int(sys.argv[1])))

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.line_outbox import PendingEvent, aware
+from bot.channels.line_store import PendingEvent, aware
 from bot.store.models import utcnow
 
 P = PendingEvent

@@ -24,8 +24,7 @@ import logging
 import threading
 import zlib
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from sqlalchemy import delete
@@ -33,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.line_claims import Claims, owner_name
 from bot.channels.line_events import is_standby, parse_event, source_id, to_inbound
+from bot.channels.line_jobs import Job, Target, lane_key  # noqa: F401 - tests and callers import it from here
 from bot.channels.line_media import LineContent
 from bot.channels.line_outbox import LineApi, LineTuning, Outbox, PendingEvent
 from bot.channels.line_render import batches, render
@@ -45,40 +45,6 @@ from bot.logs import pseudonym
 log = logging.getLogger("bot.channels.line")
 
 T = TypeVar("T")
-
-
-def lane_key(raw: dict[str, Any]) -> str:
-    """The conversation an event belongs to (groupId / roomId / userId): its order key."""
-    source = raw.get("source")
-    if isinstance(source, dict):
-        for name in ("groupId", "roomId", "userId"):
-            value = source.get(name)
-            if isinstance(value, str) and value:
-                return value
-    return ""
-
-
-@dataclass
-class Job:
-    raw: dict[str, Any]  # the event as received; the SDK's model is built by the worker
-    key: str = ""  # webhookEventId: the pending-event row until the event is processed
-    sender: str = field(default="", init=False)
-
-    def __post_init__(self) -> None:
-        if not self.key:
-            self.key = str(self.raw.get("webhookEventId") or f"noid-{id(self)}")
-        self.sender = lane_key(self.raw)
-
-
-@dataclass
-class Target:
-    """Where the answer to an event goes."""
-
-    recipient_id: str
-    reply_token: str | None
-    event_at: datetime
-    one_to_one: bool
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class LineProcessor:

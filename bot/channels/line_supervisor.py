@@ -37,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from bot.channels.line_outbox import LineTuning
+from bot.channels.line_store import LineTuning
 from bot.settings import Settings
 
 log = logging.getLogger("bot.channels.line")
