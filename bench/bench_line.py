@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
-from bot.channels.line_outbox import LineTuning  # noqa: E402
+from bot.channels.line_store import LineTuning  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.store.db import migrate  # noqa: E402
 from tests.line import webhooks as wh  # noqa: E402

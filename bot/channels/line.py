@@ -83,6 +83,8 @@ class LineChannel:
             services.settings.resolved_database_url,
             services.ack_gate,
             synchronous_commit=tuning.ack_synchronous_commit,
+            owner=self.owner,  # stored claimed by this process's processor
+            lease=tuning.claim_lease_seconds,
         )
         self.threaded = self.mode == "thread"
         self._thread: ProcessingThread | None = None
@@ -172,17 +174,24 @@ class LineChannel:
                 log.error("LINE event queue full; webhook refused")
                 return JSONResponse({"error": "busy; please retry"}, status_code=503)
             try:  # write-ahead: a crash after the 200 loses nothing
-                await self.acks.store([(job.key, job.raw) for job in jobs])
+                stored = await self.acks.store([(job.key, job.raw) for job in jobs])
             except Exception:
                 log.exception("LINE events could not be stored; webhook refused")
                 return JSONResponse({"error": "storage unavailable; please retry"}, status_code=503)
-            if self.child is not None:
-                self.child.hand_off([(job.key, job.raw) for job in jobs])
-            elif self._thread is not None:
-                self._thread.submit(jobs)
-            elif self.processor is not None:
-                self.processor.offer(jobs)
+            jobs = [job for job in jobs if job.key in stored]  # a redelivery still pending is in hand
+            self._hand_off(jobs)
         return PlainTextResponse("OK")
+
+    def _hand_off(self, jobs: list[Job]) -> None:
+        """To the processing, without waiting for it."""
+        if not jobs:
+            return
+        if self.child is not None:
+            self.child.hand_off([(job.key, job.raw) for job in jobs])
+        elif self._thread is not None:
+            self._thread.submit(jobs)
+        elif self.processor is not None:
+            self.processor.offer(jobs)
 
     async def _room(self, wanted: int) -> bool:
         """Wait a little for room in a full backlog (processing takes jobs out as it ends them)."""

@@ -2,16 +2,18 @@
 
 Several processors can see the same `line_pending_events` row: with `WORKERS=N` each worker has
 its own (a thread or a child process), and each one, at its start, resumes what is pending. A
-processor takes an event only by claiming its row (`claimed_by`, `lease_until`): one UPDATE that
-succeeds when the row is unclaimed, already this owner's, or its lease ran out; on PostgreSQL
-the orphans are picked with `FOR UPDATE SKIP LOCKED`, so two processors resuming at once split
-them instead of waiting for each other. A claim is renewed while the processor lives and released
+processor takes an event only under its claim on the row (`claimed_by`, `lease_until`): the
+acknowledgement stores a row already claimed for its own process's processor (one INSERT, no
+statement of its own: bot/channels/line_ack.py), and the resume and the sweep claim the others
+with one UPDATE, where unclaimed, already this owner's, or with an ended lease, picked with
+`FOR UPDATE SKIP LOCKED` so that two processors resuming at once split them instead of waiting. A claim is renewed while the processor lives and released
 when it stops; a processor that died loses its claims when their lease ends, and then anyone's
 sweep takes the rows. The successor of a processing child keeps its parent's owner name, so it
 takes over its predecessor's claims at once (the parent starts it only after the other ended).
 
 Claims decide who processes; the dispatcher's external_id check (in the turn's transaction) still
-makes a second processing of one event a no-op, whatever happens to a lease.
+makes a second processing of one event a no-op, whatever happens to a lease. On SQLite (the
+embedded mode: one process) there are no claims: the resume queues every pending row, as before.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class Claims:
         self.engine, self.owner, self.gate, self.clock = engine, owner, gate, clock
         self.lease = timedelta(seconds=lease)
         self.orphan_after = timedelta(seconds=orphan_after)
-        self.skip_locked = engine.dialect.name == "postgresql"
+        self.enabled = engine.dialect.name == "postgresql"
 
     def _takeable(self, now: datetime) -> Any:
         return or_(P.claimed_by.is_(None), P.claimed_by == self.owner, P.lease_until < now)
@@ -60,8 +62,8 @@ class Claims:
         """Claim these rows where nobody else holds them; the keys claimed (a processed event's
         row is gone, and a row another processor holds is not claimed)."""
         wanted = sorted(set(keys))
-        if not wanted:
-            return set()
+        if not wanted or not self.enabled:
+            return set(wanted)
         now = self.clock()
         statement = (
             update(P)
@@ -77,14 +79,15 @@ class Claims:
         predecessor's); later, rows left unclaimed for `orphan_after` (a live processor claims
         its own within milliseconds) and any whose lease ended. (key, event), oldest first. An
         own row that failed is not taken again until the next start (as before claims)."""
+        if not self.enabled:
+            return await self._all_pending() if at_start else []
         now = self.clock()
         if at_start:
             free = or_(P.claimed_by.is_(None), P.claimed_by == self.owner)
         else:
             free = and_(P.claimed_by.is_(None), P.received_at < now - self.orphan_after)
         pick = select(P.webhook_event_id).where(or_(free, P.lease_until < now)).order_by(P.received_at).limit(limit)
-        if self.skip_locked:
-            pick = pick.with_for_update(skip_locked=True)
+        pick = pick.with_for_update(skip_locked=True)
         statement = (
             update(P)
             .where(P.webhook_event_id.in_(pick.scalar_subquery()))
@@ -96,7 +99,14 @@ class Claims:
         rows.sort(key=lambda row: (aware(row.received_at), row.webhook_event_id))
         return [(row.webhook_event_id, row.event) for row in rows]
 
+    async def _all_pending(self) -> list[tuple[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(P.webhook_event_id, P.event).order_by(P.received_at))).all()
+        return [(row.webhook_event_id, row.event) for row in rows]
+
     async def renew(self) -> None:
+        if not self.enabled:
+            return
         now = self.clock()
         statement = update(P).where(P.claimed_by == self.owner).values(lease_until=now + self.lease)
         async with self.gate(), self.engine.begin() as conn:
@@ -104,6 +114,8 @@ class Claims:
 
     async def release(self) -> None:
         """At a stop: what is left is anyone's again (the next start resumes it at once)."""
+        if not self.enabled:
+            return
         statement = update(P).where(P.claimed_by == self.owner).values(claimed_by=None, lease_until=None)
         async with self.gate(), self.engine.begin() as conn:
             await conn.execute(statement)

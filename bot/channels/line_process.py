@@ -61,8 +61,6 @@ class LineProcessor:
             orphan_after=tuning.orphan_after_seconds,
             gate=services.turn_gate,
         )
-        self._offered: list[Job] = []  # handed over, not yet claimed (`offer`)
-        self._claiming: asyncio.Task[None] | None = None
         self._keeper: asyncio.Task[None] | None = None
         self._queued: set[str] = set()  # keys in a lane: a second copy of one is dropped
         self.api = LineApi(services.settings, tuning)
@@ -87,7 +85,7 @@ class LineProcessor:
     async def stop(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.join(), self.tuning.drain_seconds)
-        tasks = [t for t in (*self._workers, self._keeper, self._claiming) if t is not None]
+        tasks = [t for t in (*self._workers, self._keeper) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -109,27 +107,9 @@ class LineProcessor:
             self.lanes[zlib.crc32(job.sender.encode()) % len(self.lanes)].put_nowait(job)
 
     def offer(self, jobs: list[Job]) -> None:
-        """Jobs just stored by an acknowledgement: claimed first (one statement for all that
-        arrive meanwhile, in arrival order), then queued; one another processor holds, or one
-        already queued here, is dropped."""
-        if not jobs:
-            return
-        self.backlog += len(jobs)  # counted at once: the acknowledgement's backpressure sees them
-        self._idle.clear()
-        self._offered.extend(jobs)
-        if self._claiming is None or self._claiming.done():
-            self._claiming = asyncio.create_task(self._claim_offered(), name="line-claim")
-
-    async def _claim_offered(self) -> None:
-        while self._offered:
-            batch, self._offered = self._offered, []
-            try:
-                mine = await self.claims.claim(job.key for job in batch)
-            except Exception:  # the rows stay pending and unclaimed: a sweep or the next start takes them
-                log.exception("LINE events not claimed")
-                mine = set()
-            self._queue([job for job in batch if job.key in mine])
-            self._finished(len(batch))  # after queueing: the backlog never touches 0 in between
+        """Jobs just stored by an acknowledgement, claimed for this processor by that same insert
+        (bot/channels/line_ack.py): queued, except a second copy of one already queued here."""
+        self._queue(jobs)
 
     def _queue(self, jobs: list[Job]) -> None:
         fresh = []
@@ -138,11 +118,6 @@ class LineProcessor:
                 self._queued.add(job.key)
                 fresh.append(job)
         self.submit(fresh)
-
-    def _finished(self, count: int) -> None:
-        self.backlog -= count
-        if self.backlog == 0:
-            self._idle.set()
 
     async def join(self) -> None:
         """Until every submitted job is processed."""

@@ -148,27 +148,46 @@ def test_auto_is_a_child_on_postgresql_with_the_apps_own_nlu_else_a_thread() -> 
     assert processing_mode(auto, chosen, own_interpreter=True) == "thread"
 
 
-# -- claims, on either backend -----------------------------------------------------------------------
+# -- claims ------------------------------------------------------------------------------------------
 
 
-async def test_a_claimed_event_is_nobody_elses_until_released_or_its_lease_ends(services: Any) -> None:
-    def claims(owner: str, clock: Any = None) -> Claims:
-        kw = {"clock": clock} if clock else {}
-        return Claims(services.engine, owner, lease=30, orphan_after=10, gate=services.turn_gate, **kw)
+def _claims(services: Any, owner: str, clock: Any = None) -> Claims:
+    kw = {"clock": clock} if clock else {}
+    return Claims(services.engine, owner, lease=30, orphan_after=10, gate=services.turn_gate, **kw)
 
-    a, b = claims("worker-a"), claims("worker-b")
+
+async def _pending_rows(services: Any, count: int) -> list[str]:
     now = datetime.now(UTC)
-    keys = [f"claim-{os.urandom(6).hex()}" for _ in range(3)]
+    keys = [f"claim-{os.urandom(6).hex()}" for _ in range(count)]
     async with services.sessionmaker() as session, session.begin():
         for i, key in enumerate(keys):
             raw = {"webhookEventId": key, "n": i}
             session.add(PendingEvent(webhook_event_id=key, event=raw, received_at=now + timedelta(milliseconds=i)))
+    return keys
+
+
+async def test_a_claimed_event_is_nobody_elses_until_released_or_its_lease_ends(
+    services: Any, postgres_url: str
+) -> None:
+    a, b = _claims(services, "worker-a"), _claims(services, "worker-b")
+    keys = await _pending_rows(services, 3)
     assert await a.claim(keys[:2]) == set(keys[:2])
     assert await b.claim(keys) == {keys[2]}  # what a holds is not b's
     assert await a.claim(keys[:1]) == {keys[0]}  # a's own claim again: still a's
     assert [k for k, _ in await b.claim_orphans(at_start=False) if k in keys] == []  # leased, not orphans
-    later = claims("worker-c", clock=lambda: datetime.now(UTC) + timedelta(seconds=31))  # a's lease ended
+    later = _claims(services, "worker-c", clock=lambda: datetime.now(UTC) + timedelta(seconds=31))  # a's lease ended
     assert [k for k, _ in await later.claim_orphans(at_start=False) if k in keys] == keys
     await later.release()
     assert [k for k, _ in await b.claim_orphans(at_start=True) if k in keys] == keys  # oldest first
     await b.release()
+
+
+async def test_the_embedded_mode_has_no_claims(services: Any) -> None:
+    """SQLite: one process, one processor; the resume queues every pending row, as before claims."""
+    if services.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    a, b = _claims(services, "worker-a"), _claims(services, "worker-b")
+    keys = await _pending_rows(services, 2)
+    assert await a.claim(keys) == set(keys) and await b.claim(keys) == set(keys)
+    assert [k for k, _ in await b.claim_orphans(at_start=True)] == keys
+    assert await b.claim_orphans(at_start=False) == []
