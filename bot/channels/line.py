@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.line_ack import ack_store, read_events, signature_ok
-from bot.channels.line_claims import owner_name
+from bot.channels.line_claims import Liveness, owner_name
 from bot.channels.line_jobs import Job, Target
 from bot.channels.line_render import batches, render
 from bot.channels.line_store import LineTuning, outbox_rows
@@ -78,6 +78,7 @@ class LineChannel:
         self.tuning = tuning
         self.mode = processing_mode(tuning, services.settings, own_interpreter=own_interpreter)
         self.owner = owner_name()  # claims on pending events (bot/channels/line_claims.py)
+        self.liveness = Liveness(services.settings.resolved_database_url, self.owner)
         self.secret = services.settings.line_channel_secret.encode()
         self.acks = ack_store(
             services.settings.resolved_database_url,
@@ -95,6 +96,7 @@ class LineChannel:
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         self.dispatcher.outbound_writers["line"] = self.write_outbox  # a LINE event the app's loop runs
+        await self.liveness.hold()  # before any row is claimed in this owner's name
         if self.mode == "process":
             self.child = ProcessingChild(self.services.settings, self.tuning, self.owner, self.services.hub.wake)
             await self.child.start()
@@ -125,6 +127,7 @@ class LineChannel:
         elif self.processor is not None:
             await self.processor.stop()
         await self.acks.close()
+        await self.liveness.close()  # last: this owner's claims were released by its processor
 
     async def _on_processor(self, call: Callable[[LineProcessor], Coroutine[Any, Any, T]]) -> T:
         """Run `call(processor)` on the processing loop and wait for it here."""

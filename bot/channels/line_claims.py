@@ -9,7 +9,11 @@ with one UPDATE, where unclaimed, already this owner's, or with an ended lease, 
 `FOR UPDATE SKIP LOCKED` so that two processors resuming at once split them instead of waiting. A claim is renewed while the processor lives and released
 when it stops; a processor that died loses its claims when their lease ends, and then anyone's
 sweep takes the rows. The successor of a processing child keeps its parent's owner name, so it
-takes over its predecessor's claims at once (the parent starts it only after the other ended).
+takes over its predecessor's claims at once (the parent starts it only after the other ended). An
+owner whose process died (a crash or `kill -9` of a worker) is seen at once, without waiting for
+the lease: while it lives, the owning process holds a PostgreSQL advisory lock named after it on a
+connection of its own (`Liveness`), which PostgreSQL releases when that process's connection goes;
+a lock another session can take means its owner is gone, and its rows are anyone's.
 
 Claims decide who processes; the dispatcher's external_id check (in the turn's transaction) still
 makes a second processing of one event a no-op, whatever happens to a lease. On SQLite (the
@@ -18,6 +22,8 @@ embedded mode: one process) there are no claims: the resume queues every pending
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import socket
 import uuid
@@ -25,7 +31,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.line_store import PendingEvent, aware
@@ -37,6 +44,37 @@ P = PendingEvent
 def owner_name() -> str:
     """This processor's name in `claimed_by`: host, process, and a token of this start."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def liveness_key(owner: str) -> int:
+    """The advisory lock (a signed 64-bit id) an owner holds while it lives."""
+    return int.from_bytes(hashlib.sha256(f"madoguchi:line-owner:{owner}".encode()).digest()[:8], "big", signed=True)
+
+
+class Liveness:
+    """While this process lives, it holds its owner's advisory lock on a connection of its own
+    (PostgreSQL; nothing on SQLite)."""
+
+    def __init__(self, url: str, owner: str) -> None:
+        self.owner = owner
+        parsed = make_url(url)
+        postgres = parsed.get_backend_name() == "postgresql"
+        self.conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False) if postgres else ""
+        self._conn: Any = None
+
+    async def hold(self) -> None:
+        if not self.conninfo:
+            return
+        import psycopg
+
+        self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        await self._conn.execute("SELECT pg_advisory_lock(%s)", (liveness_key(self.owner),))
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
 
 
 class Claims:
@@ -86,6 +124,9 @@ class Claims:
             free = or_(P.claimed_by.is_(None), P.claimed_by == self.owner)
         else:
             free = and_(P.claimed_by.is_(None), P.received_at < now - self.orphan_after)
+        dead = await self._dead_owners()
+        if dead:  # their process is gone: no need to wait for their leases
+            free = or_(free, P.claimed_by.in_(dead))
         pick = select(P.webhook_event_id).where(or_(free, P.lease_until < now)).order_by(P.received_at).limit(limit)
         pick = pick.with_for_update(skip_locked=True)
         statement = (
@@ -98,6 +139,20 @@ class Claims:
             rows = list((await conn.execute(statement)).all())
         rows.sort(key=lambda row: (aware(row.received_at), row.webhook_event_id))
         return [(row.webhook_event_id, row.event) for row in rows]
+
+    async def _dead_owners(self) -> list[str]:
+        """Other owners of pending rows whose liveness lock is free: their process is gone."""
+        dead = []
+        async with self.engine.connect() as conn:
+            query = select(P.claimed_by).where(P.claimed_by.is_not(None), P.claimed_by != self.owner).distinct()
+            owners = [owner for owner in (await conn.execute(query)).scalars() if owner]
+            for owner in owners[:100]:
+                key = {"k": liveness_key(owner)}
+                if (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), key)).scalar():
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), key)
+                    dead.append(owner)
+            await conn.rollback()
+        return dead
 
     async def _all_pending(self) -> list[tuple[str, Any]]:
         async with self.engine.connect() as conn:

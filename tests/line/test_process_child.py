@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from bot.channels.line import processing_mode
-from bot.channels.line_claims import Claims
+from bot.channels.line_claims import Claims, Liveness
 from bot.channels.line_outbox import LineTuning, PendingEvent
 from bot.settings import Settings
 from bot.store.models import Message
@@ -170,6 +170,9 @@ async def test_a_claimed_event_is_nobody_elses_until_released_or_its_lease_ends(
     services: Any, postgres_url: str
 ) -> None:
     a, b = _claims(services, "worker-a"), _claims(services, "worker-b")
+    lives = [Liveness(postgres_url, "worker-a"), Liveness(postgres_url, "worker-b")]
+    for alive in lives:  # both processes run (a dead owner's claims are taken at once: below)
+        await alive.hold()
     keys = await _pending_rows(services, 3)
     assert await a.claim(keys[:2]) == set(keys[:2])
     assert await b.claim(keys) == {keys[2]}  # what a holds is not b's
@@ -180,6 +183,8 @@ async def test_a_claimed_event_is_nobody_elses_until_released_or_its_lease_ends(
     await later.release()
     assert [k for k, _ in await b.claim_orphans(at_start=True) if k in keys] == keys  # oldest first
     await b.release()
+    for alive in lives:
+        await alive.close()
 
 
 async def test_the_embedded_mode_has_no_claims(services: Any) -> None:
@@ -191,3 +196,17 @@ async def test_the_embedded_mode_has_no_claims(services: Any) -> None:
     assert await a.claim(keys) == set(keys) and await b.claim(keys) == set(keys)
     assert [k for k, _ in await b.claim_orphans(at_start=True)] == keys
     assert await b.claim_orphans(at_start=False) == []
+
+
+async def test_the_claims_of_a_process_that_died_are_taken_at_once(services: Any, postgres_url: str) -> None:
+    """A worker killed outright (its parent and child gone) holds no liveness lock any more: its
+    rows are the next sweep's without waiting for their lease."""
+    gone, survivor = _claims(services, "worker-gone"), _claims(services, "worker-alive")
+    alive = Liveness(postgres_url, "worker-gone")
+    await alive.hold()
+    keys = await _pending_rows(services, 2)
+    assert await gone.claim(keys) == set(keys)
+    assert [k for k, _ in await survivor.claim_orphans(at_start=False) if k in keys] == []  # it lives
+    await alive.close()  # as when its process dies: PostgreSQL ends its session and the lock
+    assert [k for k, _ in await survivor.claim_orphans(at_start=False) if k in keys] == keys
+    await survivor.release()

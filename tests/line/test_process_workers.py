@@ -113,8 +113,14 @@ def _post(base: str, events: list[dict[str, Any]]) -> set[str]:
     for event in events:
         raw = wh.body(event)
         headers = {"Content-Type": "application/json", "X-Line-Signature": wh.sign(raw)}
-        with httpx.Client(base_url=base, timeout=10) as fresh:  # a new connection: any worker
-            res = fresh.post("/callback", content=raw, headers=headers)
+        for attempt in (1, 2):  # no answer at all: sent again, as LINE redelivers (still once each)
+            try:
+                with httpx.Client(base_url=base, timeout=10) as fresh:  # a new connection: any worker
+                    res = fresh.post("/callback", content=raw, headers=headers)
+                break
+            except httpx.TransportError:
+                if attempt == 2:
+                    raise
         assert res.status_code == 200, res.text
         workers.add(res.headers["x-madoguchi-worker"])
     return workers
