@@ -2,9 +2,10 @@
 
 The webhook is verified on the raw body (HMAC-SHA256 with the channel secret), its events stored
 in `line_pending_events`, and answered 200 at once (bot/channels/line_ack.py); the events are
-processed off the request path, by default on a thread of their own with its own event loop and
-database pool (bot/channels/line_process.py), one lane per sender so that a sender's events keep
-their order. LINE expects a quick 2xx; a slow answer (NLU, database, a person's reply) must never
+processed off the request path: on PostgreSQL in a child process of their own, which never holds
+this process's GIL (bot/channels/line_supervisor.py, line_child.py), else on a thread of their own
+with its own event loop and database pool (bot/channels/line_process.py); one lane per sender so
+that a sender's events keep their order. LINE expects a quick 2xx; a slow answer (NLU, database, a person's reply) must never
 hold the webhook. Graceful shutdown finishes queued events for a while; what is left stays in
 `line_pending_events`, which the next start re-queues.
 

@@ -1,9 +1,10 @@
 """Processing of stored LINE events: SDK model, turn, outbox, delivery; never on the ack's loop.
 
 `LineProcessor` turns the events that `/callback` stored (bot/channels/line_ack.py) into turns and
-LINE messages. It runs on the loop it is started on: by default a thread of its own with its own
-event loop and its own `Services` (database engine and pool, Redis client, locker), built by
-`ProcessingThread`, so that a turn never holds the loop that answers LINE's webhooks, and the
+LINE messages. It runs on the loop it is started on: in a child process of its own
+(`LineTuning.processing = "process"`, bot/channels/line_child.py), or on a thread of its own with
+its own event loop and its own `Services` (database engine and pool, Redis client, locker), built
+by `ProcessingThread`, so that a turn never holds the loop that answers LINE's webhooks, and the
 acknowledgements never queue behind a turn for a pooled connection (`LineTuning.processing =
 "inline"` runs it on the app's loop instead, as before).
 
