@@ -137,6 +137,9 @@ def test_two_workers_with_a_child_each_process_every_event_once(
     victim_worker, victim = next(iter(before.items()))
     os.kill(victim, signal.SIGKILL)  # mid-run: its worker restarts it; its claims pass to the successor
     seen |= _post(base, first[15:])
+    while len(seen) < 2 and len(first) < 130:  # the kernel spreads connections unevenly under load
+        first.append(wh.text("こんにちは", user=users[len(first) % len(users)]))
+        seen |= _post(base, first[-1:])
     assert len(seen) == 2  # both workers acknowledged
     keys = [e["webhookEventId"] for e in first]
     engine = create_engine(postgres_url)
