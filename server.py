@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None, *, interpreter: Interpreter | N
         load_knowledge(services)
         app.state.services = services
         app.state.dispatcher = build_dispatcher(services)  # with the language hook (CONTRACTS §9)
-        await line.start_channel(app, services, app.state.dispatcher)  # LINE workers + outbox
+        # LINE workers + outbox (a processing child of its own on PostgreSQL, unless a test injected the NLU)
+        await line.start_channel(app, services, app.state.dispatcher, own_interpreter=interpreter is None)
         app.state.outreach = OutreachScheduler(services)  # notices (CONTRACTS §7), claimed once
         app.state.outreach.start()
         # What start-up made (the NLU model, the knowledge, compiled statements: long-lived) moves out

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
-from bot.channels.line_outbox import LineTuning  # noqa: E402
+from bot.channels.line_store import LineTuning  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.store.db import migrate  # noqa: E402
 from tests.line import webhooks as wh  # noqa: E402
@@ -83,6 +83,12 @@ def serve(args: argparse.Namespace) -> int:
         from nlu.interpreter import EmbeddedInterpreter
 
         interpreter = EmbeddedInterpreter(load_or_train(MODEL_CACHE))
+    if args.processing == "process":  # the child builds its NLU from the settings: DATA_DIR/models
+        if args.nlu != "real":
+            sys.exit("--processing process needs --nlu real (the child loads the model; a delay cannot cross)")
+        models = Path(args.data_dir) / "models"
+        if not models.exists():
+            models.symlink_to(MODEL_CACHE, target_is_directory=True)
     app = create_app(settings, interpreter=interpreter)
     app.state.line_tuning = LineTuning(
         workers=args.workers,
@@ -235,7 +241,9 @@ def main() -> int:
     parser.add_argument("--redeliver", type=float, default=0.02, help="--rate: share of webhooks sent twice")
     parser.add_argument("--check-timeout", type=float, default=600, help="--rate: wait this long for processing")
     parser.add_argument("--ack-async-commit", action="store_true", help="LineTuning.ack_synchronous_commit=False")
-    parser.add_argument("--processing", choices=("thread", "inline"), default=LineTuning().processing)
+    parser.add_argument(
+        "--processing", choices=("auto", "process", "thread", "inline"), default=LineTuning().processing
+    )
     parser.add_argument("--gc", choices=("frozen", "unfrozen"), default="frozen", help="unfrozen: gc.unfreeze()")
     parser.add_argument("--switch-interval", type=float, default=0, help="ms: sys.setswitchinterval in the server")
     parser.add_argument("--gc-log", default="", help="write every GC pass of the server here (JSON)")

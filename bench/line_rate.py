@@ -76,9 +76,46 @@ def warm_up(port: int, standin: StandIn, count: int = 20) -> None:
     standin.delivered.clear()
 
 
+def descendants(pid: int) -> list[int]:
+    """`pid`'s live children, grandchildren …: the LINE processing child, multiprocessing helpers."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *descendants(kid)]
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """utime + stime of the server, its live descendants (the processing child: its turns are the
+    server's work too) and the children it reaped (cutime + cstime)."""
+    total = 0
+    for i, one in enumerate([pid, *descendants(pid)]):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if i == 0 else 0)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def memory_mb(pid: int) -> dict[str, dict[str, float]]:
+    """RSS and its anonymous part of the server and of each descendant (MB): the processing child
+    is a second interpreter with its own NLU, so a worker's memory is the sum."""
+    out: dict[str, dict[str, float]] = {}
+    for i, one in enumerate([pid, *descendants(pid)]):
+        try:
+            status = dict(
+                line.split(":", 1) for line in Path(f"/proc/{one}/status").read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        name = "server" if i == 0 else f"child {one}"
+        out[name] = {k: round(int(status.get(k, "0 kB").split()[0]) / 1024, 1) for k in ("VmRSS", "RssAnon")}
+    return out
 
 
 def check(url: str, ids: list[str], users: list[str], standin: StandIn, timeout: float) -> dict[str, Any]:
@@ -191,6 +228,7 @@ def fixed_rate(args: argparse.Namespace) -> int:
             )
             drained_s = time.perf_counter() - started
             cpu_all = cpu_seconds(child.pid) - cpu_before
+            memory = memory_mb(child.pid)
         finally:
             child.send_signal(signal.SIGTERM)
             child.wait(timeout=60)
@@ -224,6 +262,7 @@ def fixed_rate(args: argparse.Namespace) -> int:
         "server_cpu_s_while_firing": round(cpu_ack, 2),
         "processing_done_after_last_ack_s": round(drained_s, 1),
         "server_cpu_ms_per_event_total": round(cpu_all * 1000 / len(ids), 2),
+        "memory_mb_after": memory,
         "events_refused_not_checked": len(refused),
         "exactly_once": verdict,
         "gc_and_stalls": stalls,
@@ -243,8 +282,9 @@ def fixed_rate(args: argparse.Namespace) -> int:
     )
     print(
         f"  processing done {result['processing_done_after_last_ack_s']} s after the last ack; "
-        f"server CPU {result['server_cpu_ms_per_event_total']} ms/event"
+        f"server CPU {result['server_cpu_ms_per_event_total']} ms/event (with its processing child)"
     )
+    print(f"  memory (MB): {json.dumps(memory)}")
     print(f"  exactly once: {json.dumps(verdict)}; refused (LINE would redeliver): {len(refused)}")
     print(f"  processing {args.processing}, gc {args.gc}; load average {result['load_average_before_and_after']}")
     if stalls:

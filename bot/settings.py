@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     line_channel_secret: str = ""
     line_channel_access_token: str = ""
     line_api_base_url: str = "https://api.line.me"
+    # where LINE events are processed (LineTuning.processing): auto | process | thread | inline
+    line_processing: Literal["auto", "process", "thread", "inline"] = "auto"
     suggestion_decline_cooldown_days: int = Field(default=90)
     # `python -m bot.retention`: days personal data is kept (0: keep forever)
     retention_transcript_days: int = Field(default=365, ge=0)

@@ -2,9 +2,10 @@
 
 The webhook is verified on the raw body (HMAC-SHA256 with the channel secret), its events stored
 in `line_pending_events`, and answered 200 at once (bot/channels/line_ack.py); the events are
-processed off the request path, by default on a thread of their own with its own event loop and
-database pool (bot/channels/line_process.py), one lane per sender so that a sender's events keep
-their order. LINE expects a quick 2xx; a slow answer (NLU, database, a person's reply) must never
+processed off the request path: on PostgreSQL in a child process of their own, which never holds
+this process's GIL (bot/channels/line_supervisor.py, line_child.py), else on a thread of their own
+with its own event loop and database pool (bot/channels/line_process.py); one lane per sender so
+that a sender's events keep their order. LINE expects a quick 2xx; a slow answer (NLU, database, a person's reply) must never
 hold the webhook. Graceful shutdown finishes queued events for a while; what is left stays in
 `line_pending_events`, which the next start re-queues.
 
@@ -22,16 +23,19 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import date
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.line_ack import ack_store, read_events, signature_ok
-from bot.channels.line_outbox import LineTuning
-from bot.channels.line_process import Job, LineProcessor, ProcessingThread, Target
+from bot.channels.line_claims import Liveness, owner_name
+from bot.channels.line_jobs import Job, Target
 from bot.channels.line_render import batches, render
+from bot.channels.line_store import LineTuning, outbox_rows
+from bot.channels.line_supervisor import ProcessingChild
 from bot.engine import identity
 from bot.engine.assembly import build_dispatcher
 from bot.engine.dispatcher import Dispatcher
@@ -39,6 +43,10 @@ from bot.engine.events import InboundEvent, Reply
 from bot.engine.hub import Hub
 from bot.engine.services import Sender, Services, build_services
 from bot.http.schemas import LineWebhookRequest, errors, json_body
+from bot.settings import Settings
+
+if TYPE_CHECKING:  # the processing (and the LINE SDK) is imported only where it runs in this process
+    from bot.channels.line_process import LineProcessor, ProcessingThread
 
 log = logging.getLogger(__name__)
 
@@ -47,34 +55,63 @@ T = TypeVar("T")
 __all__ = ["Job", "LineChannel", "Target", "router", "start_channel", "stop_channel"]
 
 
-class LineChannel:
-    """The webhook's side (verify, store, answer) and the way to the processing (a thread of its
-    own by default: bot/channels/line_process.py)."""
+def processing_mode(tuning: LineTuning, settings: Settings, *, own_interpreter: bool) -> str:
+    """Where events are processed (`LineTuning.processing`): "auto" is a child process on
+    PostgreSQL when the app built its interpreter from the settings (a child builds its own the
+    same way), else a thread (SQLite: one writer, queued in one process; an injected interpreter,
+    e.g. a test's, cannot cross into another process)."""
+    mode = tuning.processing if tuning.processing != "auto" else settings.line_processing
+    if mode != "auto":
+        return mode
+    postgres = make_url(settings.resolved_database_url).get_backend_name() == "postgresql"
+    return "process" if postgres and own_interpreter else "thread"
 
-    def __init__(self, services: Services, dispatcher: Dispatcher, tuning: LineTuning) -> None:
+
+class LineChannel:
+    """The webhook's side (verify, store, answer) and the way to the processing (a child process
+    or a thread of its own: bot/channels/line_supervisor.py, line_process.py)."""
+
+    def __init__(
+        self, services: Services, dispatcher: Dispatcher, tuning: LineTuning, *, own_interpreter: bool = False
+    ) -> None:
         self.services = services
         self.dispatcher = dispatcher
         self.tuning = tuning
+        self.mode = processing_mode(tuning, services.settings, own_interpreter=own_interpreter)
+        self.owner = owner_name()  # claims on pending events (bot/channels/line_claims.py)
+        self.liveness = Liveness(services.settings.resolved_database_url, self.owner)
         self.secret = services.settings.line_channel_secret.encode()
         self.acks = ack_store(
             services.settings.resolved_database_url,
             services.ack_gate,
             synchronous_commit=tuning.ack_synchronous_commit,
+            owner=self.owner,  # stored claimed by this process's processor
+            lease=tuning.claim_lease_seconds,
         )
-        self.threaded = tuning.processing == "thread"
+        self.threaded = self.mode == "thread"
         self._thread: ProcessingThread | None = None
+        self.child: ProcessingChild | None = None
         self.processor: LineProcessor | None = None
         self.accepting = False
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         self.dispatcher.outbound_writers["line"] = self.write_outbox  # a LINE event the app's loop runs
-        if self.threaded:
+        await self.liveness.hold()  # before any row is claimed in this owner's name
+        if self.mode == "process":
+            self.child = ProcessingChild(self.services.settings, self.tuning, self.owner, self.services.hub.wake)
+            await self.child.start()
+        elif self.threaded:
+            from bot.channels.line_process import ProcessingThread
+
             main = (self.services, asyncio.get_running_loop())
-            self._thread = ProcessingThread(partial(_threaded_processor, *main, self.tuning), self._close_thread)
+            make = partial(_threaded_processor, *main, self.tuning, self.owner)
+            self._thread = ProcessingThread(make, self._close_thread)
             self.processor = await self._thread.start()
         else:
-            self.processor = LineProcessor(self.services, self.dispatcher, self.tuning)
+            from bot.channels.line_process import LineProcessor
+
+            self.processor = LineProcessor(self.services, self.dispatcher, self.tuning, self.owner)
             await self.processor.start()
         self.accepting = True
 
@@ -84,11 +121,14 @@ class LineChannel:
 
     async def stop(self) -> None:
         self.accepting = False
-        if self._thread is not None:
+        if self.child is not None:
+            await self.child.stop()
+        elif self._thread is not None:
             await self._thread.stop()
         elif self.processor is not None:
             await self.processor.stop()
         await self.acks.close()
+        await self.liveness.close()  # last: this owner's claims were released by its processor
 
     async def _on_processor(self, call: Callable[[LineProcessor], Coroutine[Any, Any, T]]) -> T:
         """Run `call(processor)` on the processing loop and wait for it here."""
@@ -97,18 +137,30 @@ class LineChannel:
             return await call(self.processor)
         return await asyncio.wrap_future(self._thread.call(call(self.processor)))
 
-    async def join(self) -> None:
+    async def join(self, timeout: float = 60.0) -> None:
         """Until every accepted event is processed (its messages may still be on their way)."""
-        await self._on_processor(lambda p: p.join())
+        if self.child is not None:
+            await self.child.request("join", timeout)
+        else:
+            await self._on_processor(lambda p: p.join())
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every accepted event is processed and its messages sent (tests, bench)."""
-        await self._on_processor(lambda p: p.drain(timeout))
+        if self.child is not None:
+            await self.child.request("drain", timeout)
+        else:
+            await self._on_processor(lambda p: p.drain(timeout))
+
+    @property
+    def backlog(self) -> int:
+        if self.child is not None:
+            return self.child.backlog
+        return self.processor.backlog if self.processor is not None else 0
 
     # -- the webhook -------------------------------------------------------------------------------
     async def accept(self, body: bytes, signature: str) -> Response:
         """Verify, store, answer (bot/channels/line_ack.py): no SDK models, no ORM, no turn."""
-        if not self.accepting or self.processor is None:
+        if not self.accepting:
             return JSONResponse({"error": "LINE channel is shutting down; please retry"}, status_code=503)
         if len(body) > MAX_BODY_BYTES:
             return JSONResponse({"error": "request body is too large"}, status_code=413)
@@ -122,26 +174,34 @@ class LineChannel:
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": "malformed webhook body"}, status_code=400)
         if jobs:
-            if self.processor.backlog + len(jobs) > self.tuning.queue_size and not await self._room(len(jobs)):
+            if self.backlog + len(jobs) > self.tuning.queue_size and not await self._room(len(jobs)):
                 log.error("LINE event queue full; webhook refused")
                 return JSONResponse({"error": "busy; please retry"}, status_code=503)
             try:  # write-ahead: a crash after the 200 loses nothing
-                await self.acks.store([(job.key, job.raw) for job in jobs])
+                stored = await self.acks.store([(job.key, job.raw) for job in jobs])
             except Exception:
                 log.exception("LINE events could not be stored; webhook refused")
                 return JSONResponse({"error": "storage unavailable; please retry"}, status_code=503)
-            if self._thread is not None:
-                self._thread.submit(jobs)
-            else:
-                self.processor.submit(jobs)
+            jobs = [job for job in jobs if job.key in stored]  # a redelivery still pending is in hand
+            self._hand_off(jobs)
         return PlainTextResponse("OK")
+
+    def _hand_off(self, jobs: list[Job]) -> None:
+        """To the processing, without waiting for it."""
+        if not jobs:
+            return
+        if self.child is not None:
+            self.child.hand_off([(job.key, job.raw) for job in jobs])
+        elif self._thread is not None:
+            self._thread.submit(jobs)
+        elif self.processor is not None:
+            self.processor.offer(jobs)
 
     async def _room(self, wanted: int) -> bool:
         """Wait a little for room in a full backlog (processing takes jobs out as it ends them)."""
-        assert self.processor is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.tuning.enqueue_wait
-        while self.processor.backlog + wanted > self.tuning.queue_size:
+        while self.backlog + wanted > self.tuning.queue_size:
             if loop.time() > deadline:
                 return False
             await asyncio.sleep(0.01)
@@ -150,29 +210,54 @@ class LineChannel:
     # -- what the rest of the app calls ------------------------------------------------------------
     async def write_outbox(self, session: AsyncSession, inbound: InboundEvent, replies: list[Reply]) -> None:
         """The app's dispatcher's outbound writer (rows of the caller's transaction: no loop hop)."""
-        assert self.processor is not None
-        await self.processor.write_outbox(session, inbound, replies)
+        target = inbound.metadata.get("line_target")
+        if not isinstance(target, Target):
+            return
+        session.add_all(
+            outbox_rows(
+                recipient_id=target.recipient_id,
+                batches=batches(render(replies)),
+                reply_token=target.reply_token,
+                event_at=target.event_at,
+            )
+        )
+        inbound.metadata["line_queued"] = True
 
     async def send(self, target: Target, replies: list[Reply]) -> None:
-        await self._on_processor(lambda p: p.send(target, replies))
+        if self.child is None:
+            await self._on_processor(lambda p: p.send(target, replies))
+            return
+        rows = outbox_rows(
+            recipient_id=target.recipient_id,
+            batches=batches(render(replies)),
+            reply_token=target.reply_token,
+            event_at=target.event_at,
+        )
+        async with self.services.turn_gate(), self.services.sessionmaker() as session, session.begin():
+            session.add_all(rows)
+        self.child.send(target.recipient_id)
 
     async def write_push(self, session: AsyncSession, sender_id: str, replies: list[Reply]) -> None:
         """`services.outbox_writers["line"]`: later messages (staff replies) as push rows of the
         caller's transaction."""
-        assert self.processor is not None
-        session.add_all(self.processor.outbox.rows(recipient_id=sender_id, batches=batches(render(replies))))
+        session.add_all(outbox_rows(recipient_id=sender_id, batches=batches(render(replies))))
 
     async def deliver(self, sender_id: str, _replies: list[Reply]) -> None:
         """`services.senders["line"]`: after the commit, push what was queued for `sender_id`."""
-        await self._on_processor(lambda p: p.outbox.send(sender_id))
+        if self.child is not None:
+            self.child.send(sender_id)
+        else:
+            await self._on_processor(lambda p: p.outbox.send(sender_id))
 
 
 async def _threaded_processor(
-    main: Services, main_loop: asyncio.AbstractEventLoop, tuning: LineTuning
+    main: Services, main_loop: asyncio.AbstractEventLoop, tuning: LineTuning, owner: str
 ) -> LineProcessor:
     """On the processing thread: Services of its own (engine and pool, Redis client, locker) from
     the app's settings; the interpreter, the knowledge, the resident resolver's rules and
     SQLite's writer gate shared with the app; wake-ups relayed to the app's hub."""
+    from bot.channels.line_process import LineProcessor
+
     own = build_services(main.settings, _AppInterpreter(main))
     hub = own.hub
     services = replace(
@@ -187,7 +272,7 @@ async def _threaded_processor(
     services.outbox_writers.update(main.outbox_writers)
     for channel, sender in main.senders.items():  # the app's senders run on the app's loop
         services.senders[channel] = partial(_on_loop, main_loop, sender)
-    processor = LineProcessor(services, build_dispatcher(services), tuning)
+    processor = LineProcessor(services, build_dispatcher(services), tuning, owner)
     services.senders["line"] = lambda sender_id, _replies: processor.outbox.send(sender_id)
     return processor
 
@@ -256,13 +341,17 @@ def router() -> APIRouter:
     return api
 
 
-async def start_channel(app: FastAPI, services: Services, dispatcher: Dispatcher) -> None:
-    """Start the LINE workers when a channel secret is configured (called from the lifespan)."""
+async def start_channel(
+    app: FastAPI, services: Services, dispatcher: Dispatcher, *, own_interpreter: bool = False
+) -> None:
+    """Start the LINE workers when a channel secret is configured (called from the lifespan).
+    `own_interpreter`: the app built its interpreter from the settings (a processing child can
+    build the same one); False when one was injected (a test's)."""
     app.state.line = None
     if not services.settings.line_channel_secret:
         return
     tuning = getattr(app.state, "line_tuning", None) or LineTuning()
-    channel = LineChannel(services, dispatcher, tuning)
+    channel = LineChannel(services, dispatcher, tuning, own_interpreter=own_interpreter)
     await channel.start()
     services.senders["line"] = channel.deliver
     services.outbox_writers["line"] = channel.write_push

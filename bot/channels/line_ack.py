@@ -15,7 +15,8 @@ Nothing else runs before the answer, and nothing on this path waits behind a tur
   on SQLite one writer that enters SQLite's single writer ahead of waiting turns
   (`Services.ack_gate()`), so it never waits for the file lock behind a queue of turns.
 
-The SDK's event models are built later, by the worker that processes the event.
+The SDK's event models are built later, by the worker that processes the event; this module
+and the acknowledging process do not import the SDK.
 """
 
 from __future__ import annotations
@@ -36,8 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.line_events import well_formed
-from bot.channels.line_outbox import PendingEvent
+from bot.channels.line_store import PendingEvent
 from bot.engine.jsonbody import check_value
 from bot.store.db import make_async_engine
 
@@ -56,6 +56,17 @@ def signature_ok(secret: bytes, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(hmac.new(secret, body, hashlib.sha256).digest(), given)
 
 
+def well_formed(payload: Any) -> list[dict[str, Any]]:
+    """The events of a webhook body of the documented form (bot/http/schemas.py LineWebhookRequest):
+    `events` a list of objects each with a string `type`, `destination` a string if present."""
+    raws = payload["events"]
+    if not isinstance(raws, list) or not isinstance(payload.get("destination", ""), str | None):
+        raise TypeError("not a LINE webhook body")
+    if not all(isinstance(raw, dict) and isinstance(raw.get("type"), str) for raw in raws):
+        raise TypeError("an event without a type")
+    return raws
+
+
 def read_events(body: bytes) -> list[dict[str, Any]]:
     """The events of a signed body; ValueError / TypeError / KeyError when it is not a webhook."""
     payload = orjson.loads(body)  # JSONDecodeError is a ValueError (also invalid UTF-8)
@@ -72,16 +83,18 @@ class AckStore:
     size = 1
 
     def __init__(self) -> None:
-        self._waiting: list[tuple[list[Row], asyncio.Future[None]]] = []
+        self._waiting: list[tuple[list[Row], asyncio.Future[set[str]]]] = []
         self._idle: list[Any] = []
         self._busy = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def store(self, rows: list[Row]) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def store(self, rows: list[Row]) -> set[str]:
+        """Store the rows; the keys of those stored now (not the ones already pending: a
+        redelivery of an event not yet processed is already someone's to process)."""
+        waiter: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
         self._waiting.append((rows, waiter))
         self._kick()
-        await waiter
+        return await waiter
 
     def _kick(self) -> None:
         while self._waiting and self._busy < self.size:
@@ -94,24 +107,24 @@ class AckStore:
         batch, self._waiting = self._waiting, []
         try:
             unique = {key: raw for rows, _ in batch for key, raw in rows}  # a redelivery in the same batch
-            conn = await self._insert(conn, list(unique.items()))
+            conn, stored = await self._insert(conn, list(unique.items()))
         except Exception as exc:
             conn = None
             for _, waiter in batch:
                 if not waiter.done():
                     waiter.set_exception(exc)
         else:
-            for _, waiter in batch:
+            for rows, waiter in batch:
                 if not waiter.done():
-                    waiter.set_result(None)
+                    waiter.set_result({key for key, _ in rows if key in stored})
         finally:
             self._busy -= 1
             if conn is not None:
                 self._idle.append(conn)
             self._kick()
 
-    async def _insert(self, conn: Any, rows: list[Row]) -> Any:
-        """Store the rows; return the connection to keep (None: none kept)."""
+    async def _insert(self, conn: Any, rows: list[Row]) -> tuple[Any, set[str]]:
+        """Store the rows; the connection to keep (None: none kept) and the keys stored now."""
         raise NotImplementedError
 
     async def close(self) -> None:
@@ -120,41 +133,45 @@ class AckStore:
 
 
 class PgAckStore(AckStore):
-    """A few autocommit psycopg connections of the ack path's own (opened when first needed)."""
+    """A few autocommit psycopg connections of the ack path's own (opened when first needed). The
+    rows are stored claimed by this process's processor (`owner`, bot/channels/line_claims.py): the
+    claim costs no statement of its own, and an event already pending is not handed over again."""
 
     size = 2
 
-    def __init__(self, url: str, *, synchronous_commit: bool = True) -> None:
+    def __init__(self, url: str, *, synchronous_commit: bool = True, owner: str = "", lease: float = 30.0) -> None:
         super().__init__()
         self.synchronous_commit = synchronous_commit
+        self.owner, self.lease = owner or None, lease
         self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
-    async def _insert(self, conn: Any, rows: list[Row]) -> Any:
+    async def _insert(self, conn: Any, rows: list[Row]) -> tuple[Any, set[str]]:
         import psycopg
 
-        values = ", ".join(["(%s, %s::json, now())"] * len(rows))
+        values = ", ".join(["(%s, %s::json, now(), %s, now() + %s * interval '1 second')"] * len(rows))
         sql = (
-            f"INSERT INTO line_pending_events (webhook_event_id, event, received_at) VALUES {values} "  # noqa: S608
-            "ON CONFLICT DO NOTHING"
+            "INSERT INTO line_pending_events (webhook_event_id, event, received_at, claimed_by, lease_until) "  # noqa: S608
+            f"VALUES {values} ON CONFLICT DO NOTHING RETURNING webhook_event_id"
         )
         params: list[Any] = []
+        lease = self.lease if self.owner else None
         for key, raw in rows:
-            params += (key, orjson.dumps(raw).decode())
+            params += (key, orjson.dumps(raw).decode(), self.owner, lease)
         for attempt in (1, 2):  # a connection the server closed (restart, idle timeout): once more
             if conn is None:
                 conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, prepare_threshold=2)
                 if not self.synchronous_commit:  # LineTuning.ack_synchronous_commit: see there
                     await conn.execute("SET synchronous_commit = off")
             try:
-                await conn.execute(sql, params)
-                return conn
+                stored = await conn.execute(sql, params)
+                return conn, {row[0] for row in await stored.fetchall()}
             except psycopg.OperationalError:
                 with contextlib.suppress(Exception):
                     await conn.close()
                 conn = None
                 if attempt == 2:
                     raise
-        return None
+        return None, set()
 
     async def close(self) -> None:
         await super().close()
@@ -172,13 +189,14 @@ class SqliteAckStore(AckStore):
         self.engine: AsyncEngine = make_async_engine(url)
         self.gate = gate
 
-    async def _insert(self, conn: Any, rows: list[Row]) -> Any:
+    async def _insert(self, conn: Any, rows: list[Row]) -> tuple[Any, set[str]]:
+        """All keys count as stored now: one process, whose queue drops a second copy itself."""
         now = datetime.now(UTC)
         statement = sqlite_insert(PendingEvent).on_conflict_do_nothing()
         values = [{"webhook_event_id": key, "event": raw, "received_at": now} for key, raw in rows]
         async with self.gate(), self.engine.begin() as connection:
             await connection.execute(statement, values)
-        return None
+        return None, {key for key, _ in rows}
 
     async def close(self) -> None:
         await super().close()
@@ -186,10 +204,15 @@ class SqliteAckStore(AckStore):
 
 
 def ack_store(
-    url: str, gate: Callable[[], contextlib.AbstractAsyncContextManager[Any]], *, synchronous_commit: bool = True
+    url: str,
+    gate: Callable[[], contextlib.AbstractAsyncContextManager[Any]],
+    *,
+    synchronous_commit: bool = True,
+    owner: str = "",
+    lease: float = 30.0,
 ) -> AckStore:
     if make_url(url).get_backend_name() == "postgresql":
-        return PgAckStore(url, synchronous_commit=synchronous_commit)
+        return PgAckStore(url, synchronous_commit=synchronous_commit, owner=owner, lease=lease)
     return SqliteAckStore(url, gate)
 
 

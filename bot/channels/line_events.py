@@ -19,21 +19,11 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
 )
 
+from bot.channels.line_ack import well_formed  # noqa: F401 - its home before; still importable here
 from bot.channels.line_media import LOCATION_TEXT, PHOTO_TEXT, location_payload
 from bot.engine.events import InboundEvent
 
 log = logging.getLogger("bot.channels.line")
-
-
-def well_formed(payload: Any) -> list[dict[str, Any]]:
-    """The events of a webhook body of the documented form (bot/http/schemas.py LineWebhookRequest):
-    `events` a list of objects each with a string `type`, `destination` a string if present."""
-    raws = payload["events"]
-    if not isinstance(raws, list) or not isinstance(payload.get("destination", ""), str | None):
-        raise TypeError("not a LINE webhook body")
-    if not all(isinstance(raw, dict) and isinstance(raw.get("type"), str) for raw in raws):
-        raise TypeError("an event without a type")
-    return raws
 
 
 def parse_event(raw: Any) -> Any | None:

@@ -20,10 +20,8 @@ import asyncio
 import contextlib
 import logging
 import random
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import aiohttp
@@ -37,89 +35,26 @@ from linebot.v3.messaging import (
     ShowLoadingAnimationRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
-from sqlalchemy import JSON, DateTime, Integer, String, exists, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.orm import Mapped, aliased, mapped_column
+from sqlalchemy.orm import aliased
 from yarl import URL
 
+from bot.channels.line_store import (  # noqa: F401 - their home before line_store.py; still importable here
+    CLAIMED,
+    LineTuning,
+    OutboxRow,
+    PendingEvent,
+    aware,
+    outbox_rows,
+)
 from bot.logs import pseudonym
 from bot.settings import Settings
-from bot.store.db import Base
 from bot.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
 Outcome = Literal["sent", "invalid_token", "transient", "permanent"]
-
-
-class OutboxRow(Base):
-    __tablename__ = "line_outbox"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    recipient_id: Mapped[str] = mapped_column(String(64))  # userId, groupId or roomId
-    reply_token: Mapped[str | None] = mapped_column(String(255), nullable=True)  # None: push
-    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    retry_key: Mapped[str] = mapped_column(String(36))
-    event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | failed
-    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-CLAIMED = (
-    OutboxRow.id,
-    OutboxRow.recipient_id,
-    OutboxRow.reply_token,
-    OutboxRow.messages,
-    OutboxRow.retry_key,
-    OutboxRow.event_at,
-    OutboxRow.attempts,
-)
-
-
-class PendingEvent(Base):
-    """A webhook event accepted but not processed when the server stopped; re-queued at start."""
-
-    __tablename__ = "line_pending_events"
-
-    webhook_event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    event: Mapped[dict[str, Any]] = mapped_column(JSON)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-@dataclass
-class LineTuning:
-    """Timings of the LINE channel; tests and the benchmark shorten them."""
-
-    request_timeout: float = 10.0
-    reply_deadline: float = 50.0  # seconds after the event; later, push instead of reply
-    reply_attempts: int = 3  # failed replies before pushing
-    max_attempts: int = 12
-    backoff_base: float = 1.0
-    backoff_cap: float = 300.0
-    lease_seconds: float = 60.0
-    poll_seconds: float = 5.0
-    loading_after: float = 1.0  # start the loading animation when a turn takes longer
-    loading_seconds: int = 20
-    workers: int = 8
-    queue_size: int = 1000
-    enqueue_wait: float = 2.0  # how long /callback waits for room in a full queue
-    drain_seconds: float = 10.0  # graceful shutdown: finish queued events for this long
-    # PostgreSQL: False answers a webhook once its events are in PostgreSQL's WAL buffer, without
-    # waiting for the disk flush (~3 ms here): survives an app crash, not a database-host crash
-    # within ~0.6 s (3 x wal_writer_delay), after LINE was told 200. True (default): durable.
-    ack_synchronous_commit: bool = True
-    # "thread": events are processed on a thread of their own with its own event loop and database
-    # pool (bot/channels/line_process.py), so turns never hold the loop that answers webhooks;
-    # "inline": on the app's loop (the acknowledgement then waits behind turns' steps).
-    processing: Literal["thread", "inline"] = "thread"
-
-
-def aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class LineApi:
@@ -227,22 +162,9 @@ class Outbox:
         event_at: datetime | None = None,
     ) -> list[OutboxRow]:
         """Outbox rows for a caller that adds them to its own transaction (the turn's transcript)."""
-        now = self._clock()
-        return [
-            OutboxRow(
-                recipient_id=recipient_id,
-                reply_token=reply_token if i == 0 else None,
-                messages=batch,
-                retry_key=str(uuid.uuid4()),
-                event_at=event_at,
-                attempts=0,
-                next_attempt_at=now,
-                status="pending",
-                created_at=now,
-            )
-            for i, batch in enumerate(batches)
-            if batch
-        ]
+        return outbox_rows(
+            recipient_id=recipient_id, batches=batches, reply_token=reply_token, event_at=event_at, now=self._clock()
+        )
 
     async def send(self, recipient_id: str) -> None:
         """First attempt right away, in the caller's task; what fails is left to the worker."""

@@ -1,9 +1,10 @@
 """Processing of stored LINE events: SDK model, turn, outbox, delivery; never on the ack's loop.
 
 `LineProcessor` turns the events that `/callback` stored (bot/channels/line_ack.py) into turns and
-LINE messages. It runs on the loop it is started on: by default a thread of its own with its own
-event loop and its own `Services` (database engine and pool, Redis client, locker), built by
-`ProcessingThread`, so that a turn never holds the loop that answers LINE's webhooks, and the
+LINE messages. It runs on the loop it is started on: in a child process of its own
+(`LineTuning.processing = "process"`, bot/channels/line_child.py), or on a thread of its own with
+its own event loop and its own `Services` (database engine and pool, Redis client, locker), built
+by `ProcessingThread`, so that a turn never holds the loop that answers LINE's webhooks, and the
 acknowledgements never queue behind a turn for a pooled connection (`LineTuning.processing =
 "inline"` runs it on the app's loop instead, as before).
 
@@ -24,14 +25,15 @@ import logging
 import threading
 import zlib
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.line_claims import Claims, owner_name
 from bot.channels.line_events import is_standby, parse_event, source_id, to_inbound
+from bot.channels.line_jobs import Job, Target, lane_key  # noqa: F401 - tests and callers import it from here
 from bot.channels.line_media import LineContent
 from bot.channels.line_outbox import LineApi, LineTuning, Outbox, PendingEvent
 from bot.channels.line_render import batches, render
@@ -46,47 +48,22 @@ log = logging.getLogger("bot.channels.line")
 T = TypeVar("T")
 
 
-def lane_key(raw: dict[str, Any]) -> str:
-    """The conversation an event belongs to (groupId / roomId / userId): its order key."""
-    source = raw.get("source")
-    if isinstance(source, dict):
-        for name in ("groupId", "roomId", "userId"):
-            value = source.get(name)
-            if isinstance(value, str) and value:
-                return value
-    return ""
-
-
-@dataclass
-class Job:
-    raw: dict[str, Any]  # the event as received; the SDK's model is built by the worker
-    key: str = ""  # webhookEventId: the pending-event row until the event is processed
-    sender: str = field(default="", init=False)
-
-    def __post_init__(self) -> None:
-        if not self.key:
-            self.key = str(self.raw.get("webhookEventId") or f"noid-{id(self)}")
-        self.sender = lane_key(self.raw)
-
-
-@dataclass
-class Target:
-    """Where the answer to an event goes."""
-
-    recipient_id: str
-    reply_token: str | None
-    event_at: datetime
-    one_to_one: bool
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 class LineProcessor:
     """Lanes of jobs, their turns, the outbox; every method runs on the processor's own loop."""
 
-    def __init__(self, services: Services, dispatcher: Dispatcher, tuning: LineTuning) -> None:
+    def __init__(self, services: Services, dispatcher: Dispatcher, tuning: LineTuning, owner: str = "") -> None:
         self.services = services
         self.dispatcher = dispatcher
         self.tuning = tuning
+        self.claims = Claims(
+            services.engine,
+            owner or owner_name(),
+            lease=tuning.claim_lease_seconds,
+            orphan_after=tuning.orphan_after_seconds,
+            gate=services.turn_gate,
+        )
+        self._keeper: asyncio.Task[None] | None = None
+        self._queued: set[str] = set()  # keys in a lane: a second copy of one is dropped
         self.api = LineApi(services.settings, tuning)
         self.outbox = Outbox(services.sessionmaker, self.api, tuning, gate=services.turn_gate)
         self.content = LineContent(services.settings, tuning)  # image messages' contents (通報)
@@ -104,15 +81,21 @@ class LineProcessor:
             asyncio.create_task(self._work(lane), name=f"line-lane-{i}") for i, lane in enumerate(self.lanes)
         ]
         await self._restore_pending()
+        self._keeper = asyncio.create_task(self._keep_claims(), name="line-claims")
 
     async def stop(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.join(), self.tuning.drain_seconds)
-        for task in self._workers:
+        tasks = [t for t in (*self._workers, self._keeper) if t is not None]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self.backlog:  # still in line_pending_events (stored at receipt): the next start resumes them
             log.warning("LINE events kept for the next start", extra={"count": self.backlog})
+        try:
+            await self.claims.release()
+        except Exception:  # their leases end by themselves
+            log.exception("LINE claims not released")
         await self.outbox.stop()
         await self.api.close()
         await self.content.close()
@@ -123,6 +106,19 @@ class LineProcessor:
             self.backlog += 1
             self._idle.clear()
             self.lanes[zlib.crc32(job.sender.encode()) % len(self.lanes)].put_nowait(job)
+
+    def offer(self, jobs: list[Job]) -> None:
+        """Jobs just stored by an acknowledgement, claimed for this processor by that same insert
+        (bot/channels/line_ack.py): queued, except a second copy of one already queued here."""
+        self._queue(jobs)
+
+    def _queue(self, jobs: list[Job]) -> None:
+        fresh = []
+        for job in jobs:
+            if job.key not in self._queued:
+                self._queued.add(job.key)
+                fresh.append(job)
+        self.submit(fresh)
 
     async def join(self) -> None:
         """Until every submitted job is processed."""
@@ -147,10 +143,13 @@ class LineProcessor:
                 self._idle.set()
 
     async def _handle(self, job: Job) -> None:
-        event = parse_event(job.raw)
-        if event is not None:
-            await self.process(event)
-        await self._forget(job)
+        try:
+            event = parse_event(job.raw)
+            if event is not None:
+                await self.process(event)
+            await self._forget(job)
+        finally:
+            self._queued.discard(job.key)
 
     async def process(self, event: Any) -> None:
         if is_standby(event):  # another channel module is in charge of this chat: stay silent
@@ -248,14 +247,28 @@ class LineProcessor:
         async with self.services.turn_gate(), self.services.engine.begin() as conn:  # one Core statement
             await conn.execute(delete(PendingEvent).where(PendingEvent.webhook_event_id == job.key))
 
-    async def _restore_pending(self) -> None:
-        """Events stored but not processed (a stop or a crash): queue them again, oldest first;
-        the dispatcher's external_id check keeps one processed just before a crash from running twice."""
-        async with self.services.sessionmaker() as session:
-            rows = list(await session.scalars(select(PendingEvent).order_by(PendingEvent.received_at)))
-        self.submit([Job(raw=row.event, key=row.webhook_event_id) for row in rows if isinstance(row.event, dict)])
+    async def _restore_pending(self, *, at_start: bool = True) -> int:
+        """Events stored but not processed (a stop or a crash) that nobody else holds: claimed and
+        queued again, oldest first; the dispatcher's external_id check keeps one processed just
+        before a crash from running twice. At a start every unclaimed row, later (the sweep) only
+        those left unclaimed for `orphan_after_seconds` or with an ended lease."""
+        rows = await self.claims.claim_orphans(at_start=at_start)
+        jobs = [Job(raw=raw, key=key) for key, raw in rows if isinstance(raw, dict)]
+        self._queue(jobs)
         if rows:
             log.info("LINE events restored", extra={"count": len(rows)})
+        return len(jobs)
+
+    async def _keep_claims(self) -> None:
+        """Renew this processor's claims, and take the rows nobody processes (a processor that died)."""
+        every = max(0.05, self.tuning.claim_lease_seconds / 3)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.claims.renew()
+                await self._restore_pending(at_start=False)
+            except Exception:
+                log.exception("LINE claims not renewed")
 
 
 class ProcessingThread:
@@ -313,7 +326,7 @@ class ProcessingThread:
 
     def submit(self, jobs: list[Job]) -> None:
         assert self.loop is not None and self.processor is not None
-        self.loop.call_soon_threadsafe(self.processor.submit, jobs)
+        self.loop.call_soon_threadsafe(self.processor.offer, jobs)
 
     async def stop(self) -> None:
         if self.loop is None or not self._thread.is_alive():

@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from bot.channels.line_outbox import OutboxRow, PendingEvent
+from bot.channels.line_store import OutboxRow, PendingEvent
 from bot.engine import metrics as instruments
 from bot.http.deps import ServicesDep
 from bot.store.models import Handoff

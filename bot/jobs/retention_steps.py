@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, CursorResult, delete, exists, func, or_, s
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from bot.channels.line_outbox import OutboxRow, PendingEvent
+from bot.channels.line_store import OutboxRow, PendingEvent
 from bot.store.db import Base
 from bot.store.models import Conversation, Handoff, Message
 from knowledge.bookings import Reservation
