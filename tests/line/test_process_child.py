@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bot.channels.line import processing_mode
 from bot.channels.line_claims import Claims, Liveness
@@ -166,14 +166,30 @@ async def _pending_rows(services: Any, count: int) -> list[str]:
     return keys
 
 
+@pytest.fixture
+async def fake_rows(services: Any) -> Any:
+    """Pending rows made by a test (not real events): deleted after it, so that no later test's
+    processor resumes them from the shared database."""
+    made: list[str] = []
+
+    async def make(count: int) -> list[str]:
+        keys = await _pending_rows(services, count)
+        made.extend(keys)
+        return keys
+
+    yield make
+    async with services.sessionmaker() as session, session.begin():
+        await session.execute(delete(PendingEvent).where(PendingEvent.webhook_event_id.in_(made)))
+
+
 async def test_a_claimed_event_is_nobody_elses_until_released_or_its_lease_ends(
-    services: Any, postgres_url: str
+    services: Any, postgres_url: str, fake_rows: Any
 ) -> None:
     a, b = _claims(services, "worker-a"), _claims(services, "worker-b")
     lives = [Liveness(postgres_url, "worker-a"), Liveness(postgres_url, "worker-b")]
     for alive in lives:  # both processes run (a dead owner's claims are taken at once: below)
         await alive.hold()
-    keys = await _pending_rows(services, 3)
+    keys = await fake_rows(3)
     assert await a.claim(keys[:2]) == set(keys[:2])
     assert await b.claim(keys) == {keys[2]}  # what a holds is not b's
     assert await a.claim(keys[:1]) == {keys[0]}  # a's own claim again: still a's
@@ -187,24 +203,26 @@ async def test_a_claimed_event_is_nobody_elses_until_released_or_its_lease_ends(
         await alive.close()
 
 
-async def test_the_embedded_mode_has_no_claims(services: Any) -> None:
+async def test_the_embedded_mode_has_no_claims(services: Any, fake_rows: Any) -> None:
     """SQLite: one process, one processor; the resume queues every pending row, as before claims."""
     if services.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only")
     a, b = _claims(services, "worker-a"), _claims(services, "worker-b")
-    keys = await _pending_rows(services, 2)
+    keys = await fake_rows(2)
     assert await a.claim(keys) == set(keys) and await b.claim(keys) == set(keys)
     assert [k for k, _ in await b.claim_orphans(at_start=True)] == keys
     assert await b.claim_orphans(at_start=False) == []
 
 
-async def test_the_claims_of_a_process_that_died_are_taken_at_once(services: Any, postgres_url: str) -> None:
+async def test_the_claims_of_a_process_that_died_are_taken_at_once(
+    services: Any, postgres_url: str, fake_rows: Any
+) -> None:
     """A worker killed outright (its parent and child gone) holds no liveness lock any more: its
     rows are the next sweep's without waiting for their lease."""
     gone, survivor = _claims(services, "worker-gone"), _claims(services, "worker-alive")
     alive = Liveness(postgres_url, "worker-gone")
     await alive.hold()
-    keys = await _pending_rows(services, 2)
+    keys = await fake_rows(2)
     assert await gone.claim(keys) == set(keys)
     assert [k for k, _ in await survivor.claim_orphans(at_start=False) if k in keys] == []  # it lives
     await alive.close()  # as when its process dies: PostgreSQL ends its session and the lock

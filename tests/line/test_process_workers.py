@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, delete, func, select
 
-from bot.channels.line_outbox import PendingEvent
+from bot.channels.line_outbox import OutboxRow, PendingEvent
 from bot.store.models import Message
 from tests.conftest import REDIS_URL, REPO, skip_unless_available
 from tests.line import webhooks as wh
@@ -157,12 +157,23 @@ def test_two_workers_with_a_child_each_process_every_event_once(
                 pending = conn.execute(
                     select(func.count()).select_from(PendingEvent).where(PendingEvent.webhook_event_id.in_(keys))
                 ).scalar_one()
-                if (len(counts) == len(keys) and not pending) or time.monotonic() > deadline:
+                unsent = conn.execute(
+                    select(func.count())
+                    .select_from(OutboxRow)
+                    .where(OutboxRow.recipient_id.in_(users), OutboxRow.status == "pending")
+                ).scalar_one()
+                if (len(counts) == len(keys) and not pending and not unsent) or time.monotonic() > deadline:
                     break
                 conn.rollback()
                 time.sleep(0.3)
     finally:
+        # the shared database outlives this server: rows it left (a failed run, a reply still
+        # leased by a killed process) must not reach the next tests' processors and outboxes
+        with engine.begin() as conn:
+            conn.execute(delete(OutboxRow).where(OutboxRow.recipient_id.in_(users)))
+            conn.execute(delete(PendingEvent).where(PendingEvent.webhook_event_id.in_(keys)))
         engine.dispose()
+    assert unsent == 0  # every reply sent before the server stops
     assert len(counts) == len(keys) and set(counts.values()) == {1}  # every event once, none twice
     assert pending == 0
     after = _line_children(server)
