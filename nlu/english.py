@@ -128,13 +128,11 @@ def load_or_train_en(model_dir: Path, data_dir: Path = EN_DATA_DIR) -> EnglishEn
     None when there is no English data (a municipality that removed it)."""
     if not any(data_dir.glob("*.yml")):
         return None
-    wanted = data_hash(data_dir, fingerprint())
-    try:
-        saved = json.loads((model_dir / _META).read_text(encoding="utf-8")).get("data_hash")
-        if saved == wanted:
+    if english_current(model_dir, data_dir):
+        try:
             return EnglishEngine.load(model_dir)
-    except (OSError, ValueError, KeyError):
-        pass
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable files: trained again
     engine = EnglishEngine.train(data_dir)
     engine.save(model_dir)
     return engine
