@@ -1,8 +1,13 @@
 """One turn of one conversation, start to end, under the conversation's lock.
 
 event -> NLU -> [one transaction: claim the conversation row and its state -> handoff gate ->
-router -> hooks (in a savepoint) -> handoff transition -> transcript, outbox rows, state] -> commit
--> wake-up for live connections.
+router -> hooks -> handoff transition -> transcript, outbox rows, state] -> commit -> wake-up for
+live connections.
+
+A handler (or hook) that raises takes the whole transaction with it: the turn runs again in a new
+one, with an apology in the handlers' place, so that nothing the failed handler wrote stays (by the
+ORM or on the driver connection) and the state is the stored one. A savepoint around the handlers
+did this before at every turn (issue 12), and missed writes made on the driver connection.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine import metrics
@@ -46,6 +52,10 @@ PENDING_TEXT = "職員に確認を依頼しています。もう少しお待ち�
 WITHDRAWN_TEXT = "職員への取り次ぎを取りやめました。引き続きご用件をどうぞ。"
 
 
+class _HandlerFailed(Exception):
+    """A handler raised: its turn's transaction is rolled back and the turn runs again, apologising."""
+
+
 # Writes a channel's outgoing messages inside the turn's transaction (LINE's outbox), so that a
 # crash cannot keep the transcript of a turn while losing the answer that must still be sent.
 OutboundWriter = Callable[[AsyncSession, InboundEvent, list[Reply]], Awaitable[None]]
@@ -79,6 +89,12 @@ class Dispatcher:
             return await self._transaction(event, parse)
 
     async def _transaction(self, event: InboundEvent, parse: Parse) -> TurnContext | None:
+        try:
+            return await self._attempt(event, parse, apologise=False)
+        except _HandlerFailed:  # rolled back whole: the same turn again, an apology for the handlers
+            return await self._attempt(event, parse, apologise=True)
+
+    async def _attempt(self, event: InboundEvent, parse: Parse, *, apologise: bool) -> TurnContext | None:
         svc, settings = self.services, self.services.settings
         async with svc.turn_gate(), svc.sessionmaker() as db, db.begin():
             await begin_turn(db)
@@ -102,9 +118,9 @@ class Dispatcher:
             if state.status == "human":
                 pass  # a person is in charge: record and forward, the bot stays silent
             elif state.status == "pending_handoff":
-                await self._while_pending(ctx)
+                await self._while_pending(ctx, apologise)
             else:
-                await self._run_bot(ctx, snapshot=state.model_dump_json())
+                await self._run_bot(ctx, apologise)
             ctx.state.turn += 1
             if parse.intent not in ("nlu_fallback", ""):
                 ctx.state.last_intent = parse.intent
@@ -126,25 +142,25 @@ class Dispatcher:
             data = await self.services.interpreter.parse(text, today=self.services.today())
         return Parse.from_nlu(data)
 
-    async def _run_bot(self, ctx: TurnContext, *, snapshot: str) -> None:
-        """`snapshot`: the state before the handlers, as JSON (the stored form; a pydantic deep
-        copy cost ~5 % of a turn's CPU for a copy that is read only when a handler fails)."""
-        savepoint = await ctx.db.begin_nested()
+    async def _run_bot(self, ctx: TurnContext, apologise: bool) -> None:
+        """The handlers and hooks; `apologise`: they failed in this turn's first attempt, whose
+        transaction was rolled back, and the resident hears an apology instead."""
+        if apologise:
+            ctx.replies = [
+                Reply(text=self._text(ctx, "sorry", SORRY), buttons=(Button("職員と話す", payload("request_human")),))
+            ]
+            return
         try:
             if self.language is None or not await self.language.answer(ctx):  # -- languages: English
                 await self.router.route(ctx)
             for hook in self.hooks:
                 await hook.after_turn(ctx)
             await ctx.db.flush()
-        except Exception:
+        except Exception as exc:
+            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                raise  # the database went away: the turn fails (503), not the handler
             log.exception("handler failed", extra={"handler": ctx.handled_by, "intent": ctx.parse.intent})
-            await savepoint.rollback()  # nothing the failed handler wrote stays
-            ctx.state = ConversationState.model_validate_json(snapshot)  # no half-changed form left behind
-            ctx.replies = [
-                Reply(text=self._text(ctx, "sorry", SORRY), buttons=(Button("職員と話す", payload("request_human")),))
-            ]
-            return
-        await savepoint.commit()
+            raise _HandlerFailed from None
         if ctx.handoff_request:
             department = choose_department(ctx)
             await apply_transition(
@@ -160,7 +176,7 @@ class Dispatcher:
                 ctx, department, self._text(ctx, f"handoff.{ctx.handoff_request}", HANDOFF_TEXT[ctx.handoff_request])
             )
 
-    async def _while_pending(self, ctx: TurnContext) -> None:
+    async def _while_pending(self, ctx: TurnContext, apologise: bool) -> None:
         if ctx.parse.intent == "cancel":
             await apply_transition(
                 ctx.db, conversation_id=ctx.event.conversation_id, state=ctx.state, transition="withdraw"
@@ -171,9 +187,9 @@ class Dispatcher:
             await apply_transition(
                 ctx.db, conversation_id=ctx.event.conversation_id, state=ctx.state, transition="withdraw"
             )
-            await self._run_bot(ctx, snapshot=ctx.state.model_dump_json())
+            await self._run_bot(ctx, apologise)
         elif ctx.parse.intent == "counter_visit":  # 窓口予約: booked while the chat stays queued
-            await self._run_bot(ctx, snapshot=ctx.state.model_dump_json())
+            await self._run_bot(ctx, apologise)
         elif waited_too_long(ctx, await pending_since(ctx, ctx.state)):
             department = ctx.state.data.get("handoff_department")
             visit = (VISIT_BUTTON,) if visit_offered(ctx, department if isinstance(department, str) else None) else ()

@@ -55,7 +55,7 @@ async def test_a_handler_that_fails_after_writing_leaves_state_and_records_as_be
     bot, services, dispatcher, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     """The handler books and closes the form, then raises: its writes are rolled back, the state
-    is the one before the turn (from its JSON snapshot), the resident is told, and saying it
+    is the one stored before the turn (the first attempt was rolled back whole), the resident is told, and saying it
     again books once."""
     await _to_confirmation(bot)
     real = dispatcher.router.route
@@ -77,6 +77,30 @@ async def test_a_handler_that_fails_after_writing_leaves_state_and_records_as_be
     await bot.say("はい")
     assert "受付番号は G-20261204-0001" in bot.text
     assert [r.number for r in await stored(services, "bulky_waste")] == ["G-20261204-0001"]
+
+
+async def test_a_handler_that_fails_after_writing_on_the_driver_connection_leaves_nothing(
+    bot, services, dispatcher, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Writes made on the turn's driver connection (bot.store.raw, the hot path's statements) go
+    with a failed handler too: the whole first attempt is rolled back, not a savepoint that the
+    driver connection's statements could run outside of."""
+    from bot.engine.state import _insert
+    from bot.store.models import Conversation
+
+    async def writes_then_fails(ctx):  # type: ignore[no-untyped-def]
+        dialect = ctx.db.get_bind().dialect
+        statement = raw.compiled("test.other_conversation", dialect, lambda: _insert(dialect.name))
+        now = services.now()
+        values = {"id": "web:written-by-a-failed-handler", "channel": "web", "sender_id": "written-by-a-failed-handler"}
+        await raw.fetch(ctx.db, statement, {**values, "status": "bot", "created_at": now, "updated_at": now})
+        raise RuntimeError("handler bug")
+
+    monkeypatch.setattr(dispatcher.router, "route", writes_then_fails)
+    await bot.say("こんにちは")
+    assert "問題が起きています" in bot.text
+    async with services.sessionmaker() as session:
+        assert await session.get(Conversation, "web:written-by-a-failed-handler") is None
 
 
 def test_handlers_open_no_sessions_and_commit_nothing() -> None:
