@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Date, DateTime, Integer, String, func, select, update
+from sqlalchemy import JSON, Date, DateTime, Integer, String, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.store import raw
 from bot.store.db import Base
 
 ReservationKind = Literal[
@@ -223,22 +224,26 @@ async def taken_by_day(
     session: AsyncSession, *, kind: str, date_from: date, date_to: date
 ) -> list[tuple[str, date, str | None, str | None, int]]:
     """(resource, date, start, end, quantity) of confirmed reservations in a window: what the
-    forms show as free or full before the resident confirms (the real check is at creation)."""
-    rows = await session.execute(
-        select(
-            Reservation.resource,
-            Reservation.service_date,
-            Reservation.start_time,
-            Reservation.end_time,
-            Reservation.quantity,
-        ).where(
-            Reservation.kind == kind,
-            Reservation.status == CONFIRMED,
-            Reservation.service_date >= date_from,
-            Reservation.service_date <= date_to,
-        )
-    )
+    forms show as free or full before the resident confirms (the real check is at creation).
+    Read at every step of a booking form, so on the turn's driver connection (bot.store.raw)."""
+    statement = raw.compiled("reservations.taken", session.get_bind().dialect, _taken)
+    rows = await raw.fetch(session, statement, {"kind": kind, "date_from": date_from, "date_to": date_to})
     return [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
+
+
+def _taken() -> Any:
+    return select(
+        Reservation.resource,
+        Reservation.service_date,
+        Reservation.start_time,
+        Reservation.end_time,
+        Reservation.quantity,
+    ).where(
+        Reservation.kind == bindparam("kind"),
+        Reservation.status == CONFIRMED,
+        Reservation.service_date >= bindparam("date_from", type_=Date()),
+        Reservation.service_date <= bindparam("date_to", type_=Date()),
+    )
 
 
 def reservation_dict(reservation: Reservation) -> dict[str, Any]:
