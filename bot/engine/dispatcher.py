@@ -35,7 +35,7 @@ from bot.engine.handoff_notice import (
 from bot.engine.protocols import LanguageHook, TurnHook
 from bot.engine.router import Router
 from bot.engine.services import Services
-from bot.engine.state import ConversationRow, ConversationState, begin_turn, claim, put_statement
+from bot.engine.state import ConversationRow, begin_turn, claim, put_statement
 from bot.engine.transcript import TranscriptEntry, button_title, external_id_seen, message_ids, messages_insert
 from bot.engine.turn import Parse, TurnContext, payload
 from bot.store import raw
