@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import loadgen  # bench/ (on sys.path: this file runs as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -346,39 +347,51 @@ async def load(
     statuses: collections.Counter[int | str] = collections.Counter()
     budget = [messages]
     deadline = time.monotonic() + max_seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=60, trust_env=False, limits=limits) as client:
+    client = loadgen.Client(base, concurrency)
 
-        async def worker() -> None:
-            while queue and budget[0] > 0 and time.monotonic() < deadline:
-                sender, turns = queue.popleft()
-                queue.append((sender, turns))  # cycle: a conversation comes back later
-                buttons: list[str] = []
-                for text in turns:
-                    if budget[0] <= 0 or time.monotonic() > deadline:
-                        return
-                    budget[0] -= 1
-                    message = text if text is not None else (buttons[0] if buttons else "はい")
-                    started = time.perf_counter()
-                    try:
-                        res = await client.post(
-                            f"{base}/webhooks/rest/webhook", json={"sender": sender, "message": message}
-                        )
-                    except httpx.HTTPError as exc:  # the server dropped the connection: count it, go on
-                        latencies.append(time.perf_counter() - started)
-                        statuses[type(exc).__name__] += 1
-                        break
-                    latencies.append(time.perf_counter() - started)
-                    statuses[res.status_code] += 1
-                    buttons = []
-                    if res.status_code == 200:
-                        for reply in res.json():
-                            buttons += [b["payload"] for b in reply.get("buttons") or [] if "payload" in b]
+    async def worker() -> None:
+        while queue and budget[0] > 0 and time.monotonic() < deadline:
+            sender, turns = queue.popleft()
+            queue.append((sender, turns))  # cycle: a conversation comes back later
+            buttons: list[str] = []
+            for text in turns:
+                if budget[0] <= 0 or time.monotonic() > deadline:
+                    return
+                budget[0] -= 1
+                message = text if text is not None else (buttons[0] if buttons else "はい")
+                body = json.dumps({"sender": sender, "message": message}, ensure_ascii=False).encode()
+                started = time.perf_counter()
+                try:
+                    status, data = await client.post_json("/webhooks/rest/webhook", body)
+                except (TimeoutError, OSError, EOFError, ValueError, loadgen.LoadError) as exc:
+                    latencies.append(time.perf_counter() - started)  # dropped or broken: count it, go on
+                    statuses[type(exc).__name__] += 1
+                    break
+                latencies.append(time.perf_counter() - started)
+                statuses[status] += 1
+                buttons = []
+                if status == 200:
+                    for reply in json.loads(data):
+                        buttons += [b["payload"] for b in reply.get("buttons") or [] if "payload" in b]
 
-        started = time.perf_counter()
+    cpu = time.process_time()  # the load generator's own CPU (this process), beside the server's
+    started = time.perf_counter()
+    try:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        wall = time.perf_counter() - started
-    return {"latencies": latencies, "statuses": dict(statuses), "wall": wall}
+    finally:
+        await client.aclose()
+    wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    return {"latencies": latencies, "statuses": dict(statuses), "wall": wall, "loadgen_cpu": cpu}
+
+
+def run_load(coroutine: Any) -> Any:
+    """The load on uvloop when it is there (uvicorn[standard] brings it): less CPU for the generator."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -600,7 +613,7 @@ def run_config(
     server = Server(env, RESULTS / f"server-{name}.log")
     try:
         base = server.url("")
-        warm = asyncio.run(load(base, conversations[::-1], args.warmup, args.concurrency, 60))
+        warm = run_load(load(base, conversations[::-1], args.warmup, args.concurrency, 60))
         mem_before = memory(server.proc.pid)
         cpu0, sys0 = cpu_seconds(server.proc.pid), cpu_seconds(server.proc.pid, system_only=True)
         if proxies:
@@ -615,7 +628,7 @@ def run_config(
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             time.sleep(1)
-        run = asyncio.run(load(base, conversations, args.messages, args.concurrency, args.max_seconds))
+        run = run_load(load(base, conversations, args.messages, args.concurrency, args.max_seconds))
         cpu1, sys1 = cpu_seconds(server.proc.pid), cpu_seconds(server.proc.pid, system_only=True)
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
@@ -647,6 +660,7 @@ def run_config(
             "server_cpu_ms_per_message": round(1000 * (cpu1 - cpu0) / handled, 2),
             "server_system_cpu_ms_per_message": round(1000 * (sys1 - sys0) / handled, 2),
             "server_cpu_utilisation": round((cpu1 - cpu0) / run["wall"], 2),
+            "loadgen_cpu_ms_per_message": round(1000 * run["loadgen_cpu"] / handled, 2),
             "server_log_lines_total": log_lines,
         }
     )
@@ -664,7 +678,8 @@ def summary_line(r: dict[str, Any]) -> str:
     return (
         f"  {r['config']:<9} {r['msg_per_s']:>7} msg/s  p50 {r['latency_ms']['p50']:>7} ms  "
         f"p99 {r['latency_ms']['p99']:>7} ms  CPU {r['server_cpu_ms_per_message']:>6} ms/msg "
-        f"(system {r.get('server_system_cpu_ms_per_message', '-')})  RSS {rss} MB  USS {uss} MB  ({r['messages']} msgs, statuses {r['statuses']})"
+        f"(system {r.get('server_system_cpu_ms_per_message', '-')}; load generator {r.get('loadgen_cpu_ms_per_message', '-')})"
+        f"  RSS {rss} MB  USS {uss} MB  ({r['messages']} msgs, statuses {r['statuses']})"
     )
 
 

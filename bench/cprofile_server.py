@@ -11,7 +11,6 @@ C code: use the shares to find hot spots, and bench_web.py (without a profiler) 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import collections
 import cProfile
 import os
@@ -101,8 +100,8 @@ def main() -> int:
     try:
         conversations = list(zip(web.senders(500), web.plan(500), strict=True))
         base = served.url("")
-        asyncio.run(web.load(base, conversations[::-1], 200, 32, 60))
-        run = asyncio.run(web.load(base, conversations, args.messages, 32, 300))
+        web.run_load(web.load(base, conversations[::-1], 200, 32, 60))
+        run = web.run_load(web.load(base, conversations, args.messages, 32, 300))
         print(f"{len(run['latencies'])} messages (after 200 warm-up messages)")
     finally:
         served.stop()

@@ -22,7 +22,6 @@ when PostgreSQL and Redis answer. Nothing of this is the app's environment.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import glob
 import hashlib
 import json
@@ -280,9 +279,9 @@ def measure(store: str, model: dict[str, Any], args: argparse.Namespace) -> dict
     server = RasaServer(Path(model["project"]), model["model"], store, log_path)
     try:
         base = server.url("")
-        warm = asyncio.run(web.load(base, conversations[::-1], args.warmup, args.concurrency, 60))
+        warm = web.run_load(web.load(base, conversations[::-1], args.warmup, args.concurrency, 60))
         cpu0 = web.cpu_seconds(server.proc.pid)
-        run = asyncio.run(web.load(base, conversations, args.messages, args.concurrency, args.max_seconds))
+        run = web.run_load(web.load(base, conversations, args.messages, args.concurrency, args.max_seconds))
         cpu1 = web.cpu_seconds(server.proc.pid)
         mem = web.memory(server.proc.pid)
     finally:
@@ -303,6 +302,7 @@ def measure(store: str, model: dict[str, Any], args: argparse.Namespace) -> dict
         "latency_ms": {"p50": round(statistics.median(lat), 1), "p99": round(web.percentile(lat, 0.99), 1)},
         "server_cpu_ms_per_message": round(1000 * (cpu1 - cpu0) / handled, 2),
         "server_cpu_utilisation": round((cpu1 - cpu0) / run["wall"], 2),
+        "loadgen_cpu_ms_per_message": round(1000 * run["loadgen_cpu"] / handled, 2),
         "memory_after_load": mem,
     }
 
