@@ -113,9 +113,9 @@ def _ping_when_idle(engine: Engine) -> None:
         if time.monotonic() - record.info.get("checked_in", 0.0) < IDLE_PING_SECONDS:
             return
         try:
-            cursor = dbapi_conn.cursor()
-            cursor.execute(";")  # the ping SQLAlchemy's psycopg dialect sends
-            cursor.close()
+            # SQLAlchemy's own ping: in autocommit, so that the connection is handed out outside a
+            # transaction (a plain `;` began one, and a caller that sets autocommit then fails)
+            engine.dialect.do_ping(dbapi_conn)
         except Exception as exc:  # a dead connection: the pool replaces it and tries again
             raise DisconnectionError("connection failed its ping") from exc
 

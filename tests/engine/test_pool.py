@@ -61,3 +61,30 @@ async def test_a_busy_connection_is_not_pinged(postgres_url: str, monkeypatch: p
             assert (await conn.execute(text("SELECT 1"))).scalar() == 1
     finally:
         await engine.dispose()
+
+
+async def test_an_idle_ping_hands_the_connection_out_of_any_transaction(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The idle ping runs in autocommit (SQLAlchemy's own): a connection it pinged is handed out
+    idle, so a one-statement autocommit read (bot.store.raw.read, the widget's frames) can use it.
+    A plain `;` left a transaction open and that read failed."""
+    import psycopg
+
+    from bot.store import raw
+
+    monkeypatch.setattr(db_module, "IDLE_PING_SECONDS", 0.0)  # every checkout counts as idle
+    engine = make_async_engine(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:
+            fairy = await conn.get_raw_connection()
+            assert fairy.driver_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        statement = raw.compiled("test.select_one", engine.dialect, lambda: text("SELECT 1"))
+        assert await raw.read(engine, statement, {}) == [(1,)]
+        assert await raw.read(engine, statement, {}) == [(1,)]  # the pool took it back in autocommit: reset
+        async with engine.begin() as conn:  # and a transaction after it is a transaction again
+            await conn.execute(text("SELECT 1"))
+            fairy = await conn.get_raw_connection()
+            assert fairy.driver_connection.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    finally:
+        await engine.dispose()
