@@ -13,12 +13,12 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 
 from bot.channels import live
 from bot.engine.dispatcher import Dispatcher
@@ -27,6 +27,7 @@ from bot.engine.jsonbody import JSONRejected, loads_strict
 from bot.engine.services import Services
 from bot.http.deps import ServicesDep
 from bot.http.schemas import BotMessage, SessionAnswer, StatusAnswer, WebhookRequest, errors, json_body, validate
+from bot.store import raw
 from bot.store.models import Message
 
 log = logging.getLogger(__name__)
@@ -191,19 +192,36 @@ def _subscription(data: dict[str, Any]) -> tuple[str, int | None]:
     return sender, live.parse_after(data.get("after"))
 
 
+class TranscriptRow(NamedTuple):
+    """What a widget frame needs of a transcript row."""
+
+    id: int
+    direction: str
+    author: str
+    text: str
+    payload: dict[str, Any] | None
+
+
 async def conversation_frames(services: Services, sender: str, after: int) -> list[dict[str, Any]]:
-    """The web conversation's transcript rows after `after`, in REST form plus `id`."""
-    async with services.sessionmaker() as s:
-        rows = await s.scalars(
-            select(Message)
-            .where(Message.conversation_id == f"web:{sender}", Message.id > after)
-            .order_by(Message.id)
-            .limit(live.BATCH)
-        )
-        return [row_frame(row, sender) for row in rows]
+    """The web conversation's transcript rows after `after`, in REST form plus `id`. Read at every
+    message for each open widget: one autocommit statement on the driver connection (bot.store.raw),
+    no session, no ORM objects (a session's read cost more than the turn itself: issue 12)."""
+    statement = raw.compiled("messages.frames", services.engine.dialect, _frames)
+    rows = await raw.read(services.engine, statement, {"cid": f"web:{sender}", "after": after})
+    return [row_frame(TranscriptRow(*row), sender) for row in rows]
 
 
-def row_frame(row: Message, recipient_id: str) -> dict[str, Any]:
+def _frames() -> Any:
+    columns = (Message.id, Message.direction, Message.author, Message.text, Message.payload)
+    return (
+        select(*columns)
+        .where(Message.conversation_id == bindparam("cid"), Message.id > bindparam("after", type_=Integer()))
+        .order_by(Message.id)
+        .limit(live.BATCH)
+    )
+
+
+def row_frame(row: TranscriptRow, recipient_id: str) -> dict[str, Any]:
     """A transcript row as the widget shows it. The resident's own messages are messages of the
     conversation too: `custom.sender` is "resident" (their text as sent: a pressed button's is its
     payload, which the widget shows as the button's title), like staff messages carry "staff"."""

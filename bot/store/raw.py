@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -116,6 +116,21 @@ async def fetch_all(db: AsyncSession, batch: Batch, *, commit: bool = False) -> 
     if db.new or db.dirty or db.deleted:  # what autoflush would have written before the statement
         await db.flush()
     connection, fairy = await driver(db)
+    return await _run(connection, fairy, batch, commit)
+
+
+async def read(engine: AsyncEngine, statement: Compiled, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """One read-only statement on a pooled connection outside any transaction (autocommit): one
+    round trip, where a session's read costs three (`BEGIN`, the statement, `ROLLBACK`) and its
+    ORM objects. For reads that need no snapshot shared with another statement, like a live
+    socket's "rows after my cursor" at every message (issue 12)."""
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        fairy = await connection.get_raw_connection()
+        return (await _run(connection, fairy, [(statement, values)], commit=False))[0]
+
+
+async def _run(connection: AsyncConnection, fairy: Any, batch: Batch, commit: bool) -> list[list[tuple[Any, ...]]]:
     conn: Any = fairy.driver_connection
     dialect = connection.dialect
     sql, params = "", None
