@@ -338,10 +338,18 @@ def plan(conversations: int, seed: int = 12) -> list[list[str]]:
 
 
 async def load(
-    base: str, conversations: list[tuple[str, list[str]]], messages: int, concurrency: int, max_seconds: float
+    base: str,
+    conversations: list[tuple[str, list[str]]],
+    messages: int,
+    concurrency: int,
+    max_seconds: float,
+    *,
+    live: bool = False,
 ) -> dict[str, Any]:
     """`concurrency` clients; each takes a conversation and sends its turns one after another
-    (like a resident waiting for the answer), until `messages` were sent or time is up."""
+    (like a resident waiting for the answer), until `messages` were sent or time is up. `live`:
+    like the widget, each client holds the conversation's WebSocket open while it talks (the
+    server then also sends every new transcript row as a frame)."""
     queue: collections.deque[tuple[str, list[str]]] = collections.deque(conversations)
     latencies: list[float] = []
     statuses: collections.Counter[int | str] = collections.Counter()
@@ -349,30 +357,51 @@ async def load(
     deadline = time.monotonic() + max_seconds
     client = loadgen.Client(base, concurrency)
 
+    frames = [0]
+
     async def worker() -> None:
         while queue and budget[0] > 0 and time.monotonic() < deadline:
             sender, turns = queue.popleft()
             queue.append((sender, turns))  # cycle: a conversation comes back later
-            buttons: list[str] = []
-            for text in turns:
-                if budget[0] <= 0 or time.monotonic() > deadline:
-                    return
-                budget[0] -= 1
-                message = text if text is not None else (buttons[0] if buttons else "はい")
-                body = json.dumps({"sender": sender, "message": message}, ensure_ascii=False).encode()
-                started = time.perf_counter()
+            if not live:
+                await talk(sender, turns)
+                continue
+            import websockets  # uvicorn[standard] brings it
+
+            ws_url = base.replace("http://", "ws://", 1) + "/webhooks/rest/ws"
+            async with websockets.connect(ws_url, max_size=None) as ws:
+                await ws.send(json.dumps({"sender": sender, "after": None}))
+                reader = asyncio.create_task(drain(ws))
                 try:
-                    status, data = await client.post_json("/webhooks/rest/webhook", body)
-                except (TimeoutError, OSError, EOFError, ValueError, loadgen.LoadError) as exc:
-                    latencies.append(time.perf_counter() - started)  # dropped or broken: count it, go on
-                    statuses[type(exc).__name__] += 1
-                    break
-                latencies.append(time.perf_counter() - started)
-                statuses[status] += 1
-                buttons = []
-                if status == 200:
-                    for reply in json.loads(data):
-                        buttons += [b["payload"] for b in reply.get("buttons") or [] if "payload" in b]
+                    await talk(sender, turns)
+                finally:
+                    reader.cancel()
+
+    async def drain(ws: Any) -> None:
+        async for _ in ws:
+            frames[0] += 1
+
+    async def talk(sender: str, turns: list[str]) -> None:
+        buttons: list[str] = []
+        for text in turns:
+            if budget[0] <= 0 or time.monotonic() > deadline:
+                return
+            budget[0] -= 1
+            message = text if text is not None else (buttons[0] if buttons else "はい")
+            body = json.dumps({"sender": sender, "message": message}, ensure_ascii=False).encode()
+            started = time.perf_counter()
+            try:
+                status, data = await client.post_json("/webhooks/rest/webhook", body)
+            except (TimeoutError, OSError, EOFError, ValueError, loadgen.LoadError) as exc:
+                latencies.append(time.perf_counter() - started)  # dropped or broken: count it, go on
+                statuses[type(exc).__name__] += 1
+                break
+            latencies.append(time.perf_counter() - started)
+            statuses[status] += 1
+            buttons = []
+            if status == 200:
+                for reply in json.loads(data):
+                    buttons += [b["payload"] for b in reply.get("buttons") or [] if "payload" in b]
 
     cpu = time.process_time()  # the load generator's own CPU (this process), beside the server's
     started = time.perf_counter()
@@ -382,7 +411,7 @@ async def load(
         await client.aclose()
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu
-    return {"latencies": latencies, "statuses": dict(statuses), "wall": wall, "loadgen_cpu": cpu}
+    return {"latencies": latencies, "statuses": dict(statuses), "wall": wall, "loadgen_cpu": cpu, "frames": frames[0]}
 
 
 def run_load(coroutine: Any) -> Any:
@@ -613,7 +642,8 @@ def run_config(
     server = Server(env, RESULTS / f"server-{name}.log")
     try:
         base = server.url("")
-        warm = run_load(load(base, conversations[::-1], args.warmup, args.concurrency, 60))
+        live = getattr(args, "live", False)
+        warm = run_load(load(base, conversations[::-1], args.warmup, args.concurrency, 60, live=live))
         mem_before = memory(server.proc.pid)
         cpu0, sys0 = cpu_seconds(server.proc.pid), cpu_seconds(server.proc.pid, system_only=True)
         if proxies:
@@ -628,7 +658,7 @@ def run_config(
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             time.sleep(1)
-        run = run_load(load(base, conversations, args.messages, args.concurrency, args.max_seconds))
+        run = run_load(load(base, conversations, args.messages, args.concurrency, args.max_seconds, live=live))
         cpu1, sys1 = cpu_seconds(server.proc.pid), cpu_seconds(server.proc.pid, system_only=True)
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
@@ -661,6 +691,7 @@ def run_config(
             "server_system_cpu_ms_per_message": round(1000 * (sys1 - sys0) / handled, 2),
             "server_cpu_utilisation": round((cpu1 - cpu0) / run["wall"], 2),
             "loadgen_cpu_ms_per_message": round(1000 * run["loadgen_cpu"] / handled, 2),
+            "websocket_frames": run["frames"] if live else None,
             "server_log_lines_total": log_lines,
         }
     )
@@ -679,7 +710,8 @@ def summary_line(r: dict[str, Any]) -> str:
         f"  {r['config']:<9} {r['msg_per_s']:>7} msg/s  p50 {r['latency_ms']['p50']:>7} ms  "
         f"p99 {r['latency_ms']['p99']:>7} ms  CPU {r['server_cpu_ms_per_message']:>6} ms/msg "
         f"(system {r.get('server_system_cpu_ms_per_message', '-')}; load generator {r.get('loadgen_cpu_ms_per_message', '-')})"
-        f"  RSS {rss} MB  USS {uss} MB  ({r['messages']} msgs, statuses {r['statuses']})"
+        f"  RSS {rss} MB  USS {uss} MB  ({r['messages']} msgs, statuses {r['statuses']}"
+        + (f", {r['websocket_frames']} WebSocket frames)" if r.get("websocket_frames") is not None else ")")
     )
 
 
@@ -688,6 +720,9 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--live", action="store_true", help="each client holds its conversation's WebSocket open, as the widget does"
+    )
     parser.add_argument("--conversations", type=int, default=500)
     parser.add_argument("--seed-messages", type=int, default=100_000)
     parser.add_argument("--max-seconds", type=float, default=120, help="time bound of each measured load")

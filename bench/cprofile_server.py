@@ -73,6 +73,7 @@ def main() -> int:
     parser.add_argument("--pg", action="store_true")
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--live", action="store_true", help="clients hold WebSockets open (bench_web --live)")
     parser.add_argument("--out", default=str(HERE / "results" / "server.prof"))
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # the child's own mode
     args = parser.parse_args()
@@ -100,8 +101,8 @@ def main() -> int:
     try:
         conversations = list(zip(web.senders(500), web.plan(500), strict=True))
         base = served.url("")
-        web.run_load(web.load(base, conversations[::-1], 200, 32, 60))
-        run = web.run_load(web.load(base, conversations, args.messages, 32, 300))
+        web.run_load(web.load(base, conversations[::-1], 200, 32, 60, live=args.live))
+        run = web.run_load(web.load(base, conversations, args.messages, 32, 300, live=args.live))
         print(f"{len(run['latencies'])} messages (after 200 warm-up messages)")
     finally:
         served.stop()
