@@ -109,13 +109,19 @@ async def pump(
     *,
     poll_seconds: float,
     allowed: Callable[[], Awaitable[bool]] | None = None,
+    one_frame_per_row: bool = False,
 ) -> None:
     """Send the rows after `cursor`, then new ones as they come, until the client goes away or,
-    with `allowed`, it says no before frames are sent (then close 1008: policy violation)."""
+    with `allowed`, it says no before frames are sent (then close 1008: policy violation).
+
+    `one_frame_per_row`: `fetch` returns one frame for each row it read (at most BATCH), so fewer
+    than BATCH frames means nothing more was there, and the loop waits instead of reading again
+    (half the reads of a widget's socket: one per message, not two). Otherwise (the staff feed
+    folds rows into frames) a read that sent frames is always followed by another."""
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(_cancel_when_closed, websocket, tasks.cancel_scope)
         with contextlib.suppress(*GONE):
-            await _send_loop(websocket, wakeup, fetch, cursor, poll_seconds, allowed)
+            await _send_loop(websocket, wakeup, fetch, cursor, poll_seconds, allowed, one_frame_per_row)
         tasks.cancel_scope.cancel()  # the loop ended (policy close, client gone): stop reading too
 
 
@@ -126,6 +132,7 @@ async def _send_loop(
     cursor: int,
     poll_seconds: float,
     allowed: Callable[[], Awaitable[bool]] | None,
+    one_frame_per_row: bool,
 ) -> None:
     while True:
         wakeup.clear()  # a wake-up during the read below makes the next pass read again
@@ -140,8 +147,8 @@ async def _send_loop(
         for frame in frames:
             await websocket.send_json(frame)
             cursor = max(cursor, int(frame["id"]))
-        if frames:  # there may be more than one read's worth: read again before waiting
-            continue
+        if frames and (len(frames) >= BATCH or not one_frame_per_row):
+            continue  # there may be more than one read's worth: read again before waiting
         with anyio.move_on_after(poll_seconds):
             await wakeup.wait()
 

@@ -175,7 +175,8 @@ def router() -> APIRouter:
             after = await live.latest_id(services.sessionmaker, Message.conversation_id == conversation_id)
         async with services.hub.subscribe(conversation_id) as wakeup:
             fetch = partial(conversation_frames, services, sender)
-            await live.pump(websocket, wakeup, fetch, after, poll_seconds=services.settings.live_poll_seconds)
+            poll = services.settings.live_poll_seconds
+            await live.pump(websocket, wakeup, fetch, after, poll_seconds=poll, one_frame_per_row=True)
 
     return api
 
@@ -207,7 +208,8 @@ async def conversation_frames(services: Services, sender: str, after: int) -> li
     message for each open widget: one autocommit statement on the driver connection (bot.store.raw),
     no session, no ORM objects (a session's read cost more than the turn itself: issue 12)."""
     statement = raw.compiled("messages.frames", services.engine.dialect, _frames)
-    rows = await raw.read(services.engine, statement, {"cid": f"web:{sender}", "after": after})
+    values = {"cid": f"web:{sender}", "after": after, "batch": live.BATCH}
+    rows = await raw.read(services.engine, statement, values)
     return [row_frame(TranscriptRow(*row), sender) for row in rows]
 
 
@@ -217,7 +219,7 @@ def _frames() -> Any:
         select(*columns)
         .where(Message.conversation_id == bindparam("cid"), Message.id > bindparam("after", type_=Integer()))
         .order_by(Message.id)
-        .limit(live.BATCH)
+        .limit(bindparam("batch", type_=Integer()))
     )
 
 

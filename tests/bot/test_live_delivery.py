@@ -129,6 +129,28 @@ def test_catch_up_after_an_id_in_order_then_new_ones(staff_client: TestClient) -
         ws.__exit__(None, None, None)
 
 
+def test_a_catch_up_longer_than_one_read_arrives_whole_then_new_ones(
+    staff_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The widget's loop reads again only after a full batch (one read per message otherwise):
+    with batches of 3, a catch-up of several batches still arrives whole, in order, none twice."""
+    monkeypatch.setattr(live, "BATCH", 3)
+    who = new_sender()
+    for text in ("こんにちは", "何ができますか", "児童手当について教えて", "保育園について"):
+        say(staff_client, who, text)
+    ids = row_ids(staff_client, who)
+    assert len(ids) > 2 * live.BATCH
+    ws, session = widget(staff_client, who, after=0)
+    try:
+        assert [receive(session)["id"] for _ in ids] == ids
+        nothing_within(session, 0.5)
+        answer = say(staff_client, who, "ありがとう")
+        assert [receive(session)["id"] for _ in range(1 + len(answer))] == row_ids(staff_client, who)[len(ids) :]
+        nothing_within(session, 0.5)
+    finally:
+        ws.__exit__(None, None, None)
+
+
 def test_after_null_sends_only_new_messages(staff_client: TestClient) -> None:
     who = new_sender()
     say(staff_client, who, "こんにちは")
