@@ -23,10 +23,12 @@ from typing import Any, TypeVar
 
 import anyio
 from fastapi import WebSocket, WebSocketDisconnect
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.engine.hub import Wakeup
+from bot.store import raw
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +92,21 @@ async def shielded(read: Callable[[], Awaitable[T]]) -> T:
         raise
 
 
-async def latest_id(sessionmaker: Any, *where: Any) -> int:
-    """The highest message id matching `where` (0 when none): the cursor for `after: null`."""
+async def latest_id(engine: AsyncEngine, conversation_id: str | None = None) -> int:
+    """The highest message id (of `conversation_id`, or of all) — 0 when none: the cursor for
+    `after: null`. One autocommit statement (bot.store.raw.read), no session."""
     from bot.store.models import Message
 
+    def build() -> Any:
+        query = select(func.max(Message.id))
+        return query if conversation_id is None else query.where(Message.conversation_id == bindparam("cid"))
+
+    name = "messages.latest_id" if conversation_id is None else "messages.latest_id_of"
+    statement = raw.compiled(name, engine.dialect, build)
+
     async def read() -> int:
-        async with sessionmaker() as s:
-            return int(await s.scalar(select(func.max(Message.id)).where(*where)) or 0)
+        rows = await raw.read(engine, statement, {} if conversation_id is None else {"cid": conversation_id})
+        return int(rows[0][0] or 0) if rows else 0
 
     return await shielded(read)
 

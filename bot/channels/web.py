@@ -172,7 +172,7 @@ def router() -> APIRouter:
         services: Services = websocket.app.state.services
         conversation_id = f"web:{sender}"
         if after is None:  # "from now on": what is committed after this read is sent (the pump reads first)
-            after = await live.latest_id(services.sessionmaker, Message.conversation_id == conversation_id)
+            after = await live.latest_id(services.engine, conversation_id)
         async with services.hub.subscribe(conversation_id) as wakeup:
             fetch = partial(conversation_frames, services, sender)
             poll = services.settings.live_poll_seconds

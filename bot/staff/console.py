@@ -244,7 +244,7 @@ def console_websocket() -> APIRouter:
             await websocket.close(code=1008, reason=UNAUTHORIZED)
             return
         if after is None:  # "from now on": what is committed after this read is sent (the pump reads first)
-            after = await live.latest_id(services.sessionmaker)
+            after = await live.latest_id(services.engine)
         async with services.hub.subscribe("staff") as wakeup:
             await websocket.send_json({"type": "ready"})  # subscribed: updates from now on arrive
 
