@@ -22,8 +22,10 @@ embedded mode: one process) there are no claims: the resume queues every pending
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import socket
 import uuid
@@ -39,6 +41,7 @@ from bot.channels.line_store import PendingEvent, aware
 from bot.store.models import utcnow
 
 P = PendingEvent
+log = logging.getLogger("bot.channels.line")
 
 
 def owner_name() -> str:
@@ -53,7 +56,19 @@ def liveness_key(owner: str) -> int:
 
 class Liveness:
     """While this process lives, it holds its owner's advisory lock on a connection of its own
-    (PostgreSQL; nothing on SQLite)."""
+    (PostgreSQL; nothing on SQLite).
+
+    The connection is checked every CHECK_SECONDS; when it is gone (PostgreSQL restarted, the
+    backend terminated, the network cut) the lock went with it, and other processors would take
+    this owner for dead and sweep its pending rows while it still works on them. So the watcher
+    reconnects (backoff RECONNECT_FIRST_SECONDS doubling to RECONNECT_MAX_SECONDS) and takes the
+    lock again. Meanwhile a second processing of one event is still a no-op: the dispatcher's
+    external_id check, in the turn's transaction, decides, whatever the claims say."""
+
+    CHECK_SECONDS = 2.0
+    RECONNECT_FIRST_SECONDS = 0.1
+    RECONNECT_MAX_SECONDS = 5.0
+    TIMEOUT_SECONDS = 5.0  # a connect or a check that takes longer counts as lost
 
     def __init__(self, url: str, owner: str) -> None:
         self.owner = owner
@@ -61,16 +76,60 @@ class Liveness:
         postgres = parsed.get_backend_name() == "postgresql"
         self.conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False) if postgres else ""
         self._conn: Any = None
+        self._watcher: asyncio.Task[None] | None = None
+        self.backend_pid: int | None = None  # the connection holding the lock (tests, diagnostics)
 
     async def hold(self) -> None:
         if not self.conninfo:
             return
+        await self._take()
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _take(self) -> None:
         import psycopg
 
-        self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
-        await self._conn.execute("SELECT pg_advisory_lock(%s)", (liveness_key(self.owner),))
+        conn = await psycopg.AsyncConnection.connect(
+            self.conninfo, autocommit=True, connect_timeout=int(self.TIMEOUT_SECONDS)
+        )
+        try:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (liveness_key(self.owner),))
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
+        self._conn, self.backend_pid = conn, conn.info.backend_pid
+
+    async def _alive(self) -> bool:
+        try:
+            await asyncio.wait_for(self._conn.execute("SELECT 1"), self.TIMEOUT_SECONDS)
+            return True
+        except Exception:  # psycopg's OperationalError, OSError, TimeoutError
+            return False
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.CHECK_SECONDS)
+            if await self._alive():
+                continue
+            log.warning("LINE liveness lock lost with its connection; taking it again")
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            delay = self.RECONNECT_FIRST_SECONDS
+            while True:
+                try:
+                    await asyncio.wait_for(self._take(), self.TIMEOUT_SECONDS * 2)
+                    break
+                except Exception:  # the server still away: try again later
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.RECONNECT_MAX_SECONDS)
+            log.info("LINE liveness lock held again")
 
     async def close(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watcher
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.close()

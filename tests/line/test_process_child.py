@@ -5,6 +5,7 @@ killed mid-run restarted with nothing lost or doubled, shutdown drains; claims o
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -19,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 
 from bot.channels.line import processing_mode
-from bot.channels.line_claims import Claims, Liveness
+from bot.channels.line_claims import Claims, Liveness, liveness_key
 from bot.channels.line_outbox import LineTuning, PendingEvent
 from bot.settings import Settings
 from bot.store.models import Message
@@ -228,3 +229,34 @@ async def test_the_claims_of_a_process_that_died_are_taken_at_once(
     await alive.close()  # as when its process dies: PostgreSQL ends its session and the lock
     assert [k for k, _ in await survivor.claim_orphans(at_start=False) if k in keys] == keys
     await survivor.release()
+
+
+async def test_a_liveness_lock_lost_with_its_connection_is_taken_again(
+    services: Any, postgres_url: str, fake_rows: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The liveness connection is terminated (a PostgreSQL restart, a reaper, a network cut): the
+    lock goes with it, so the owner looks dead to others. The watcher reconnects and takes the lock
+    again, and the owner's claimed rows are nobody else's orphans any more."""
+    import psycopg
+
+    monkeypatch.setattr(Liveness, "CHECK_SECONDS", 0.1)
+    owner, survivor = _claims(services, "worker-reconnects"), _claims(services, "worker-other")
+    alive = Liveness(postgres_url, "worker-reconnects")
+    await alive.hold()
+    try:
+        keys = await fake_rows(2)
+        assert await owner.claim(keys) == set(keys)
+        first = alive.backend_pid
+        async with await psycopg.AsyncConnection.connect(alive.conninfo, autocommit=True) as killer:
+            await killer.execute("SELECT pg_terminate_backend(%s)", (first,))
+        deadline = asyncio.get_running_loop().time() + 15
+        while alive.backend_pid == first and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        assert alive.backend_pid != first  # a new connection holds the lock
+        async with await psycopg.AsyncConnection.connect(alive.conninfo, autocommit=True) as other:
+            cursor = await other.execute("SELECT pg_try_advisory_lock(%s)", (liveness_key("worker-reconnects"),))
+            assert (await cursor.fetchone()) == (False,)  # held by the owner again
+        assert [k for k, _ in await survivor.claim_orphans(at_start=False) if k in keys] == []  # it lives
+    finally:
+        await alive.close()
+        await owner.release()
