@@ -28,9 +28,11 @@ import itertools
 import logging
 import os
 import pickle
+import shutil
 import socket
 import struct
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from typing import Any
 import orjson
 
 from bot.channels.line_store import LineTuning
+from bot.engine.metrics import MULTIPROC_ENV
 from bot.settings import Settings
 
 log = logging.getLogger("bot.channels.line")
@@ -87,6 +90,10 @@ class ProcessingChild:
         self._received = 0  # of which it reported reading
         self._child_backlog = 0  # its jobs offered or queued and not finished
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Its turn metrics (bot/engine/metrics.py): in the workers' shared directory when there is one
+        # (WORKERS>1), else in one of its own that `/metrics` adds to this process's figures; kept
+        # across restarts (a dead child's counts still count), removed at stop.
+        self.metrics_dir: Path | None = None
 
     @property
     def backlog(self) -> int:
@@ -108,6 +115,14 @@ class ProcessingChild:
 
     async def stop(self) -> None:
         self._stopping = True
+        try:
+            await self._stop()
+        finally:
+            if self.metrics_dir is not None:
+                shutil.rmtree(self.metrics_dir, ignore_errors=True)
+                self.metrics_dir = None
+
+    async def _stop(self) -> None:
         if self._writer is not None and not self._writer.is_closing():
             self._writer.write(frame({"stop": True}))
         proc = self._proc
@@ -143,6 +158,10 @@ class ProcessingChild:
         """One child's life: spawn, greet, listen until it ends; its exit code."""
         mine, theirs = socket.socketpair()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        if MULTIPROC_ENV not in os.environ:
+            if self.metrics_dir is None:
+                self.metrics_dir = Path(tempfile.mkdtemp(prefix="madoguchi-line-metrics-"))
+            env[MULTIPROC_ENV] = str(self.metrics_dir)
         try:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,

@@ -9,7 +9,10 @@ write freely) is counted as `payload`, so a client cannot mint label values.
 Computed at scrape from the database, so they are the same whichever worker answers: LINE events
 stored but not yet processed, LINE outbox rows pending, hand-offs waiting for a person and the age
 of the oldest. With several workers (`WORKERS>1`) the counters and histograms are kept in
-PROMETHEUS_MULTIPROC_DIR (set by `python server.py`) and every scrape sums all workers.
+PROMETHEUS_MULTIPROC_DIR (set by `python server.py`) and every scrape sums all workers. With one
+worker the LINE processing child (bot/channels/line_child.py) still runs in a process of its own: it
+writes to a directory of its own (`ProcessingChild.metrics_dir`), which the scrape adds to the
+worker's in-process figures.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from prometheus_client import Counter, Histogram
 
 if TYPE_CHECKING:
     from bot.engine.turn import Parse
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's: set before this module is imported
 
 _FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 TURN_SECONDS = Histogram(

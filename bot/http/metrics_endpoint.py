@@ -13,10 +13,12 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 from sqlalchemy import func, select
 
 from bot.channels.line_store import OutboxRow, PendingEvent
 from bot.engine import metrics as instruments
+from bot.engine.metrics import MULTIPROC_ENV
 from bot.http.deps import ServicesDep
 from bot.store.models import Handoff
 
@@ -32,6 +34,54 @@ class _Snapshot(Collector):
     def collect(self) -> Iterable[Metric]:
         for name, (doc, value) in self._values.items():
             yield GaugeMetricFamily(name, doc, value=value)
+
+
+class _Summed(Collector):
+    """Several sources' families as one: samples with the same name and labels added (`_created`,
+    a timestamp, keeps the earliest). The text format allows one family of each name."""
+
+    def __init__(self, *sources: CollectorRegistry) -> None:
+        self._sources = sources
+
+    def collect(self) -> Iterable[Metric]:
+        families: dict[str, Metric] = {}
+        values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+        for source in self._sources:
+            for family in source.collect():
+                if family.name not in families:
+                    families[family.name] = Metric(family.name, family.documentation, family.type, family.unit)
+                    values[family.name] = {}
+                merged = values[family.name]
+                for sample in family.samples:
+                    key = (sample.name, tuple(sorted(sample.labels.items())))
+                    if key not in merged:
+                        merged[key] = sample.value
+                    elif sample.name.endswith("_created"):
+                        merged[key] = min(merged[key], sample.value)
+                    else:
+                        merged[key] += sample.value
+        for name, family in families.items():
+            family.samples = [Sample(n, dict(labels), v) for (n, labels), v in values[name].items()]
+            yield family
+
+
+def _instruments(request: Request) -> CollectorRegistry:
+    """The turn instruments: every worker's (WORKERS>1), else this process's plus, when its LINE
+    processing child runs, the child's (its own multiprocess directory)."""
+    if os.environ.get(MULTIPROC_ENV):
+        shared = CollectorRegistry()
+        multiprocess.MultiProcessCollector(shared)  # every worker's (and their children's)
+        return shared
+    channel = getattr(request.app.state, "line", None)
+    child = getattr(channel, "child", None)
+    child_dir = getattr(child, "metrics_dir", None)
+    if child_dir is None or not child_dir.is_dir():
+        return REGISTRY
+    from_child = CollectorRegistry()
+    multiprocess.MultiProcessCollector(from_child, path=str(child_dir))
+    summed = CollectorRegistry()
+    summed.register(_Summed(REGISTRY, from_child))
+    return summed
 
 
 async def _database_gauges(request: Request) -> dict[str, tuple[str, float]]:
@@ -70,12 +120,7 @@ def router() -> APIRouter:
         gauges = await _database_gauges(request)
         snapshot = CollectorRegistry()
         snapshot.register(_Snapshot(gauges))
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            shared = CollectorRegistry()
-            multiprocess.MultiProcessCollector(shared)  # every worker's counters and histograms
-        else:
-            shared = REGISTRY  # this process's metrics
-        body = generate_latest(shared) + generate_latest(snapshot)
+        body = generate_latest(_instruments(request)) + generate_latest(snapshot)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return api

@@ -24,9 +24,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.engine.metrics import MULTIPROC_ENV
 from bot.settings import Settings
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def caveat(settings: Settings) -> str | None:

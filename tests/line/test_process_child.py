@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete, func, select
 
 from bot.channels.line import processing_mode
@@ -135,6 +136,26 @@ def test_shutdown_drains_what_the_child_has_queued(process_app: FastAPI, standin
     with TestClient(process_app) as client:  # nothing left for the next start
         assert _pending(client, keys) == 0
         assert _inbound(client, users) == sent
+
+
+def _line_turns(client: TestClient) -> tuple[float, str]:
+    body = client.get("/metrics").text
+    families = {f.name: f for f in text_string_to_metric_families(body)}  # parses: one family per name
+    turns = families["madoguchi_turns"]
+    return sum(s.value for s in turns.samples if s.name.endswith("_total") and s.labels["channel"] == "line"), body
+
+
+def test_with_one_worker_the_childs_line_turns_reach_metrics(process_client: TestClient, standin: StandIn) -> None:
+    child = process_client.app.state.line.child  # type: ignore[attr-defined]
+    assert child.metrics_dir is not None and child.metrics_dir.is_dir()  # no WORKERS>1 directory here
+    before, _ = _line_turns(process_client)
+    users = ["U" + os.urandom(16).hex() for _ in range(2)]
+    _, keys = _fire(process_client, users, rounds=2)
+    wh.drain(process_client, timeout=60)
+    after, body = _line_turns(process_client)
+    assert after - before == len(keys)  # the child's turns, summed with this process's figures
+    assert body.count("# TYPE madoguchi_turn_seconds histogram") == 1
+    assert not any(u in body for u in users)  # no sender in a label
 
 
 def test_auto_is_a_child_on_postgresql_with_the_apps_own_nlu_else_a_thread() -> None:
