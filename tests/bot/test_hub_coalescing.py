@@ -7,23 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
 from bot.engine.hub import MAX_TOPICS_PER_PUBLISH, RedisHub, Wakeup
-from tests.conftest import REDIS_URL
-from tests.servers import throwaway_redis
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    if REDIS_URL:
-        yield REDIS_URL
-        return
-    with throwaway_redis() as server:
-        yield server.url
 
 
 async def _started(url: str, prefix: str) -> RedisHub:

@@ -20,7 +20,6 @@ from bot.channels import live
 from bot.settings import Settings
 from bot.store.models import Message
 from tests.bot.live_ws import nothing_within, receive
-from tests.conftest import REDIS_URL
 from tests.servers import throwaway_redis
 
 URL = "/webhooks/rest/webhook"
@@ -201,16 +200,6 @@ def test_a_connection_without_a_valid_first_frame_is_closed(
 
 
 # ---- staff replies across idle periods (the lost-message bug), other instances, Redis faults
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """The configured Redis, else a throwaway one: the hub's Redis path runs in both CI passes."""
-    if REDIS_URL:
-        yield REDIS_URL
-        return
-    with throwaway_redis() as server:
-        yield server.url
 
 
 def wake_only(settings: Settings, **changes: object) -> Settings:
