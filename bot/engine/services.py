@@ -26,6 +26,7 @@ from bot.engine.locks import InMemoryLocker, Locker, WriterGate
 from bot.engine.state import SqlStateStore, StateStore
 from bot.secret_key import resolve_secret_key
 from bot.settings import Settings
+from bot.store import autocommit
 from bot.store.db import expected_heads, make_async_engine, make_sessionmaker
 from knowledge.base import KnowledgeBase
 
@@ -132,6 +133,7 @@ class Services:
         await self.hub.close()
         if self.redis is not None:
             await self.redis.aclose()
+        await autocommit.close(self.engine)  # the live reads' pool (PostgreSQL), when one was made
         await self.engine.dispose()
 
 

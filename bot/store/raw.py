@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from bot.store import autocommit
+
 Processor = Callable[[Any], Any]
 
 
@@ -120,14 +122,34 @@ async def fetch_all(db: AsyncSession, batch: Batch, *, commit: bool = False) -> 
 
 
 async def read(engine: AsyncEngine, statement: Compiled, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """One read-only statement on a pooled connection outside any transaction (autocommit): one
-    round trip, where a session's read costs three (`BEGIN`, the statement, `ROLLBACK`) and its
-    ORM objects. For reads that need no snapshot shared with another statement, like a live
-    socket's "rows after my cursor" at every message (issue 12)."""
+    """One read-only statement outside any transaction (autocommit): one round trip, where a
+    session's read costs three (`BEGIN`, the statement, `ROLLBACK`) and its ORM objects. For reads
+    that need no snapshot shared with another statement, like a live socket's "rows after my
+    cursor" at every message (issue 12). PostgreSQL: on a connection of its own pool of autocommit
+    connections (bot/store/autocommit.py); SQLite: a pooled connection switched to autocommit."""
+    if engine.dialect.name == "postgresql":
+        return await _autocommit_read(engine, statement, values)
     async with engine.connect() as connection:
         connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
         fairy = await connection.get_raw_connection()
         return (await _run(connection, fairy, [(statement, values)], commit=False))[0]
+
+
+async def _autocommit_read(engine: AsyncEngine, statement: Compiled, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    dialect = engine.dialect
+    params = statement.params(values)
+    conn: Any = None
+    try:
+        async with (await autocommit.pool(engine)).connection() as conn, conn.cursor() as cursor:
+            await cursor.execute(statement.sql, params)
+            rows = await cursor.fetchall()
+    except dialect.loaded_dbapi.Error as exc:  # psycopg's, psycopg_pool's PoolTimeout included
+        # a lost connection, or none to be had, is a disconnect (the pool drops a broken one)
+        disconnect = conn is None or bool(conn.closed or conn.broken)
+        raise DBAPIError.instance(
+            statement.sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=disconnect, dialect=dialect
+        ) from exc
+    return [statement.row(r) for r in rows]
 
 
 async def _run(connection: AsyncConnection, fairy: Any, batch: Batch, commit: bool) -> list[list[tuple[Any, ...]]]:
