@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -187,13 +188,18 @@ def main() -> None:
     workers.prepare_embedded(settings)  # SQLite: migrated once, before the workers
     workers.prepare_metrics_dir(settings)  # several workers: shared metrics files, emptied now
     workers.prepare_nlu_model(settings)  # trained (if needed) in a process of its own, before the app
-    # An import string and a factory: each worker process builds its own app from the environment.
+    if settings.workers > 1:  # the supervising parent without the app's modules (bot/http/supervise.py)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        here = os.path.dirname(os.path.abspath(__file__))  # `bot` is found from any working directory
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+        os.execve(sys.executable, [sys.executable, "-m", "bot.http.supervise"], env)
+    # An import string and a factory: the app is built from the environment, as each worker does.
     uvicorn.run(
         "server:app_factory",
         factory=True,
         host=settings.host,
         port=settings.port,
-        workers=settings.workers,
         log_config=None,
     )
 

@@ -206,3 +206,14 @@ def test_websocket_upgrade_passes_through_nginx(balanced: str) -> None:
             assert frame["recipient_id"] == sender and "id" in frame
 
     asyncio.run(handshake())
+
+
+def test_the_supervising_parent_holds_none_of_the_app(balanced: str) -> None:
+    """`python server.py` with WORKERS=2 execs into bot/http/supervise.py before uvicorn spawns the
+    workers: the parent that only holds the port and watches them does not carry the app's modules
+    (it held ~137 MB RSS when it imported them; uvicorn and the settings are ~40 MB)."""
+    worker = int(httpx.get(f"http://{balanced}/readyz").headers["x-madoguchi-worker"])
+    parent = int(Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    assert "bot.http.supervise" in Path(f"/proc/{parent}/cmdline").read_bytes().decode()
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{parent}/status").read_text().splitlines())
+    assert int(status["VmRSS"].split()[0]) < 80 * 1024  # kB
